@@ -1,0 +1,3 @@
+from mnv3_sdk.cli import main
+
+main()

@@ -1,0 +1,197 @@
+"""The build pipeline: config → model → export → verify → report, published atomically."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from mnv3_sdk import host, labels as labels_io, metadata as metadata_io, report as report_io
+from mnv3_sdk.config import BuildConfig
+from mnv3_sdk.errors import SdkError
+from mnv3_sdk.export import IMAGENET_MEAN, IMAGENET_STD, example_input, export_pte, wrap_for_export
+from mnv3_sdk.images import LabelledImages, find_labelled_images
+from mnv3_sdk.model import arch_name
+from mnv3_sdk.runtime import LoadedModel
+from mnv3_sdk.verify import accuracy_gate, compare, evaluate, to_model_input, verification_images
+from mnv3_sdk.versions import METADATA_FORMAT, tool_versions
+from mnv3_sdk.weights import LoadedWeights, build_model, load_weights
+
+Progress = Callable[[Iterable[Any], str], Iterable[Any]]
+
+
+def no_progress(items: Iterable[Any], _label: str) -> Iterable[Any]:
+    return items
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    out_dir: Path
+    pte_path: Path
+    report: dict[str, Any]
+
+
+class Stopwatch:
+    """Wall time per named stage, in the order the stages ran."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+
+
+def resolve_labels(config: BuildConfig, num_classes: int) -> tuple[list[str], list[str]]:
+    """The model's labels and any warnings about them."""
+    if config.labels_path is not None:
+        labels = labels_io.read_labels(config.labels_path)
+        if len(labels) != num_classes:
+            raise SdkError(
+                f"labels file {config.labels_path} has {len(labels)} labels but the weights have "
+                f"{num_classes} classes"
+            )
+        return labels, []
+    if num_classes == 1000:
+        return labels_io.imagenet_labels(), []
+    return labels_io.placeholder_labels(num_classes), [
+        f"no --labels given for a {num_classes}-class head: labels are placeholders class_0…class_{num_classes - 1}"
+    ]
+
+
+def make_metadata(
+    config: BuildConfig, weights: LoadedWeights, labels: list[str], crop_fraction: float
+) -> dict[str, Any]:
+    size = config.input_size
+    if config.input_format == "uint8":
+        input_spec = {"name": "image", "dtype": "uint8", "layout": "NHWC", "shape": [1, size, size, 3]}
+    else:
+        input_spec = {"name": "image", "dtype": "float32", "layout": "NCHW", "shape": [1, 3, size, size]}
+    input_spec.update(
+        {
+            "color": "RGB",
+            "mean": list(IMAGENET_MEAN),
+            "std": list(IMAGENET_STD),
+            # The float format leaves normalisation to the caller; the graph applies it otherwise.
+            "normalized_in_graph": config.input_format == "uint8",
+            "crop_fraction": crop_fraction,
+            "interpolation": "bilinear",
+            "resize": "antialiased-triangle-half-pixel",
+        }
+    )
+    return {
+        "format": METADATA_FORMAT,
+        "model": {"arch": arch_name(config.variant), "width_mult": config.width_mult, "num_classes": weights.num_classes},
+        "weights": {"source": weights.source, "sha256": weights.sha256},
+        "quant": config.quant,
+        "calibration": {"source": "none", "samples": 0},
+        "input": input_spec,
+        "output": {"name": "logits", "dtype": "float32", "shape": [1, weights.num_classes]},
+        "labels": labels,
+        "versions": tool_versions(),
+    }
+
+
+def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildResult:
+    """Build, verify and publish ``config.out_dir``; raise SdkError, leaving nothing, on failure."""
+    clock = Stopwatch()
+    warnings: list[str] = []
+    with clock.stage("load"):
+        weights = load_weights(config.weights, config.variant, config.width_mult)
+        labels, label_warnings = resolve_labels(config, weights.num_classes)
+        warnings += label_warnings
+        network = build_model(weights, config.variant, config.width_mult)
+        validation: LabelledImages | None = (
+            find_labelled_images(config.val_dir, labels) if config.val_dir is not None else None
+        )
+    if weights.source == "random":
+        warnings.append("RANDOM WEIGHTS: this model predicts nothing; it exists to test the plumbing only")
+    crop_fraction = config.crop_fraction if config.crop_fraction is not None else weights.recommended_crop_fraction
+    metadata = make_metadata(config, weights, labels, crop_fraction)
+
+    reference = wrap_for_export(network, config.input_format, "fp32")
+    to_export = wrap_for_export(network, config.input_format, config.quant) if config.quant != "fp32" else reference
+    exported = export_pte(to_export, example_input(config.input_format, config.input_size, config.quant), metadata)
+    clock.seconds.update(exported.timings)
+
+    config.out_dir.absolute().parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{config.name}.", dir=config.out_dir.absolute().parent))
+    try:
+        pte_path = staging / f"{config.name}.pte"
+        pte_path.write_bytes(exported.pte)
+        (staging / "metadata.json").write_bytes(metadata_io.to_json_bytes(metadata))
+
+        with clock.stage("verify"):
+            loaded = LoadedModel(pte_path)
+            inputs = [to_model_input(image, config.input_format) for image in verification_images(config.input_size)]
+            agreement = compare(reference, loaded.run, inputs)
+            accuracy = (
+                evaluate(
+                    reference,
+                    loaded.run,
+                    validation,
+                    config.input_size,
+                    crop_fraction,
+                    config.input_format,
+                    progress=lambda paths: progress(paths, "validating"),
+                )
+                if validation is not None
+                else None
+            )
+        gate = accuracy_gate(config.min_accuracy_ratio, agreement, accuracy)
+        report = {
+            "build": {"name": config.name, "pte": pte_path.name, "passed": gate.passed},
+            "metadata": {key: value for key, value in metadata.items() if key != "labels"},
+            "warnings": warnings,
+            "gate": {
+                "passed": gate.passed,
+                "basis": gate.basis,
+                "measured": gate.measured,
+                "required": gate.required,
+                "min_accuracy_ratio": config.min_accuracy_ratio,
+                "reason": gate.reason,
+            },
+            "agreement": agreement.as_dict(),
+            "accuracy": accuracy.as_dict() if accuracy is not None else None,
+            "delegation": exported.delegation.as_dict(),
+            "sizes": {"pte_bytes": len(exported.pte)},
+            "host": host.describe() if config.quant == "fp16" else {},
+            "timings": clock.seconds,
+        }
+        (staging / "report.json").write_text(report_io.to_json(report), encoding="utf-8")
+        (staging / "report.md").write_text(report_io.to_markdown(report), encoding="utf-8")
+        if not gate.passed:
+            rejected = _reject(staging, config.out_dir)
+            raise SdkError(f"accuracy gate failed: {gate.reason}; report kept in {rejected}/report.md, model not published")
+        _publish(staging, config.out_dir, config.force)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return BuildResult(config.out_dir, config.out_dir / pte_path.name, report)
+
+
+def _publish(staging: Path, out_dir: Path, force: bool) -> None:
+    if out_dir.exists():
+        if not force:
+            raise SdkError(f"output folder {out_dir} appeared during the build: pass --force to replace it")
+        shutil.rmtree(out_dir)
+    staging.rename(out_dir)
+
+
+def _reject(staging: Path, out_dir: Path) -> Path:
+    """Keep only the reports of a build that failed its gate, beside (never over) the real output."""
+    rejected = out_dir.with_name(out_dir.name + ".rejected")
+    for artefact in staging.iterdir():
+        if artefact.suffix not in (".json", ".md"):
+            artefact.unlink()
+    if rejected.exists():
+        shutil.rmtree(rejected)
+    staging.rename(rejected)
+    return rejected

@@ -1,0 +1,187 @@
+"""The ``mnv3-sdk`` command line: parses arguments and calls the pipeline, nothing more."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any, Iterable
+
+import click
+
+from mnv3_sdk import __version__
+from mnv3_sdk.config import INPUT_FORMATS, QUANTS, make_build_config
+from mnv3_sdk.errors import SdkError
+from mnv3_sdk.model import VARIANTS
+
+
+def _progress(items: Iterable[Any], label: str) -> Iterable[Any]:
+    """A progress bar on stderr, so --json output on stdout stays clean."""
+    items = list(items)
+    with click.progressbar(items, label=label, file=sys.stderr, show_pos=True) as bar:
+        yield from bar
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="mnv3-sdk")
+def cli() -> None:
+    """Turn a MobileNetV3 into a verified ExecuTorch/XNNPACK model and an Android SDK.
+
+    \b
+    Start with:
+      mnv3-sdk build --variant small --weights random   # offline smoke build
+      mnv3-sdk build --variant small                    # torchvision's ImageNet weights
+      mnv3-sdk info dist/mnv3-small-fp32/mnv3-small-fp32.pte
+    """
+
+
+@cli.command()
+@click.option("--variant", type=click.Choice(VARIANTS), default="small", show_default=True,
+              help="MobileNetV3 size (paper tables 1 and 2).")
+@click.option("--width", "width_mult", type=float, default=1.0, show_default=True,
+              help="Width multiplier, e.g. 0.75 (ImageNet weights exist for 1.0 only).")
+@click.option("--quant", type=click.Choice(QUANTS), default="fp32", show_default=True,
+              help="Numeric format of the exported model (XNNPACK kernels).")
+@click.option("--weights", default="imagenet", show_default=True, metavar="imagenet|random|PATH",
+              help="torchvision's ImageNet checkpoint (downloaded once into the torch hub cache), "
+                   "seeded random weights (smoke tests only), or a state dict file (.pth/.pt).")
+@click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None,
+              help="UTF-8 file, one label per line, for a custom head. Default: ImageNet's 1000 classes.")
+@click.option("--input-size", type=int, default=224, show_default=True, help="Square input side in pixels.")
+@click.option("--input-format", type=click.Choice(INPUT_FORMATS), default="uint8", show_default=True,
+              help="uint8: RGB bytes NHWC, normalized inside the graph. float: normalized float NCHW "
+                   "for callers who preprocess themselves.")
+@click.option("--crop-fraction", type=float, default=None,
+              help="Central crop kept before resizing, recorded for the wrappers. "
+                   "Default: what the weights were evaluated with (0.875 for most).")
+@click.option("--val-dir", type=click.Path(path_type=Path), default=None,
+              help="Labelled images, one sub-folder per class named by its label: measures top-1/top-5 "
+                   "of eager and exported models and gates the build on them.")
+@click.option("--min-accuracy-ratio", type=float, default=0.98, show_default=True,
+              help="Fail the build when the .pte's top-1 is below this fraction of eager fp32's.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Output folder. Default: dist/mnv3-<variant>-<quant>.")
+@click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+def build(as_json: bool, **options: Any) -> None:
+    """Export, verify and package a MobileNetV3.
+
+    Writes <out>/<name>.pte (metadata embedded), metadata.json, report.json and report.md.
+    The folder appears only when every step and the accuracy gate passed.
+    """
+    from mnv3_sdk.build import run_build
+
+    config = make_build_config(
+        variant=options["variant"],
+        width_mult=options["width_mult"],
+        quant=options["quant"],
+        input_size=options["input_size"],
+        input_format=options["input_format"],
+        crop_fraction=options["crop_fraction"],
+        weights=options["weights"],
+        labels_path=options["labels_path"],
+        val_dir=options["val_dir"],
+        min_accuracy_ratio=options["min_accuracy_ratio"],
+        out_dir=options["out_dir"],
+        force=options["force"],
+    )
+    _say(f"building {config.name}: mobilenet_v3_{config.variant} ×{config.width_mult:g}, {config.quant}, "
+         f"weights {config.weights}")
+    result = run_build(config, progress=_progress)
+    report = result.report
+    for warning in report["warnings"]:
+        _say(f"warning: {warning}")
+    _say(f"gate passed: {report['gate']['reason']}")
+    _say(f"wrote {result.out_dir}/ ({result.pte_path.name}: {report['sizes']['pte_bytes']:,} bytes)")
+    if as_json:
+        click.echo(json.dumps({"out_dir": str(result.out_dir), "pte": str(result.pte_path),
+                               "gate": report["gate"], "agreement": report["agreement"],
+                               "accuracy": report["accuracy"], "timings": report["timings"]}, default=str))
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the metadata as JSON only.")
+def info(model: Path, as_json: bool) -> None:
+    """Print the metadata embedded in MODEL.pte (the .pte alone is enough)."""
+    from mnv3_sdk.metadata import read_from_pte
+
+    metadata = read_from_pte(model)
+    if as_json:
+        click.echo(json.dumps(metadata, ensure_ascii=False, indent=2))
+        return
+    model_info, inputs = metadata["model"], metadata["input"]
+    click.echo(f"{model}: {model_info['arch']} ×{model_info['width_mult']:g}, {model_info['num_classes']} classes, "
+               f"{metadata['quant']}")
+    click.echo(f"  weights: {metadata['weights']['source']} (sha256 {metadata['weights']['sha256']})")
+    click.echo(f"  input:   {inputs['name']} {inputs['dtype']} {inputs['layout']} {inputs['shape']}, "
+               f"crop fraction {inputs['crop_fraction']:g}, {inputs['interpolation']}")
+    click.echo(f"  output:  {metadata['output']['name']} {metadata['output']['dtype']} {metadata['output']['shape']}")
+    labels = metadata["labels"]
+    click.echo(f"  labels:  {len(labels)} ({', '.join(labels[:3])}{', …' if len(labels) > 3 else ''})")
+    click.echo("  versions: " + ", ".join(f"{k} {v}" for k, v in metadata["versions"].items()))
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--val-dir", type=click.Path(path_type=Path), required=True,
+              help="Labelled images, one sub-folder per class named by its label.")
+@click.option("--weights", default=None, metavar="imagenet|random|PATH",
+              help="The eager weights to compare with (and gate against); without it only the .pte is scored.")
+@click.option("--min-accuracy-ratio", type=float, default=0.98, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+def verify(model: Path, val_dir: Path, weights: str | None, min_accuracy_ratio: float, as_json: bool) -> None:
+    """Score an existing MODEL.pte on a labelled folder, optionally against eager weights."""
+    from mnv3_sdk.verify_existing import verify_existing
+
+    result = verify_existing(model, val_dir, weights, min_accuracy_ratio, progress=_progress)
+    if as_json:
+        click.echo(json.dumps(result, default=str))
+    else:
+        for line in result["summary"]:
+            click.echo(line)
+    if result["gate"] is not None and not result["gate"]["passed"]:
+        raise SdkError(f"accuracy gate failed: {result['gate']['reason']}")
+
+
+def _quiet_library_warnings() -> None:
+    # torch/executorch deprecation chatter says nothing actionable to our users.
+    warnings.filterwarnings("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    logging.getLogger("torch").setLevel(logging.ERROR)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every error becomes one line on stderr and a non-zero exit."""
+    if not os.environ.get("MNV3_SDK_DEBUG"):
+        _quiet_library_warnings()
+    try:
+        cli.main(args=argv, prog_name="mnv3-sdk", standalone_mode=False)
+    except SdkError as error:
+        click.echo(f"mnv3-sdk: error: {error}", err=True)
+        sys.exit(1)
+    except click.UsageError as error:
+        hint = f" (see 'mnv3-sdk {error.ctx.command.name} --help')" if error.ctx and error.ctx.command.name != "cli" else ""
+        click.echo(f"mnv3-sdk: error: {error.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except click.ClickException as error:
+        click.echo(f"mnv3-sdk: error: {error.format_message()}", err=True)
+        sys.exit(error.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("mnv3-sdk: interrupted", err=True)
+        sys.exit(130)
+    except Exception as error:  # a bug, not a user mistake: still one line unless asked for more
+        if os.environ.get("MNV3_SDK_DEBUG"):
+            traceback.print_exc()
+        click.echo(f"mnv3-sdk: internal error: {type(error).__name__}: {error} "
+                   "(set MNV3_SDK_DEBUG=1 for the traceback)", err=True)
+        sys.exit(3)

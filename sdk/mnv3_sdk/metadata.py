@@ -1,0 +1,45 @@
+"""The metadata contract (DESIGN.md § 2): one JSON document, in metadata.json and in the .pte."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mnv3_sdk.errors import SdkError
+from mnv3_sdk.versions import METADATA_FORMAT
+
+METADATA_METHOD = "metadata"
+
+
+def to_json_bytes(metadata: dict[str, Any]) -> bytes:
+    """Canonical UTF-8 JSON (sorted keys, no timestamps) so identical inputs give identical bytes."""
+    return (json.dumps(metadata, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")
+
+
+def to_tensor(metadata: dict[str, Any]) -> torch.Tensor:
+    """The JSON as a uint8 tensor, the value returned by the .pte's ``metadata`` method."""
+    return torch.frombuffer(bytearray(to_json_bytes(metadata)), dtype=torch.uint8).clone()
+
+
+def from_json_bytes(data: bytes, origin: str) -> dict[str, Any]:
+    try:
+        metadata = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SdkError(f"{origin}: embedded metadata is not valid UTF-8 JSON ({error})") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != METADATA_FORMAT:
+        raise SdkError(f"{origin}: metadata format is {metadata.get('format')!r}, expected {METADATA_FORMAT!r}")
+    return metadata
+
+
+def read_from_pte(path: Path) -> dict[str, Any]:
+    """Read the metadata embedded in a .pte, using the .pte alone."""
+    from mnv3_sdk.runtime import load_program
+
+    program = load_program(path)
+    if METADATA_METHOD not in program.method_names:
+        raise SdkError(f"{path} has no '{METADATA_METHOD}' method: it was not built by mnv3-sdk")
+    outputs = program.load_method(METADATA_METHOD).execute([])
+    return from_json_bytes(bytes(outputs[0].numpy().tobytes()), str(path))

@@ -1,0 +1,97 @@
+"""The build report: JSON for machines, Markdown for people."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+
+def _json_safe(value: Any) -> Any:
+    # JSON has no infinities: an SQNR of +inf (identical outputs) is written as the string "inf".
+    if isinstance(value, float) and not math.isfinite(value):
+        return "inf" if value > 0 else ("-inf" if value < 0 else "nan")
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+def to_json(report: dict[str, Any]) -> str:
+    return json.dumps(_json_safe(report), ensure_ascii=False, indent=2) + "\n"
+
+
+def _number(value: Any, digits: int = 4) -> str:
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "∞" if value > 0 else "-∞"
+        return f"{value:.{digits}g}" if abs(value) < 1e-3 and value != 0 else f"{value:.{digits}f}"
+    return str(value)
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    build = report["build"]
+    lines = [f"# mnv3-sdk build report: {build['name']}", ""]
+    gate = report.get("gate")
+    if gate is not None:
+        verdict = "PASSED" if gate["passed"] else "FAILED"
+        lines += [f"**Accuracy gate {verdict}**: {gate['reason']}.", ""]
+    for warning in report.get("warnings", []):
+        lines += [f"> **Warning:** {warning}", ""]
+    model = report["metadata"]["model"]
+    lines += [
+        "| | |",
+        "|---|---|",
+        f"| architecture | {model['arch']} ×{model['width_mult']:g}, {model['num_classes']} classes |",
+        f"| weights | {report['metadata']['weights']['source']} (sha256 {report['metadata']['weights']['sha256'][:16]}…) |",
+        f"| quantization | {report['metadata']['quant']} |",
+        f"| input | {report['metadata']['input']['dtype']} {report['metadata']['input']['layout']} "
+        f"{report['metadata']['input']['shape']}, crop fraction {report['metadata']['input']['crop_fraction']:g} |",
+        f"| .pte size | {report['sizes']['pte_bytes']:,} bytes |",
+        "",
+        "## Exported model vs eager PyTorch (fp32)",
+        "",
+        "| samples | top-1 agreement | max abs error | max relative error | SQNR (dB) |",
+        "|---|---|---|---|---|",
+    ]
+    agreement = report["agreement"]
+    lines.append(
+        f"| {agreement['samples']} | {_number(agreement['top1_agreement'])} | {_number(agreement['max_abs_error'])} "
+        f"| {_number(agreement['max_relative_error'])} | {_number(agreement['sqnr_db'], 2)} |"
+    )
+    accuracy = report.get("accuracy")
+    if accuracy is not None:
+        lines += [
+            "",
+            f"## Accuracy on the validation folder ({accuracy['samples']} images)",
+            "",
+            "| | top-1 | top-5 |",
+            "|---|---|---|",
+            f"| eager fp32 | {accuracy['eager_top1']:.4f} | {accuracy['eager_top5']:.4f} |",
+            f"| .pte ({report['metadata']['quant']}) | {accuracy['pte_top1']:.4f} | {accuracy['pte_top5']:.4f} |",
+        ]
+    delegation = report["delegation"]
+    lines += [
+        "",
+        "## Delegation to XNNPACK",
+        "",
+        f"{delegation['delegated_subgraphs']} delegated subgraph(s) holding "
+        f"{sum(delegation['delegated_operators'].values())} operators. Left on portable kernels:",
+        "",
+    ]
+    portable = delegation["portable_operators"]
+    lines += [f"- `{name}` × {count}" for name, count in portable.items()] or ["- nothing"]
+    host = report.get("host")
+    if host:
+        lines += ["", "## Host", "", *[f"- {key}: {value}" for key, value in host.items()]]
+    lines += [
+        "",
+        "## Stage timings (s)",
+        "",
+        "| " + " | ".join(report["timings"]) + " |",
+        "|" + "---|" * len(report["timings"]),
+        "| " + " | ".join(f"{seconds:.2f}" for seconds in report["timings"].values()) + " |",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,72 @@
+"""Running a .pte with the ExecuTorch Python runtime."""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import torch
+from executorch.runtime import Program, Runtime
+
+from mnv3_sdk.errors import SdkError
+
+
+@contextmanager
+def _native_logs_silenced() -> Iterator[None]:
+    """Hide the runtime's C++ log lines (cpuinfo probing, flatbuffer checks) written to fd 2.
+
+    Their content is turned into our own one-line errors; on a terminal they are noise.
+    """
+    if os.environ.get("MNV3_SDK_DEBUG"):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def load_program(path: Path) -> Program:
+    if not path.is_file():
+        raise SdkError(f"model file not found: {path}")
+    with open(path, "rb") as stream:
+        header = stream.read(8)
+    # A .pte is a flatbuffer whose file identifier, at bytes 4..8, is "ET" and a schema number.
+    if len(header) < 8 or header[4:6] != b"ET":
+        raise SdkError(f"{path} is not an ExecuTorch program (.pte)")
+    try:
+        with _native_logs_silenced():
+            return Runtime.get().load_program(path)
+    except (RuntimeError, ValueError) as error:
+        raise SdkError(f"cannot load {path} with the ExecuTorch runtime: {error}") from None
+
+
+def set_threads(count: int) -> None:
+    """Set the process-wide XNNPACK/threadpool size used by the host runtime."""
+    from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
+
+    _unsafe_reset_threadpool(count)
+
+
+class LoadedModel:
+    """The ``forward`` method of a .pte, ready to run."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.program = load_program(path)
+        with _native_logs_silenced():
+            self.method = self.program.load_method("forward")
+
+    def run(self, batch: torch.Tensor) -> torch.Tensor:
+        # The runtime silently misreads non-contiguous tensors, so always hand it a packed copy.
+        outputs = self.method.execute([batch.contiguous()])
+        return outputs[0].clone()

@@ -1,0 +1,19 @@
+"""Versions pinned in one place: the exporter and the Android runtime that must match it."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from mnv3_sdk import __version__
+
+# The Android runtime must not be older than the exporter that wrote the .pte (DESIGN.md § 4).
+EXECUTORCH_VERSION = "1.5.1"
+METADATA_FORMAT = "mnv3-sdk/1"
+
+
+def tool_versions() -> dict[str, str]:
+    return {
+        "mnv3_sdk": __version__,
+        "torch": metadata.version("torch"),
+        "executorch": metadata.version("executorch"),
+    }

@@ -1,0 +1,1 @@
+"""Jinja templates for the Android library and demo app (installed as ``mnv3_sdk.templates``)."""
