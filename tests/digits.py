@@ -28,6 +28,7 @@ class DigitsFixture:
     weights_path: Path
     labels_path: Path
     val_dir: Path
+    calibration_dir: Path
     train_images: list[np.ndarray]
     val_count: int
 
@@ -84,4 +85,12 @@ def make_digits_fixture(folder: Path) -> DigitsFixture:
         class_dir = val_dir / LABELS[targets[index]]
         class_dir.mkdir(parents=True, exist_ok=True)
         Image.fromarray(images[index]).save(class_dir / f"{position:04d}.png")
-    return DigitsFixture(weights_path, labels_path, val_dir, [images[i] for i in train_index], len(val_index))
+    calibration_dir = folder / "digits_calibration"
+    for position, index in enumerate(train_index[:300]):
+        nested = calibration_dir / f"batch{position % 3}"  # searched recursively
+        nested.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(images[index]).save(nested / f"{position:04d}.png")
+    (calibration_dir / "README.txt").write_text("not an image: skipped and counted\n")
+    return DigitsFixture(
+        weights_path, labels_path, val_dir, calibration_dir, [images[i] for i in train_index], len(val_index)
+    )

@@ -37,7 +37,16 @@ CASES = {
         "--val-dir", str(_write(t / "val" / "class 0" / "x.jpg", b"garbage").parent.parent),
     ],
     "unwritable output": lambda t: ["--out", str(_write(t / "file", b"x") / "sub" / "out")],
-    "int8 not yet supported": lambda t: ["--quant", "int8"],
+    "calibration flags without int8": lambda t: ["--quant", "fp32", "--calibration-samples", "16"],
+    "missing calibration folder": lambda t: ["--quant", "int8", "--calibration-dir", str(t / "cal")],
+    "calibration folder without images": lambda t: [
+        "--quant", "int8", "--calibration-dir", str(_write(t / "cal" / "notes.txt", b"hi").parent),
+    ],
+    "unreadable calibration image": lambda t: [
+        "--quant", "int8", "--calibration-dir", str(_write(t / "cal" / "a" / "broken.png", b"not png").parent.parent),
+    ],
+    "calibration samples zero": lambda t: ["--quant", "int8", "--calibration-samples", "0"],
+    "unknown layer to exclude": lambda t: ["--quant", "int8", "--quant-exclude", "first,features.99"],
     "unknown option": lambda t: ["--colour", "blue"],
 }
 

@@ -10,18 +10,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from torch import nn
+
 from mnv3_sdk import host, labels as labels_io, metadata as metadata_io, report as report_io
+
+from mnv3_sdk.calibration import (
+    DATA_FREE_DEFAULT_SAMPLES,
+    CalibrationSet,
+    find_calibration_images,
+    load_calibration_folder,
+    synthesize_from_batchnorm,
+)
 from mnv3_sdk.config import BuildConfig
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.export import IMAGENET_MEAN, IMAGENET_STD, example_input, export_pte, wrap_for_export
 from mnv3_sdk.images import LabelledImages, find_labelled_images
 from mnv3_sdk.model import arch_name
+from mnv3_sdk.quantize import layer_sensitivity, quantize_int8, resolve_excluded_layers
 from mnv3_sdk.runtime import LoadedModel
 from mnv3_sdk.verify import accuracy_gate, compare, evaluate, to_model_input, verification_images
 from mnv3_sdk.versions import METADATA_FORMAT, tool_versions
 from mnv3_sdk.weights import LoadedWeights, build_model, load_weights
 
 Progress = Callable[[Iterable[Any], str], Iterable[Any]]
+CALIBRATION_DEFAULT_SAMPLES = 128
 
 
 def no_progress(items: Iterable[Any], _label: str) -> Iterable[Any]:
@@ -112,14 +124,34 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
         validation: LabelledImages | None = (
             find_labelled_images(config.val_dir, labels) if config.val_dir is not None else None
         )
+        excluded = resolve_excluded_layers(config.quant_exclude, network)
+        if config.calibration_dir is not None:
+            find_calibration_images(config.calibration_dir)  # fail fast on an empty folder
     if weights.source == "random":
         warnings.append("RANDOM WEIGHTS: this model predicts nothing; it exists to test the plumbing only")
     crop_fraction = config.crop_fraction if config.crop_fraction is not None else weights.recommended_crop_fraction
     metadata = make_metadata(config, weights, labels, crop_fraction)
 
     reference = wrap_for_export(network, config.input_format, "fp32")
-    to_export = wrap_for_export(network, config.input_format, config.quant) if config.quant != "fp32" else reference
-    exported = export_pte(to_export, example_input(config.input_format, config.input_size, config.quant), metadata)
+    example = example_input(config.input_format, config.input_size, config.quant)
+    comparison_inputs = [to_model_input(image, config.input_format) for image in verification_images(config.input_size)]
+    comparison_basis = "verification inputs"
+    calibration: CalibrationSet | None = None
+    if config.quant == "int8":
+        with clock.stage("calibrate"):
+            calibration = _calibration_set(config, network, weights.sha256, crop_fraction, progress)
+        metadata["calibration"] = {"source": calibration.source, "samples": len(calibration.images)}
+        comparison_inputs = [to_model_input(image, config.input_format) for image in calibration.images]
+        comparison_basis = f"{'synthesized' if calibration.source == 'data-free' else 'calibration'} inputs"
+        with clock.stage("quantize"):
+            to_export = quantize_int8(
+                reference, example, comparison_inputs, not config.per_tensor, excluded, config.input_format == "uint8"
+            )
+    elif config.quant == "fp16":
+        to_export = wrap_for_export(network, config.input_format, "fp16")
+    else:
+        to_export = reference
+    exported = export_pte(to_export, example, metadata)
     clock.seconds.update(exported.timings)
 
     config.out_dir.absolute().parent.mkdir(parents=True, exist_ok=True)
@@ -131,8 +163,7 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
 
         with clock.stage("verify"):
             loaded = LoadedModel(pte_path)
-            inputs = [to_model_input(image, config.input_format) for image in verification_images(config.input_size)]
-            agreement = compare(reference, loaded.run, inputs)
+            agreement = compare(reference, loaded.run, comparison_inputs)
             accuracy = (
                 evaluate(
                     reference,
@@ -146,7 +177,14 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
                 if validation is not None
                 else None
             )
-        gate = accuracy_gate(config.min_accuracy_ratio, agreement, accuracy)
+        gate = accuracy_gate(config.min_accuracy_ratio, agreement, accuracy, comparison_basis)
+        sensitivity = None
+        if config.quant == "int8" and (config.sensitivity or not gate.passed):
+            with clock.stage("sensitivity"):
+                sensitivity = layer_sensitivity(
+                    reference, example, comparison_inputs[:SENSITIVITY_SAMPLES], not config.per_tensor,
+                    excluded, config.input_format == "uint8",
+                )
         report = {
             "build": {"name": config.name, "pte": pte_path.name, "passed": gate.passed},
             "metadata": {key: value for key, value in metadata.items() if key != "labels"},
@@ -159,10 +197,16 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
                 "min_accuracy_ratio": config.min_accuracy_ratio,
                 "reason": gate.reason,
             },
-            "agreement": agreement.as_dict(),
+            "agreement": {**agreement.as_dict(), "inputs": comparison_basis},
             "accuracy": accuracy.as_dict() if accuracy is not None else None,
+            "calibration": calibration.as_dict() if calibration is not None else None,
+            "quantization": (
+                {"scheme": "per-tensor" if config.per_tensor else "per-channel", "excluded_layers": excluded}
+                if config.quant == "int8" else None
+            ),
+            "sensitivity": [layer.as_dict() for layer in sensitivity] if sensitivity is not None else None,
             "delegation": exported.delegation.as_dict(),
-            "sizes": {"pte_bytes": len(exported.pte)},
+            "sizes": {"pte_bytes": len(exported.pte), "fp32_weights_bytes": _fp32_bytes(network)},
             "host": host.describe() if config.quant == "fp16" else {},
             "timings": clock.seconds,
         }
@@ -170,11 +214,38 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
         (staging / "report.md").write_text(report_io.to_markdown(report), encoding="utf-8")
         if not gate.passed:
             rejected = _reject(staging, config.out_dir)
-            raise SdkError(f"accuracy gate failed: {gate.reason}; report kept in {rejected}/report.md, model not published")
+            hint = ""
+            if sensitivity:
+                worst = ",".join(layer.layer for layer in sensitivity[:2])
+                hint = f"; the least accurate int8 layers are {worst}: try --quant-exclude {worst}"
+            raise SdkError(
+                f"accuracy gate failed: {gate.reason}{hint}; report kept in {rejected}/report.md, model not published"
+            )
         _publish(staging, config.out_dir, config.force)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return BuildResult(config.out_dir, config.out_dir / pte_path.name, report)
+
+
+# Layer-by-layer comparison runs the graph in the FX interpreter: a few inputs are enough.
+SENSITIVITY_SAMPLES = 16
+
+
+def _calibration_set(
+    config: BuildConfig, network: nn.Module, weights_sha256: str, crop_fraction: float, progress: Progress
+) -> CalibrationSet:
+    if config.calibration_dir is not None:
+        return load_calibration_folder(
+            config.calibration_dir, config.calibration_samples or CALIBRATION_DEFAULT_SAMPLES,
+            config.input_size, crop_fraction, progress,
+        )
+    return synthesize_from_batchnorm(
+        network, weights_sha256, config.calibration_samples or DATA_FREE_DEFAULT_SAMPLES, config.input_size, progress
+    )
+
+
+def _fp32_bytes(network: nn.Module) -> int:
+    return sum(tensor.numel() * 4 for tensor in network.state_dict().values() if tensor.is_floating_point())
 
 
 def _publish(staging: Path, out_dir: Path, force: bool) -> None:

@@ -67,6 +67,16 @@ def cli() -> None:
                    "of eager and exported models and gates the build on them.")
 @click.option("--min-accuracy-ratio", type=float, default=0.98, show_default=True,
               help="Fail the build when the .pte's top-1 is below this fraction of eager fp32's.")
+@click.option("--calibration-dir", type=click.Path(path_type=Path), default=None,
+              help="int8: images (searched recursively) to calibrate activation ranges. "
+                   "Without it, calibration images are synthesized from the network's BatchNorm statistics.")
+@click.option("--calibration-samples", type=int, default=None,
+              help="int8: how many images to calibrate with (default 128 from a folder, 32 data-free).")
+@click.option("--quant-exclude", default=None, metavar="LAYERS",
+              help="int8: comma-separated layers kept in fp32: first, last, or names such as features.0.0.")
+@click.option("--per-tensor", is_flag=True, help="int8: one weight scale per tensor instead of per channel.")
+@click.option("--sensitivity", is_flag=True,
+              help="int8: report each layer's SQNR against fp32, worst first (always done when the gate fails).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Output folder. Default: dist/mnv3-<variant>-<quant>.")
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
@@ -92,6 +102,11 @@ def build(as_json: bool, **options: Any) -> None:
         min_accuracy_ratio=options["min_accuracy_ratio"],
         out_dir=options["out_dir"],
         force=options["force"],
+        calibration_dir=options["calibration_dir"],
+        calibration_samples=options["calibration_samples"],
+        quant_exclude=options["quant_exclude"],
+        per_tensor=options["per_tensor"],
+        sensitivity=options["sensitivity"],
     )
     _say(f"building {config.name}: mobilenet_v3_{config.variant} ×{config.width_mult:g}, {config.quant}, "
          f"weights {config.weights}")
@@ -104,7 +119,8 @@ def build(as_json: bool, **options: Any) -> None:
     if as_json:
         click.echo(json.dumps({"out_dir": str(result.out_dir), "pte": str(result.pte_path),
                                "gate": report["gate"], "agreement": report["agreement"],
-                               "accuracy": report["accuracy"], "timings": report["timings"]}, default=str))
+                               "accuracy": report["accuracy"], "calibration": report["calibration"],
+                               "sizes": report["sizes"], "timings": report["timings"]}, default=str))
 
 
 @cli.command()

@@ -30,6 +30,11 @@ class BuildConfig:
     min_accuracy_ratio: float
     out_dir: Path
     force: bool
+    calibration_dir: Path | None = None
+    calibration_samples: int | None = None  # None: 128 from a folder, 32 synthesized data-free
+    quant_exclude: str | None = None  # "first,last" or layer names, kept in fp32
+    per_tensor: bool = False
+    sensitivity: bool = False
 
     @property
     def name(self) -> str:
@@ -55,6 +60,11 @@ def make_build_config(
     min_accuracy_ratio: float = 0.98,
     out_dir: Path | None = None,
     force: bool = False,
+    calibration_dir: Path | None = None,
+    calibration_samples: int | None = None,
+    quant_exclude: str | None = None,
+    per_tensor: bool = False,
+    sensitivity: bool = False,
 ) -> BuildConfig:
     if variant not in VARIANTS:
         raise SdkError(f"unknown variant {variant!r}: choose one of {', '.join(VARIANTS)}")
@@ -62,8 +72,20 @@ def make_build_config(
         raise SdkError(f"width multiplier {width_mult:g} is out of range ({MIN_WIDTH:g} to {MAX_WIDTH:g}, e.g. 0.75)")
     if quant not in QUANTS:
         raise SdkError(f"unknown quantization {quant!r}: choose one of {', '.join(QUANTS)}")
-    if quant == "int8":
-        raise SdkError("--quant int8 is not yet supported in this version: use --quant fp32 or fp16")
+    int8_only = {
+        "--calibration-dir": calibration_dir is not None,
+        "--calibration-samples": calibration_samples is not None,
+        "--quant-exclude": bool(quant_exclude),
+        "--per-tensor": per_tensor,
+        "--sensitivity": sensitivity,
+    }
+    if quant != "int8" and any(int8_only.values()):
+        given = ", ".join(flag for flag, used in int8_only.items() if used)
+        raise SdkError(f"{given} only applies to --quant int8 (this build is {quant})")
+    if calibration_samples is not None and not 1 <= calibration_samples <= 100_000:
+        raise SdkError(f"calibration samples {calibration_samples} must be between 1 and 100000")
+    if calibration_dir is not None and not calibration_dir.is_dir():
+        raise SdkError(f"calibration folder not found: {calibration_dir}")
     if not MIN_INPUT_SIZE <= input_size <= MAX_INPUT_SIZE:
         raise SdkError(f"input size {input_size} is out of range ({MIN_INPUT_SIZE} to {MAX_INPUT_SIZE} pixels)")
     if input_format not in INPUT_FORMATS:
@@ -95,6 +117,11 @@ def make_build_config(
         min_accuracy_ratio=min_accuracy_ratio,
         out_dir=out_dir,
         force=force,
+        calibration_dir=calibration_dir,
+        calibration_samples=calibration_samples,
+        quant_exclude=quant_exclude,
+        per_tensor=per_tensor,
+        sensitivity=sensitivity,
     )
 
 

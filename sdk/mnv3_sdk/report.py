@@ -48,9 +48,9 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"| quantization | {report['metadata']['quant']} |",
         f"| input | {report['metadata']['input']['dtype']} {report['metadata']['input']['layout']} "
         f"{report['metadata']['input']['shape']}, crop fraction {report['metadata']['input']['crop_fraction']:g} |",
-        f"| .pte size | {report['sizes']['pte_bytes']:,} bytes |",
+        f"| .pte size | {report['sizes']['pte_bytes']:,} bytes ({report['sizes']['pte_bytes'] / report['sizes']['fp32_weights_bytes']:.2f}× the fp32 weights' {report['sizes']['fp32_weights_bytes']:,} bytes) |",
         "",
-        "## Exported model vs eager PyTorch (fp32)",
+        f"## Exported model vs eager PyTorch (fp32), on {report['agreement'].get('inputs', 'verification inputs')}",
         "",
         "| samples | top-1 agreement | max abs error | max relative error | SQNR (dB) |",
         "|---|---|---|---|---|",
@@ -71,6 +71,31 @@ def to_markdown(report: dict[str, Any]) -> str:
             f"| eager fp32 | {accuracy['eager_top1']:.4f} | {accuracy['eager_top5']:.4f} |",
             f"| .pte ({report['metadata']['quant']}) | {accuracy['pte_top1']:.4f} | {accuracy['pte_top5']:.4f} |",
         ]
+    calibration = report.get("calibration")
+    if calibration is not None:
+        quantization = report["quantization"]
+        excluded = ", ".join(f"`{name}`" for name in quantization["excluded_layers"]) or "none"
+        lines += [
+            "",
+            "## int8 quantization",
+            "",
+            f"- calibration: {calibration['source']}, {calibration['samples']} images"
+            f"{' (from cache)' if calibration['cached'] else ''}, {calibration['seconds']:.1f} s; "
+            f"{calibration['skipped_files']} non-image files skipped",
+            f"- weights: {quantization['scheme']} symmetric int8; layers kept in fp32: {excluded}",
+        ]
+    sensitivity = report.get("sensitivity")
+    if sensitivity:
+        lines += [
+            "",
+            "## Per-layer sensitivity (SQNR of each int8 layer's output vs fp32, worst first)",
+            "",
+        ]
+        if gate is not None and not gate["passed"]:
+            worst = ",".join(layer["layer"] for layer in sensitivity[:2])
+            lines += [f"The gate failed: try keeping the worst layers in fp32 with `--quant-exclude {worst}`.", ""]
+        lines += ["| layer | SQNR (dB) |", "|---|---|"]
+        lines += [f"| `{layer['layer']}` | {_number(layer['sqnr_db'], 2)} |" for layer in sensitivity]
     delegation = report["delegation"]
     lines += [
         "",

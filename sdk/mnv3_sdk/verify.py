@@ -130,7 +130,9 @@ def evaluate(
     return Accuracy(samples=count, skipped_files=dataset.skipped_files, **{k: v / count for k, v in hits.items()})
 
 
-def accuracy_gate(min_ratio: float, agreement: Agreement, accuracy: Accuracy | None) -> GateResult:
+def accuracy_gate(
+    min_ratio: float, agreement: Agreement, accuracy: Accuracy | None, inputs: str = "verification inputs"
+) -> GateResult:
     """MLPerf's rule: the .pte keeps at least ``min_ratio`` of eager fp32's top-1.
 
     Without a labelled folder, top-1 agreement with eager fp32 stands in for accuracy.
@@ -146,6 +148,6 @@ def accuracy_gate(min_ratio: float, agreement: Agreement, accuracy: Accuracy | N
     passed = agreement.top1_agreement >= min_ratio
     reason = (
         f"top-1 agreement with eager fp32 {agreement.top1_agreement:.4f} {'≥' if passed else '<'} {min_ratio:g} "
-        f"on {agreement.samples} verification inputs (no --val-dir given)"
+        f"on {agreement.samples} {inputs} (no --val-dir given)"
     )
     return GateResult(passed, "top-1 agreement", agreement.top1_agreement, min_ratio, reason)

@@ -1,0 +1,174 @@
+"""Calibration inputs for int8: the user's images, or images synthesized from BatchNorm statistics."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import torch
+from torch import nn
+
+from mnv3_sdk.errors import SdkError
+from mnv3_sdk.export import IMAGENET_MEAN, IMAGENET_STD
+from mnv3_sdk.images import IMAGE_SUFFIXES, is_image_file, read_rgb
+from mnv3_sdk.preprocess import center_crop_box, preprocess_rgb, resize_square
+
+Progress = Callable[[Iterable[Any], str], Iterable[Any]]
+
+# Data-free synthesis: small enough to run on a laptop CPU in about a minute, cached afterwards.
+DATA_FREE_DEFAULT_SAMPLES = 32
+DATA_FREE_STEPS = 60
+DATA_FREE_MAX_RESOLUTION = 112
+DATA_FREE_SEED = 0
+
+
+@dataclass(frozen=True)
+class CalibrationSet:
+    """Preprocessed size×size×3 RGB images and where they came from."""
+
+    images: list[np.ndarray]
+    source: str  # the folder's name, or "data-free"
+    skipped_files: int
+    seconds: float
+    cached: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "samples": len(self.images),
+            "skipped_files": self.skipped_files,
+            "seconds": round(self.seconds, 3),
+            "cached": self.cached,
+        }
+
+
+def find_calibration_images(folder: Path) -> tuple[list[Path], int]:
+    """Image files under ``folder`` (recursively, sorted) and the count of other files skipped."""
+    if not folder.is_dir():
+        raise SdkError(f"calibration folder not found: {folder}")
+    images: list[Path] = []
+    skipped = 0
+    for path in sorted(folder.rglob("*")):
+        if is_image_file(path):
+            images.append(path)
+        elif path.is_file():
+            skipped += 1
+    if not images:
+        raise SdkError(
+            f"calibration folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)}; {skipped} other files)"
+        )
+    return images, skipped
+
+
+def choose_samples(paths: list[Path], count: int) -> list[Path]:
+    """A deterministic, evenly mixed choice of ``count`` paths (all of them if there are fewer)."""
+    if len(paths) <= count:
+        return list(paths)
+    chosen = random.Random(0).sample(range(len(paths)), count)
+    return [paths[index] for index in sorted(chosen)]
+
+
+def load_calibration_folder(
+    folder: Path, count: int, input_size: int, crop_fraction: float, progress: Progress
+) -> CalibrationSet:
+    started = time.perf_counter()
+    paths, skipped = find_calibration_images(folder)
+    images = [
+        preprocess_rgb(read_rgb(path), input_size, crop_fraction)
+        for path in progress(choose_samples(paths, count), "calibrating")
+    ]
+    return CalibrationSet(images, folder.name, skipped, time.perf_counter() - started)
+
+
+def data_free_cache_dir() -> Path:
+    base = os.environ.get("MNV3_SDK_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mnv3-sdk"
+    )
+    return Path(base) / "data-free"
+
+
+def synthesize_from_batchnorm(
+    network: nn.Module, weights_sha256: str, count: int, input_size: int, progress: Progress
+) -> CalibrationSet:
+    """ZeroQ-style data-free calibration images, cached per weights and settings.
+
+    Random images are optimised so that, at every BatchNorm layer, the batch mean and standard
+    deviation of its input match the layer's running statistics: the network's own memory of
+    what real activations look like. They are synthesized at up to 112 pixels (BatchNorm
+    statistics are averages over positions, nearly independent of resolution) and resized.
+    """
+    resolution = min(input_size, DATA_FREE_MAX_RESOLUTION)
+    key = hashlib.sha256(
+        f"{weights_sha256}|{count}|{resolution}|{input_size}|{DATA_FREE_STEPS}|{DATA_FREE_SEED}|v1".encode()
+    ).hexdigest()[:24]
+    cache_file = data_free_cache_dir() / f"{key}.npy"
+    if cache_file.is_file():
+        try:
+            images = np.load(cache_file)
+            return CalibrationSet(list(images), "data-free", 0, 0.0, cached=True)
+        except (OSError, ValueError):
+            pass  # a damaged cache entry is rebuilt below
+    started = time.perf_counter()
+    synthesized = _optimise_images(network, count, resolution, progress)
+    images = [
+        resize_square(image, center_crop_box(resolution, resolution, 1.0), input_size) for image in synthesized
+    ]
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache_file.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(partial, np.stack(images))
+        partial.replace(cache_file)
+    except OSError:
+        pass  # caching is an optimisation; an unwritable cache only costs time
+    return CalibrationSet(images, "data-free", 0, time.perf_counter() - started)
+
+
+def _optimise_images(network: nn.Module, count: int, resolution: int, progress: Progress) -> list[np.ndarray]:
+    network = network.eval()
+    norms = [module for module in network.modules() if isinstance(module, nn.BatchNorm2d)]
+    batch_inputs: list[torch.Tensor] = []
+    hooks = [norm.register_forward_hook(lambda _m, args, _out: batch_inputs.append(args[0])) for norm in norms]
+    requires_grad = [parameter.requires_grad for parameter in network.parameters()]
+    for parameter in network.parameters():
+        parameter.requires_grad_(False)
+    generator = torch.Generator().manual_seed(DATA_FREE_SEED)
+    batch_size = 16
+    images: list[np.ndarray] = []
+    try:
+        batches = [(start, min(batch_size, count - start)) for start in range(0, count, batch_size)]
+        for _start, size in progress(batches, "synthesizing calibration images (data-free)"):
+            pixels = torch.randn(size, 3, resolution, resolution, generator=generator).requires_grad_(True)
+            optimiser = torch.optim.Adam([pixels], lr=0.2)
+            for _ in range(DATA_FREE_STEPS):
+                batch_inputs.clear()
+                optimiser.zero_grad()
+                network(pixels)
+                loss = sum(
+                    (activations.mean((0, 2, 3)) - norm.running_mean).pow(2).mean()
+                    + (activations.var((0, 2, 3), unbiased=False).add(norm.eps).sqrt()
+                       - norm.running_var.add(norm.eps).sqrt()).pow(2).mean()
+                    for activations, norm in zip(batch_inputs, norms)
+                )
+                loss.backward()
+                optimiser.step()
+            images += _to_rgb_bytes(pixels.detach())
+    finally:
+        for hook in hooks:
+            hook.remove()
+        for parameter, flag in zip(network.parameters(), requires_grad):
+            parameter.requires_grad_(flag)
+    return images
+
+
+def _to_rgb_bytes(normalized: torch.Tensor) -> list[np.ndarray]:
+    """Normalized float NCHW → the RGB bytes the exported graph takes (its input adapter's inverse)."""
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    rgb = ((normalized * std + mean) * 255.0).round().clamp(0, 255).to(torch.uint8)
+    return [np.ascontiguousarray(image.permute(1, 2, 0).numpy()) for image in rgb]
