@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 # Set everything up and run the main job, offline (random weights: no ImageNet download needed).
 build: $(STAMP)
-	$(VENV)/bin/mnv3-sdk build --variant small --weights random --force
+	$(VENV)/bin/mnv3-sdk build --variant small --quant int8 --weights random --force
 
 # The whole test suite; pytest's non-zero exits, including 5 (no tests ran), fail make.
 test: $(STAMP)

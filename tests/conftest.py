@@ -55,12 +55,13 @@ def digits(tmp_path_factory) -> DigitsFixture:
     return make_digits_fixture(tmp_path_factory.mktemp("digits"))
 
 
-def digits_build_args(digits: DigitsFixture, out: Path, *extra: str) -> list[str]:
+def digits_build_args(digits: DigitsFixture, out: Path, *extra: str, aar: bool = False) -> list[str]:
+    """CLI arguments building the digits model; the Kotlin/AAR stage only when a test needs it."""
     return [
         "build", "--variant", "small", "--width", "0.5",
         "--weights", str(digits.weights_path), "--labels", str(digits.labels_path),
         "--input-size", "32", "--crop-fraction", "1.0",
-        "--val-dir", str(digits.val_dir), "--out", str(out), *extra,
+        "--val-dir", str(digits.val_dir), "--out", str(out), *extra, *([] if aar else ["--no-aar"]),
     ]
 
 
@@ -68,7 +69,7 @@ def digits_build_args(digits: DigitsFixture, out: Path, *extra: str) -> list[str
 def digits_build(digits, tmp_path_factory) -> Path:
     """The digits model built to fp32 with its validation folder; returns the output folder."""
     out = tmp_path_factory.mktemp("builds") / "digits-fp32"
-    assert run_cli_once(*digits_build_args(digits, out)) == 0
+    assert run_cli_once(*digits_build_args(digits, out, aar=True)) == 0
     return out
 
 

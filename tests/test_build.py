@@ -14,7 +14,8 @@ from mnv3_sdk.runtime import LoadedModel
 
 def test_build_writes_model_metadata_and_reports(random_build):
     names = sorted(path.name for path in random_build.iterdir())
-    assert names == ["metadata.json", "mnv3-small-fp32.pte", "report.json", "report.md"]
+    assert names == ["android", "maven", "metadata.json", "mnv3-small-fp32.aar", "mnv3-small-fp32.pte",
+                     "report.json", "report.md"]
     report = json.loads((random_build / "report.json").read_text())
     assert report["gate"]["passed"]
     assert "RANDOM WEIGHTS" in " ".join(report["warnings"])
@@ -82,8 +83,9 @@ def test_non_contiguous_inputs_give_the_same_answer(digits_build, digits):
 
 def test_same_inputs_give_byte_identical_pte(digits_build, digits, tmp_path, run_cli):
     again = tmp_path / "digits-fp32"
-    assert run_cli(*digits_build_args(digits, again)).exit_code == 0
+    assert run_cli(*digits_build_args(digits, again, aar=True)).exit_code == 0
     assert (again / "digits-fp32.pte").read_bytes() == (digits_build / "digits-fp32.pte").read_bytes()
+    assert (again / "digits-fp32.aar").read_bytes() == (digits_build / "digits-fp32.aar").read_bytes()
     assert (again / "metadata.json").read_bytes() == (digits_build / "metadata.json").read_bytes()
 
 

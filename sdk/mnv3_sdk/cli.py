@@ -77,6 +77,12 @@ def cli() -> None:
 @click.option("--per-tensor", is_flag=True, help="int8: one weight scale per tensor instead of per channel.")
 @click.option("--sensitivity", is_flag=True,
               help="int8: report each layer's SQNR against fp32, worst first (always done when the gate fails).")
+@click.option("--package", default="com.example.mnv3", show_default=True,
+              help="Kotlin package (and Android namespace) of the generated library.")
+@click.option("--class-name", default="MobileNetV3Classifier", show_default=True,
+              help="Name of the generated classifier class.")
+@click.option("--no-aar", "no_aar", is_flag=True,
+              help="Write the Gradle project but skip compiling the Kotlin and packaging the AAR.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Output folder. Default: dist/mnv3-<variant>-<quant>.")
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
@@ -107,6 +113,9 @@ def build(as_json: bool, **options: Any) -> None:
         quant_exclude=options["quant_exclude"],
         per_tensor=options["per_tensor"],
         sensitivity=options["sensitivity"],
+        package=options["package"],
+        class_name=options["class_name"],
+        build_aar=not options["no_aar"],
     )
     _say(f"building {config.name}: mobilenet_v3_{config.variant} ×{config.width_mult:g}, {config.quant}, "
          f"weights {config.weights}")
@@ -114,8 +123,12 @@ def build(as_json: bool, **options: Any) -> None:
     report = result.report
     for warning in report["warnings"]:
         _say(f"warning: {warning}")
-    _say(f"gate passed: {report['gate']['reason']}")
-    _say(f"wrote {result.out_dir}/ ({result.pte_path.name}: {report['sizes']['pte_bytes']:,} bytes)")
+    if report["gate"]["passed"]:
+        _say(f"gate passed: {report['gate']['reason']}")
+    android = report["android"] or {}
+    extras = ", ".join(part for part in (android.get("aar"), "maven/" if android.get("maven") else None,
+                                         "android/") if part)
+    _say(f"wrote {result.out_dir}/ ({result.pte_path.name}: {report['sizes']['pte_bytes']:,} bytes; {extras})")
     if as_json:
         click.echo(json.dumps({"out_dir": str(result.out_dir), "pte": str(result.pte_path),
                                "gate": report["gate"], "agreement": report["agreement"],
@@ -166,6 +179,16 @@ def verify(model: Path, val_dir: Path, weights: str | None, min_accuracy_ratio: 
             click.echo(line)
     if result["gate"] is not None and not result["gate"]["passed"]:
         raise SdkError(f"accuracy gate failed: {result['gate']['reason']}")
+
+
+@cli.command()
+@click.option("--fetch", "fetch_missing", is_flag=True, help="Download missing jars from Maven Central now.")
+def doctor(fetch_missing: bool) -> None:
+    """Show the Android toolchain found on this machine (JDK, Kotlin compiler, android.jar, runtime, adb)."""
+    from mnv3_sdk.doctor import run_checks
+
+    for check in run_checks(fetch_missing):
+        click.echo(f"{'ok     ' if check.ok else 'missing'}  {check.name}: {check.detail}")
 
 
 def _quiet_library_warnings() -> None:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mnv3_sdk.codegen import DEFAULT_CLASS_NAME, DEFAULT_PACKAGE, validate_class_name, validate_package
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.model import VARIANTS
 
@@ -35,6 +36,9 @@ class BuildConfig:
     quant_exclude: str | None = None  # "first,last" or layer names, kept in fp32
     per_tensor: bool = False
     sensitivity: bool = False
+    package: str = DEFAULT_PACKAGE
+    class_name: str = DEFAULT_CLASS_NAME
+    build_aar: bool = True
 
     @property
     def name(self) -> str:
@@ -65,6 +69,9 @@ def make_build_config(
     quant_exclude: str | None = None,
     per_tensor: bool = False,
     sensitivity: bool = False,
+    package: str = DEFAULT_PACKAGE,
+    class_name: str = DEFAULT_CLASS_NAME,
+    build_aar: bool = True,
 ) -> BuildConfig:
     if variant not in VARIANTS:
         raise SdkError(f"unknown variant {variant!r}: choose one of {', '.join(VARIANTS)}")
@@ -102,6 +109,8 @@ def make_build_config(
         raise SdkError(f"labels file not found: {labels_path}")
     if val_dir is not None and not val_dir.is_dir():
         raise SdkError(f"validation folder not found: {val_dir}")
+    validate_package(package)
+    validate_class_name(class_name)
     out_dir = out_dir if out_dir is not None else default_out_dir(variant, quant)
     _check_output_dir(out_dir, force)
     return BuildConfig(
@@ -122,6 +131,9 @@ def make_build_config(
         quant_exclude=quant_exclude,
         per_tensor=per_tensor,
         sensitivity=sensitivity,
+        package=package,
+        class_name=class_name,
+        build_aar=build_aar,
     )
 
 

@@ -28,7 +28,9 @@ def read_labels(path: Path) -> list[str]:
 
 
 def _parse(text: str, what: str) -> list[str]:
-    lines = text.splitlines()
+    # Only "\n" (or "\r\n") ends a label: str.splitlines would also split inside labels that
+    # contain characters such as U+2028 or form feeds.
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
     while lines and lines[-1] == "":
         lines.pop()
     if not lines:

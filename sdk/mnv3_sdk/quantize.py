@@ -20,6 +20,13 @@ _QUANTIZED_OPERATORS = ("conv2d", "linear")
 
 
 @dataclass(frozen=True)
+class QuantizationSettings:
+    per_channel: bool
+    excluded: list[str]  # network layer names kept in fp32
+    wrapped: bool  # the network sits behind the uint8 input adapter (attribute "network")
+
+
+@dataclass(frozen=True)
 class LayerSensitivity:
     layer: str
     sqnr_db: float
@@ -45,18 +52,19 @@ def resolve_excluded_layers(spec: str | None, network: nn.Module) -> list[str]:
     return sorted(set(names))
 
 
-def _quantizer(per_channel: bool, excluded: list[str], wrapped: bool):
+def _quantizer(settings: QuantizationSettings):
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
         get_module_name_filter,
         get_symmetric_quantization_config,
     )
 
-    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=per_channel))
-    if excluded:
+    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=settings.per_channel))
+    if settings.excluded:
         # set_module_name(name, None) is not supported by this quantizer; a filter that declines
         # every node inside an excluded module leaves those nodes in fp32.
-        in_excluded = [get_module_name_filter((_WRAPPED_PREFIX if wrapped else "") + name) for name in excluded]
+        prefix = _WRAPPED_PREFIX if settings.wrapped else ""
+        in_excluded = [get_module_name_filter(prefix + name) for name in settings.excluded]
         quantizer.set_filter_function(lambda node: not any(inside(node) for inside in in_excluded))
     return quantizer
 
@@ -65,32 +73,17 @@ def quantize_int8(
     model: nn.Module,
     example: torch.Tensor,
     calibration_inputs: list[torch.Tensor],
-    per_channel: bool,
-    excluded: list[str],
-    wrapped: bool,
+    settings: QuantizationSettings,
 ) -> torch.fx.GraphModule:
     """Export, insert observers, calibrate, convert: a graph with int8 q/dq pairs for XNNPACK."""
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
     with torch.no_grad():
         graph = torch.export.export(model, (example,), strict=False).module()
-        prepared = prepare_pt2e(graph, _quantizer(per_channel, excluded, wrapped))
+        prepared = prepare_pt2e(graph, _quantizer(settings))
         for batch in calibration_inputs:
             prepared(batch.contiguous())
         return convert_pt2e(prepared)
-
-
-def count_quantized_layers(graph: torch.fx.GraphModule) -> tuple[int, int]:
-    """(quantized, float) counts of conv/linear nodes: quantized ones read dequantized int8 weights."""
-    quantized = floating = 0
-    for node in graph.graph.nodes:
-        if node.op == "call_function" and any(op in str(node.target) for op in _QUANTIZED_OPERATORS):
-            weight = node.args[1]
-            if getattr(weight, "op", None) == "call_function" and "dequantize" in str(weight.target):
-                quantized += 1
-            else:
-                floating += 1
-    return quantized, floating
 
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:
@@ -140,9 +133,7 @@ def layer_sensitivity(
     model: nn.Module,
     example: torch.Tensor,
     calibration_inputs: list[torch.Tensor],
-    per_channel: bool,
-    excluded: list[str],
-    wrapped: bool,
+    settings: QuantizationSettings,
 ) -> list[LayerSensitivity]:
     """SQNR of every quantized layer's output against fp32 on the calibration inputs, worst first.
 
@@ -156,11 +147,11 @@ def layer_sensitivity(
         reference_graph = torch.export.export(fold_batchnorm(model), (example,), strict=False).module()
     reference = _record_layer_outputs(reference_graph, calibration_inputs)
     quantized = _record_layer_outputs(
-        quantize_int8(model, example, calibration_inputs, per_channel, excluded, wrapped), calibration_inputs
+        quantize_int8(model, example, calibration_inputs, settings), calibration_inputs
     )
     layers = []
     for name, outputs in quantized.items():
-        if name not in reference or any(name == skip or name.startswith(skip + ".") for skip in excluded):
+        if name not in reference or any(name == skip or name.startswith(skip + ".") for skip in settings.excluded):
             continue
         values = [sqnr_db(ref, out) for ref, out in zip(reference[name], outputs)]
         finite = [value for value in values if math.isfinite(value)]

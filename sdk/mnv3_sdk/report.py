@@ -35,7 +35,7 @@ def to_markdown(report: dict[str, Any]) -> str:
     lines = [f"# mnv3-sdk build report: {build['name']}", ""]
     gate = report.get("gate")
     if gate is not None:
-        verdict = "PASSED" if gate["passed"] else "FAILED"
+        verdict = "PASSED" if gate["passed"] else ("FAILED" if gate.get("enforced", True) else "NOT MET (not enforced: random weights)")
         lines += [f"**Accuracy gate {verdict}**: {gate['reason']}.", ""]
     for warning in report.get("warnings", []):
         lines += [f"> **Warning:** {warning}", ""]

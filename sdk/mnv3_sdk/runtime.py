@@ -51,7 +51,11 @@ def load_program(path: Path) -> Program:
 
 
 def set_threads(count: int) -> None:
-    """Set the process-wide XNNPACK/threadpool size used by the host runtime."""
+    """Set the process-wide XNNPACK/threadpool size used by the host runtime.
+
+    Call it before loading any program: resetting the pool under a loaded XNNPACK program
+    crashes the process (seen with executorch 1.5.1), hence one process per thread count.
+    """
     from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
 
     _unsafe_reset_threadpool(count)

@@ -1,0 +1,159 @@
+package com.example.mnv3
+
+import android.content.Context
+import android.graphics.Bitmap
+import android.os.SystemClock
+import java.io.Closeable
+import java.io.File
+import org.pytorch.executorch.EValue
+import org.pytorch.executorch.Module
+import org.pytorch.executorch.Tensor
+
+/**
+ * Classifies images with the mobilenet_v3_small model packaged in this library (int8, ExecuTorch + XNNPACK).
+ *
+ * ```
+ * val classifier = MobileNetV3Classifier.create(context)
+ * val result = classifier.classify(bitmap)
+ * result.categories.forEach { Log.i("mnv3", "${it.label}: ${it.score}") }
+ * classifier.close()
+ * ```
+ *
+ * [create] loads the model and prepares its `forward` method, so call it off the main thread; the
+ * first [classify] is then as fast as the others. Instances are safe to share between threads:
+ * calls are serialised on the model.
+ */
+class MobileNetV3Classifier private constructor(
+    private val module: Module,
+    /** What the model expects and what its outputs mean, read from the model file itself. */
+    val metadata: ModelMetadata,
+    private val options: Options,
+) : Closeable {
+
+    /**
+     * Settings for [create].
+     *
+     * @property maxResults how many categories [classify] returns at most.
+     * @property scoreThreshold categories scoring below this probability are dropped.
+     * @property categoryAllowlist when not empty, only these labels are returned.
+     * @property categoryDenylist these labels are never returned; cannot be combined with an allowlist.
+     * @property numThreads CPU threads for inference; 0 lets ExecuTorch choose.
+     * @property modelAssetName the model file in the app's assets.
+     */
+    data class Options(
+        val maxResults: Int = 5,
+        val scoreThreshold: Float = 0f,
+        val categoryAllowlist: Set<String> = emptySet(),
+        val categoryDenylist: Set<String> = emptySet(),
+        val numThreads: Int = 0,
+        val modelAssetName: String = DEFAULT_MODEL_ASSET,
+    ) {
+        init {
+            require(maxResults > 0) { "maxResults must be positive, got $maxResults" }
+            require(scoreThreshold in 0f..1f) { "scoreThreshold must be within 0..1, got $scoreThreshold" }
+            require(categoryAllowlist.isEmpty() || categoryDenylist.isEmpty()) {
+                "categoryAllowlist and categoryDenylist are mutually exclusive"
+            }
+            require(numThreads >= 0) { "numThreads must be 0 (default) or positive, got $numThreads" }
+        }
+    }
+
+    private val lock = Any()
+    private var closed = false
+
+    /** Classifies a bitmap of any size or configuration (converted to ARGB_8888 if needed). */
+    fun classify(bitmap: Bitmap): ClassificationResult {
+        val argb = if (bitmap.config == Bitmap.Config.ARGB_8888) bitmap else bitmap.copy(Bitmap.Config.ARGB_8888, false)
+        val pixels = IntArray(argb.width * argb.height)
+        argb.getPixels(pixels, 0, argb.width, 0, 0, argb.width, argb.height)
+        return classify(pixels, argb.width, argb.height)
+    }
+
+    /** Classifies ARGB pixels, row-major as [Bitmap.getPixels] returns them. */
+    fun classify(pixels: IntArray, width: Int, height: Int): ClassificationResult {
+        val size = metadata.inputSize
+        val rgb = ImagePreprocessing.preprocess(pixels, width, height, size, metadata.cropFraction)
+        val input = if (metadata.inputType == "uint8") {
+            Tensor.fromBlobUnsigned(rgb, longArrayOf(1, size.toLong(), size.toLong(), 3))
+        } else {
+            Tensor.fromBlob(normalise(rgb, size), longArrayOf(1, 3, size.toLong(), size.toLong()))
+        }
+        val logits: FloatArray
+        val elapsedNanos: Long
+        synchronized(lock) {
+            check(!closed) { "MobileNetV3Classifier is closed" }
+            val started = SystemClock.elapsedRealtimeNanos()
+            logits = module.forward(EValue.from(input))[0].toTensor().dataAsFloatArray
+            elapsedNanos = SystemClock.elapsedRealtimeNanos() - started
+        }
+        val categories = Postprocessing.topCategories(
+            Postprocessing.softmax(logits),
+            metadata.labels,
+            options.maxResults,
+            options.scoreThreshold,
+            options.categoryAllowlist,
+            options.categoryDenylist,
+        )
+        return ClassificationResult(categories, elapsedNanos / 1e6)
+    }
+
+    private fun normalise(rgb: ByteArray, size: Int): FloatArray {
+        val plane = size * size
+        val chw = FloatArray(3 * plane)
+        for (i in 0 until plane) {
+            for (channel in 0 until 3) {
+                val value = (rgb[i * 3 + channel].toInt() and 0xFF) / 255f
+                chw[channel * plane + i] = (value - metadata.mean[channel]) / metadata.std[channel]
+            }
+        }
+        return chw
+    }
+
+    /** Releases the model's native memory; the instance cannot classify afterwards. */
+    override fun close() {
+        synchronized(lock) {
+            if (!closed) {
+                closed = true
+                module.close()
+            }
+        }
+    }
+
+    companion object {
+        /** The model file this library ships in its assets. */
+        const val DEFAULT_MODEL_ASSET = "mnv3-small-int8.pte"
+
+        /**
+         * Loads the model from the app's assets (copied once to internal storage, again only when
+         * it changes) and prepares it. Blocking: call it from a background thread.
+         */
+        @JvmStatic
+        @JvmOverloads
+        fun create(context: Context, options: Options = Options()): MobileNetV3Classifier =
+            createFromFile(ModelFiles.copyAssetIfChanged(context, options.modelAssetName), options)
+
+        /**
+         * Loads a model file that is already on the device (downloaded, or pushed for benchmarking),
+         * ignoring [Options.modelAssetName]. Blocking: call it from a background thread.
+         */
+        @JvmStatic
+        @JvmOverloads
+        fun createFromFile(modelFile: File, options: Options = Options()): MobileNetV3Classifier {
+            require(modelFile.isFile) { "model file not found: $modelFile" }
+            val module = Module.load(modelFile.absolutePath, Module.LOAD_MODE_MMAP, options.numThreads)
+            try {
+                val metadataBytes = module.execute(METADATA_METHOD)[0].toTensor().dataAsUnsignedByteArray
+                val metadata = ModelMetadata.parse(metadataBytes)
+                module.loadMethod("forward")
+                val unknown = (options.categoryAllowlist + options.categoryDenylist) - metadata.labels.toSet()
+                require(unknown.isEmpty()) { "labels not in the model: ${unknown.joinToString()}" }
+                return MobileNetV3Classifier(module, metadata, options)
+            } catch (error: Throwable) {
+                module.close()
+                throw error
+            }
+        }
+
+        private const val METADATA_METHOD = "metadata"
+    }
+}

@@ -1,0 +1,116 @@
+"""The Android stage: render the Gradle project, compile the Kotlin, package the AAR and Maven repo."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from mnv3_sdk import aar as aar_io
+from mnv3_sdk.calibration import data_free_cache_dir
+from mnv3_sdk.codegen import LIBRARY_MODULE, AndroidSettings, render_project
+from mnv3_sdk.errors import SdkError
+from mnv3_sdk.kotlin import compile_kotlin
+from mnv3_sdk.toolchain import EXECUTORCH_ANDROID, KOTLIN_VERSION, android_jar, fetch
+
+STANDIN_SOURCES = Path(__file__).parent / "executorch_api_standin"
+
+
+@dataclass(frozen=True)
+class ExecutorchApi:
+    """The ExecuTorch Android classes the Kotlin is compiled against, and which kind they are."""
+
+    classes: Path
+    kind: str  # "executorch-android <version> (Maven Central)" or "compile-only stand-in"
+
+
+@dataclass(frozen=True)
+class AndroidResult:
+    project: Path
+    aar: Path | None
+    maven: Path | None
+    skipped: str | None  # why the AAR was not built, in one line
+    executorch_api: str | None
+
+
+def executorch_api(cache: Path) -> ExecutorchApi:
+    """The real AAR's classes.jar when Maven Central serves it, else the compile-only stand-in."""
+    try:
+        aar = fetch(EXECUTORCH_ANDROID)
+    except SdkError:
+        return ExecutorchApi(standin_jar(cache), "compile-only stand-in (executorch-android not reachable)")
+    classes = cache / f"executorch-android-{EXECUTORCH_ANDROID.version}-classes.jar"
+    if not classes.is_file():
+        with zipfile.ZipFile(aar) as archive:
+            _atomic_write(classes, archive.read("classes.jar"))
+    return ExecutorchApi(classes, f"executorch-android {EXECUTORCH_ANDROID.version} (Maven Central)")
+
+
+def standin_jar(cache: Path) -> Path:
+    """The stand-in sources compiled once into a jar, cached by their content and compiler version."""
+    sources = sorted(STANDIN_SOURCES.rglob("*.kt"))
+    digest = hashlib.sha256(KOTLIN_VERSION.encode())
+    for source in sources:
+        digest.update(source.read_bytes())
+    jar = cache / f"executorch-api-standin-{digest.hexdigest()[:16]}.jar"
+    if not jar.is_file():
+        with tempfile.TemporaryDirectory() as scratch:
+            classes = Path(scratch) / "classes"
+            compile_kotlin(sources, [], classes)
+            cache.mkdir(parents=True, exist_ok=True)
+            partial = jar.with_suffix(f".{os.getpid()}.tmp")
+            aar_io.classes_jar(classes, partial)
+            partial.replace(jar)
+    return jar
+
+
+def toolchain_cache() -> Path:
+    return data_free_cache_dir().parent / "toolchain"
+
+
+def library_sources(project: Path) -> list[Path]:
+    return sorted((project / LIBRARY_MODULE / "src" / "main" / "kotlin").rglob("*.kt"))
+
+
+def demo_sources(project: Path) -> list[Path]:
+    return sorted((project / "demo" / "src" / "main" / "kotlin").rglob("*.kt"))
+
+
+def build_android(
+    settings: AndroidSettings, model: bytes, out_dir: Path, build_aar: bool, name: str
+) -> AndroidResult:
+    """Write ``out_dir/android`` always; ``<name>.aar`` and ``maven/`` when the toolchain allows."""
+    project = out_dir / "android"
+    render_project(settings, project)
+    assets = project / LIBRARY_MODULE / "src" / "main" / "assets"
+    assets.mkdir(parents=True, exist_ok=True)
+    (assets / settings.model_asset).write_bytes(model)
+    if not build_aar:
+        return AndroidResult(project, None, None, "AAR skipped (--no-aar)", None)
+    try:
+        api = executorch_api(toolchain_cache())
+        with tempfile.TemporaryDirectory() as scratch:
+            classes = Path(scratch) / "classes"
+            compile_kotlin(library_sources(project), [android_jar(), api.classes], classes)
+            jar = Path(scratch) / "classes.jar"
+            aar_io.classes_jar(classes, jar)
+            aar = out_dir / f"{name}.aar"
+            consumer_rules = (project / LIBRARY_MODULE / "consumer-rules.pro").read_bytes()
+            aar_io.write_aar(aar, settings, jar, consumer_rules, model)
+    except SdkError as error:
+        if "Kotlin compilation failed" in str(error):
+            raise  # a bug in the generated code, never something to skip quietly
+        return AndroidResult(project, None, None, f"AAR not built: {error}", None)
+    maven = out_dir / "maven"
+    aar_io.write_maven_repository(maven, settings, aar)
+    return AndroidResult(project, aar, maven, None, api.kind)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_bytes(data)
+    partial.replace(path)

@@ -1,0 +1,158 @@
+"""Rendering the Android Gradle project (library module + demo app) from the Jinja templates.
+
+Templates only lay out code; every value (package, class name, versions) comes from
+``AndroidSettings``, and model data such as labels never enters source code: the wrapper reads
+them from the model's embedded metadata at run time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib.abc import Traversable
+from pathlib import Path
+
+import jinja2
+
+from mnv3_sdk import __version__
+from mnv3_sdk.errors import SdkError
+from mnv3_sdk.resources import templates_dir
+from mnv3_sdk.toolchain import KOTLIN_VERSION
+from mnv3_sdk.versions import EXECUTORCH_VERSION
+
+DEFAULT_PACKAGE = "com.example.mnv3"
+DEFAULT_CLASS_NAME = "MobileNetV3Classifier"
+LIBRARY_MODULE = "classifier"
+MIN_SDK = 24
+COMPILE_SDK = 35
+AGP_VERSION = "8.7.3"
+GRADLE_VERSION = "8.11.1"
+BENCHMARK_RESULT = "mnv3_benchmark.json"
+BENCHMARK_LOG_TAG = "mnv3-sdk-bench"
+
+# Java and Kotlin hard keywords: neither may be a package segment.
+_RESERVED = {
+    "abstract", "assert", "boolean", "break", "byte", "case", "catch", "char", "class", "const",
+    "continue", "default", "do", "double", "else", "enum", "extends", "false", "final", "finally",
+    "float", "for", "goto", "if", "implements", "import", "instanceof", "int", "interface", "long",
+    "native", "new", "null", "package", "private", "protected", "public", "return", "short",
+    "static", "strictfp", "super", "switch", "synchronized", "this", "throw", "throws",
+    "transient", "true", "try", "void", "volatile", "while", "as", "fun", "in", "is", "object",
+    "typealias", "typeof", "val", "var", "when",
+}
+_SEGMENT = re.compile(r"^[a-z][a-z0-9_]*$")
+_CLASS = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+
+
+@dataclass(frozen=True)
+class AndroidSettings:
+    package: str
+    class_name: str
+    model_asset: str  # the .pte's file name inside the library's assets
+    arch: str
+    quant: str
+
+    @property
+    def maven_coordinates(self) -> tuple[str, str, str]:
+        """(group, artifact, version) of the library in the local Maven repository."""
+        return self.package, self.model_asset.removesuffix(".pte"), "1.0.0"
+
+    def template_values(self) -> dict[str, object]:
+        return {
+            "package": self.package,
+            "class_name": self.class_name,
+            "model_asset": self.model_asset,
+            "arch": self.arch,
+            "quant": self.quant,
+            "library_module": LIBRARY_MODULE,
+            "project_name": self.model_asset.removesuffix(".pte"),
+            "min_sdk": MIN_SDK,
+            "compile_sdk": COMPILE_SDK,
+            "agp_version": AGP_VERSION,
+            "gradle_version": GRADLE_VERSION,
+            "kotlin_version": KOTLIN_VERSION,
+            "executorch_version": EXECUTORCH_VERSION,
+            "mnv3_sdk_version": __version__,
+            "benchmark_result": BENCHMARK_RESULT,
+            "benchmark_log_tag": BENCHMARK_LOG_TAG,
+            "maven_group": self.maven_coordinates[0],
+            "maven_artifact": self.maven_coordinates[1],
+            "maven_version": self.maven_coordinates[2],
+        }
+
+
+def validate_package(package: str) -> str:
+    segments = package.split(".")
+    if len(segments) < 2:
+        raise SdkError(f"package {package!r} needs at least two segments, e.g. com.example.mnv3")
+    for segment in segments:
+        if not _SEGMENT.match(segment):
+            raise SdkError(
+                f"package {package!r}: segment {segment!r} must be lowercase letters, digits or '_', "
+                "starting with a letter"
+            )
+        if segment in _RESERVED:
+            raise SdkError(f"package {package!r}: {segment!r} is a Java/Kotlin keyword")
+    return package
+
+
+def validate_class_name(name: str) -> str:
+    if not _CLASS.match(name) or name in _RESERVED:
+        raise SdkError(f"class name {name!r} must be a Kotlin class name such as MobileNetV3Classifier")
+    return name
+
+
+def render_project(settings: AndroidSettings, out_dir: Path) -> list[Path]:
+    """Render the Gradle project into ``out_dir``; returns the written files, sorted."""
+    environment = jinja2.Environment(
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
+    )
+    values = settings.template_values()
+    package_path = settings.package.replace(".", "/")
+    layout = {
+        "project": "",
+        "library": f"{LIBRARY_MODULE}/",
+        "demo": "demo/",
+    }
+    kotlin_dirs = {"library": f"src/main/kotlin/{package_path}/", "demo": f"src/main/kotlin/{package_path}/demo/"}
+    written: list[Path] = []
+    root = templates_dir()
+    for part, prefix in layout.items():
+        for relative, template in _walk(root / part, ""):
+            target = relative.removesuffix(".j2").replace("__ClassName__", settings.class_name)
+            if part in kotlin_dirs and target.startswith("src/main/kotlin/"):
+                target = kotlin_dirs[part] + target.removeprefix("src/main/kotlin/")
+            path = out_dir / (prefix + target)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if relative.endswith(".j2"):
+                text = environment.from_string(template.read_text(encoding="utf-8")).render(values)
+                path.write_text(text, encoding="utf-8")
+            else:
+                path.write_bytes(template.read_bytes())
+            written.append(path)
+    return sorted(written)
+
+
+def _walk(folder: Traversable, prefix: str):
+    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
+        if entry.name.startswith((".", "__pycache__")) or entry.name == "__init__.py":
+            continue
+        if entry.is_dir():
+            yield from _walk(entry, f"{prefix}{entry.name}/")
+        else:
+            yield f"{prefix}{entry.name}", entry
+
+
+def default_demo_settings() -> AndroidSettings:
+    """What README command 1 builds (Small, int8): the project committed in android-demo/."""
+    return AndroidSettings(DEFAULT_PACKAGE, DEFAULT_CLASS_NAME, "mnv3-small-int8.pte", "mobilenet_v3_small", "int8")
+
+
+if __name__ == "__main__":
+    # Re-render the committed demo project: python -m mnv3_sdk.codegen android-demo
+    import shutil
+    import sys
+
+    target = Path(sys.argv[1])
+    shutil.rmtree(target, ignore_errors=True)
+    render_project(default_demo_settings(), target)

@@ -1,0 +1,142 @@
+"""The Android library and demo compile against the real APIs; the AAR and Maven repo are sound."""
+
+import filecmp
+import re
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from kotlin_jvm import DEFAULT_SETTINGS
+from mnv3_sdk.android import demo_sources, executorch_api, library_sources, toolchain_cache
+from mnv3_sdk.codegen import render_project
+from mnv3_sdk.kotlin import compile_kotlin
+from mnv3_sdk.toolchain import android_jar
+from mnv3_sdk.versions import EXECUTORCH_VERSION
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_android_runtime_is_pinned_to_the_exporter_version(random_build):
+    assert EXECUTORCH_VERSION == metadata.version("executorch")
+    gradle = (random_build / "android" / "classifier" / "build.gradle.kts").read_text()
+    assert f'api("org.pytorch:executorch-android:{EXECUTORCH_VERSION}")' in gradle
+    pom = next((random_build / "maven").rglob("*.pom")).read_text()
+    assert f"<artifactId>executorch-android</artifactId>\n      <version>{EXECUTORCH_VERSION}</version>" in pom
+
+
+def test_aar_has_the_layout_android_expects(random_build):
+    aar = random_build / "mnv3-small-fp32.aar"
+    with zipfile.ZipFile(aar) as archive:
+        names = archive.namelist()
+        assert names == sorted(names)
+        assert set(names) == {"AndroidManifest.xml", "R.txt", "assets/mnv3-small-fp32.pte", "classes.jar", "proguard.txt"}
+        manifest = archive.read("AndroidManifest.xml").decode()
+        assert 'package="com.example.mnv3"' in manifest and 'android:minSdkVersion="24"' in manifest
+        model = archive.getinfo("assets/mnv3-small-fp32.pte")
+        assert model.compress_type == zipfile.ZIP_STORED
+        assert archive.read("assets/mnv3-small-fp32.pte") == (random_build / "mnv3-small-fp32.pte").read_bytes()
+        assert "org.pytorch.executorch" in archive.read("proguard.txt").decode()
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        classes_jar = archive.read("classes.jar")
+    jar_path = random_build / "classes.jar.tmp"
+    jar_path.write_bytes(classes_jar)
+    try:
+        with zipfile.ZipFile(jar_path) as jar:
+            classes = set(jar.namelist())
+    finally:
+        jar_path.unlink()
+    for name in ("MobileNetV3Classifier", "MobileNetV3Classifier$Options", "ImagePreprocessing", "Postprocessing",
+                 "ModelMetadata", "ClassificationResult", "Category"):
+        assert f"com/example/mnv3/{name}.class" in classes
+    assert not any(name.startswith("org/pytorch/") for name in classes), "the runtime is a dependency, not bundled"
+
+
+def test_local_maven_repository_serves_the_aar_with_its_pom(random_build):
+    folder = random_build / "maven" / "com" / "example" / "mnv3" / "mnv3-small-fp32" / "1.0.0"
+    assert (folder / "mnv3-small-fp32-1.0.0.aar").read_bytes() == (random_build / "mnv3-small-fp32.aar").read_bytes()
+    pom = (folder / "mnv3-small-fp32-1.0.0.pom").read_text()
+    assert "<packaging>aar</packaging>" in pom and "<groupId>com.example.mnv3</groupId>" in pom
+    for dependency in ("executorch-android", "fbjni", "nativeloader", "kotlin-stdlib"):
+        assert f"<artifactId>{dependency}</artifactId>" in pom
+    assert (folder / "mnv3-small-fp32-1.0.0.aar.sha1").read_text()
+    assert (folder.parent / "maven-metadata.xml").is_file()
+
+
+def test_generated_readme_shows_both_ways_to_consume(random_build):
+    readme = (random_build / "android" / "classifier" / "README.md").read_text()
+    assert 'implementation("com.example.mnv3:mnv3-small-fp32:1.0.0")' in readme
+    assert 'implementation(files("libs/mnv3-small-fp32.aar"))' in readme
+    assert f'implementation("org.pytorch:executorch-android:{EXECUTORCH_VERSION}")' in readme
+
+
+def test_library_and_demo_app_compile_against_android_and_executorch(tmp_path):
+    project = tmp_path / "project"
+    render_project(DEFAULT_SETTINGS, project)
+    api = executorch_api(toolchain_cache())
+    library_classes = tmp_path / "library"
+    compile_kotlin(library_sources(project), [android_jar(), api.classes], library_classes)
+    compile_kotlin(demo_sources(project), [android_jar(), api.classes, library_classes], tmp_path / "demo")
+    assert (tmp_path / "demo" / "com" / "example" / "mnv3" / "demo" / "BenchmarkActivity.class").is_file()
+
+
+def test_generated_library_files_and_settings(random_build):
+    library = random_build / "android" / "classifier"
+    gradle = (library / "build.gradle.kts").read_text()
+    assert 'namespace = "com.example.mnv3"' in gradle
+    assert re.search(r"compileSdk = (\d+)", gradle).group(1) >= "35"
+    assert re.search(r"minSdk = (\d+)", gradle).group(1) >= "24"
+    assert 'noCompress += "pte"' in gradle
+    assert (library / "src" / "main" / "assets" / "mnv3-small-fp32.pte").is_file()
+    assert "-keep class org.pytorch.executorch.**" in (library / "consumer-rules.pro").read_text()
+    wrapper = (random_build / "android" / "gradle" / "wrapper" / "gradle-wrapper.properties").read_text()
+    assert re.search(r"gradle-\d+\.\d+(\.\d+)?-bin\.zip", wrapper)
+
+
+def test_committed_android_demo_matches_the_templates(tmp_path):
+    rendered = tmp_path / "android-demo"
+    render_project(DEFAULT_SETTINGS, rendered)
+    committed = REPO / "android-demo"
+    rendered_files = sorted(p.relative_to(rendered) for p in rendered.rglob("*") if p.is_file())
+    committed_files = sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())
+    assert rendered_files == committed_files, "re-render it: .venv/bin/python -m mnv3_sdk.codegen android-demo"
+    for relative in rendered_files:
+        assert filecmp.cmp(rendered / relative, committed / relative, shallow=False), relative
+
+
+@pytest.mark.parametrize("package", ["Com.Example.app", "com.example.class", "com..x", "com.1x.y", "x"])
+def test_bad_package_names_are_one_line_errors(package, run_cli, tmp_path):
+    result = run_cli("build", "--weights", "random", "--package", package, "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1 and "package" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_without_a_jdk_the_model_and_project_are_still_written(digits, tmp_path, run_cli, monkeypatch):
+    from conftest import digits_build_args
+
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    no_tools = tmp_path / "bin"
+    no_tools.mkdir()
+    monkeypatch.setenv("PATH", str(no_tools))  # neither java nor mvn
+    monkeypatch.setenv("MNV3_SDK_CACHE", str(tmp_path / "cache"))  # no cached stand-in jar either
+    out = tmp_path / "no-jdk"
+    result = run_cli(*digits_build_args(digits, out, aar=True))
+    assert result.exit_code == 0, result.stderr
+    skipped = [line for line in result.stderr.splitlines() if "AAR not built" in line]
+    assert len(skipped) == 1 and "JDK" in skipped[0]
+    assert (out / "no-jdk.pte").is_file() and (out / "android" / "settings.gradle.kts").is_file()
+    assert not (out / "no-jdk.aar").exists() and not (out / "maven").exists()
+
+
+def test_no_aar_writes_the_gradle_project_only(digits, tmp_path, run_cli):
+    from conftest import digits_build_args
+
+    out = tmp_path / "project-only"
+    assert run_cli(*digits_build_args(digits, out)).exit_code == 0
+    assert (out / "android" / "classifier" / "src" / "main" / "assets" / f"{out.name}.pte").is_file()
+    assert not list(out.glob("*.aar"))
+    import json
+
+    assert json.loads((out / "report.json").read_text())["android"]["skipped"] == "AAR skipped (--no-aar)"
