@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import os
 import sys
 import traceback
@@ -182,6 +183,100 @@ def verify(model: Path, val_dir: Path, weights: str | None, min_accuracy_ratio: 
 
 
 @cli.command()
+@click.argument("models", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--adb", "use_adb", is_flag=True, help="Run on Android devices over adb instead of this host.")
+@click.option("--serial", default=None, help="adb: the device to use when several are connected.")
+@click.option("--all-devices", is_flag=True, help="adb: run on every connected device, in parallel.")
+@click.option("--mode", type=click.Choice(["app", "runner"]), default=None,
+              help="adb: in-app BenchmarkActivity (needs --apk) or ExecuTorch's executor_runner (needs --runner).")
+@click.option("--runner", type=click.Path(path_type=Path), default=None,
+              help="adb runner mode: an executor_runner binary built for the device's ABI.")
+@click.option("--apk", type=click.Path(path_type=Path), default=None,
+              help="adb app mode: the demo app's APK (built from the generated Gradle project).")
+@click.option("--app-package", default=None, help="adb app mode: the demo app's id (default: from the build's report).")
+@click.option("--pin-big-cores", is_flag=True, help="adb runner mode: taskset the runner to the fastest cores.")
+@click.option("--threads", default="1,2", show_default=True, help="Thread counts, comma-separated.")
+@click.option("--warmup", type=int, default=5, show_default=True, help="Untimed runs before measuring.")
+@click.option("--iterations", type=int, default=50, show_default=True, help="Measured runs, at least.")
+@click.option("--min-seconds", type=float, default=1.0, show_default=True,
+              help="Keep measuring until this much time was spent too (MLPerf-style).")
+@click.option("--mlperf", is_flag=True, help="MLPerf Mobile's minimum: at least 1024 queries and 60 s per case.")
+@click.option("--cooldown", type=float, default=0.0, help="adb: wait up to S seconds for normal thermal status before each run.")
+@click.option("--timeout", "app_timeout", type=float, default=None,
+              help="adb app mode: seconds to wait for each in-app result (default: 60, or 2 s per iteration).")
+@click.option("--eager", is_flag=True, help="Host: also time eager PyTorch for the same weights.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), default=Path("bench.json"), show_default=True)
+@click.option("--markdown", "markdown_path", type=click.Path(path_type=Path), default=Path("bench.md"), show_default=True)
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=Path("bench.png"), show_default=True)
+@click.option("--baseline", type=click.Path(path_type=Path), default=None, help="An earlier bench.json to compare with.")
+@click.option("--max-regression", type=float, default=10.0, show_default=True,
+              help="With --baseline: fail when a p50 grew by more than this many percent.")
+def bench(models: tuple[Path, ...], use_adb: bool, serial: str | None, all_devices: bool, mode: str | None,
+          runner: Path | None, apk: Path | None, app_package: str | None, pin_big_cores: bool, threads: str,
+          warmup: int, iterations: int, min_seconds: float, mlperf: bool, cooldown: float, app_timeout: float | None,
+          eager: bool,
+          json_path: Path, markdown_path: Path, plot_path: Path, baseline: Path | None, max_regression: float) -> None:
+    """Measure latency of MODEL.pte files or BUILD_DIRs (default: every build under dist/).
+
+    \b
+    mnv3-sdk bench dist/mnv3-small-int8 dist/mnv3-small-fp32    # host, side by side
+    mnv3-sdk bench --adb --apk demo-debug.apk                    # in-app on a device
+    mnv3-sdk bench --adb --runner executor_runner --pin-big-cores
+    """
+    from mnv3_sdk.bench import BenchOutputs, app_package_for, run_bench
+    from mnv3_sdk.bench_device import DeviceSettings
+    from mnv3_sdk.bench_host import HostSettings, resolve_models
+
+    try:
+        thread_counts = [int(value) for value in threads.split(",") if value.strip()]
+    except ValueError:
+        raise SdkError(f"--threads takes comma-separated whole numbers, e.g. 1,2,4 (got {threads!r})") from None
+    if not thread_counts or min(thread_counts) < 1:
+        raise SdkError(f"--threads needs positive thread counts (got {threads!r})")
+    if warmup < 0 or iterations < 1 or min_seconds < 0:
+        raise SdkError("--warmup must be ≥ 0, --iterations ≥ 1 and --min-seconds ≥ 0")
+    if mlperf:
+        iterations, min_seconds = max(iterations, 1024), max(min_seconds, 60.0)
+    model_paths = resolve_models(list(models))
+    device_settings = None
+    if use_adb:
+        if mode is None:
+            mode = "app" if apk else ("runner" if runner else None)
+        if mode is None:
+            raise SdkError("--adb needs a way to run the model: --apk DEMO.apk (in-app timing, built from the "
+                           "generated android/ project) or --runner executor_runner (ExecuTorch's runner binary)")
+        if mode == "app" and (apk is None or not apk.is_file()):
+            raise SdkError(f"--mode app needs the demo APK: --apk PATH ({apk} not found)" if apk else
+                           "--mode app needs the demo APK: --apk PATH")
+        if mode == "runner" and (runner is None or not runner.is_file()):
+            raise SdkError("--mode runner needs an executor_runner binary for the device: --runner PATH")
+        package = app_package or app_package_for(model_paths)
+        if mode == "app" and package is None:
+            raise SdkError("cannot tell the demo app's id: pass --app-package (e.g. com.example.mnv3.demo)")
+        device_settings = DeviceSettings(mode, thread_counts, warmup, iterations, cooldown, runner, apk, package,
+                                         pin_big_cores, app_timeout=app_timeout or max(60.0, iterations * 2.0))
+    elif serial or all_devices or mode or runner or apk:
+        raise SdkError("--serial, --all-devices, --mode, --runner and --apk only apply with --adb")
+    command = shlex.join(["mnv3-sdk", *click.get_current_context().obj["argv"]])
+    outcome = run_bench(
+        command,
+        model_paths, use_adb, HostSettings(thread_counts, warmup, iterations, min_seconds, eager), device_settings,
+        serial, all_devices, BenchOutputs(json_path, markdown_path, plot_path), baseline, max_regression,
+    )
+    click.echo(outcome.markdown)
+    _say(f"wrote {json_path}, {markdown_path}" + (f", {plot_path}" if outcome.report["cases"] else ""))
+    failures = outcome.report["failures"]
+    for failure in failures:
+        _say(f"failed: {failure['error']}")
+    if outcome.regressions:
+        listing = "; ".join(f"{r.label}: p50 {r.old_p50_ms:.2f} → {r.new_p50_ms:.2f} ms (+{r.percent:.1f}%)"
+                            for r in outcome.regressions)
+        raise SdkError(f"{len(outcome.regressions)} regression(s) over {max_regression:g}%: {listing}")
+    if failures:
+        raise SdkError(f"{len(failures)} device(s) failed; results from the others are in {json_path}")
+
+
+@cli.command()
 @click.option("--fetch", "fetch_missing", is_flag=True, help="Download missing jars from Maven Central now.")
 def doctor(fetch_missing: bool) -> None:
     """Show the Android toolchain found on this machine (JDK, Kotlin compiler, android.jar, runtime, adb)."""
@@ -204,7 +299,9 @@ def main(argv: list[str] | None = None) -> None:
     if not os.environ.get("MNV3_SDK_DEBUG"):
         _quiet_library_warnings()
     try:
-        cli.main(args=argv, prog_name="mnv3-sdk", standalone_mode=False)
+        arguments = list(sys.argv[1:] if argv is None else argv)
+        # The exact command is recorded in reports (bench.json), so it travels with the context.
+        cli.main(args=arguments, prog_name="mnv3-sdk", standalone_mode=False, obj={"argv": arguments})
     except SdkError as error:
         click.echo(f"mnv3-sdk: error: {error}", err=True)
         sys.exit(1)

@@ -1,0 +1,88 @@
+"""A small adb client: find adb, list devices, run shell commands, push/pull/install."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from mnv3_sdk.errors import SdkError
+
+
+class AdbError(SdkError):
+    """An adb command failed; the message names the device and the step."""
+
+
+def find_adb() -> Path:
+    """``$ANDROID_HOME/platform-tools/adb`` first, then ``adb`` on PATH."""
+    for variable in ("ANDROID_HOME", "ANDROID_SDK_ROOT"):
+        sdk = os.environ.get(variable)
+        if sdk and (Path(sdk) / "platform-tools" / "adb").is_file():
+            return Path(sdk) / "platform-tools" / "adb"
+    found = shutil.which("adb")
+    if found is None:
+        raise SdkError("adb not found: install Android platform-tools (Debian: apt-get install adb) "
+                       "or set ANDROID_HOME")
+    return Path(found)
+
+
+@dataclass(frozen=True)
+class DeviceEntry:
+    serial: str
+    state: str  # "device", "unauthorized", "offline", …
+    details: dict[str, str]
+
+
+def parse_devices(output: str) -> list[DeviceEntry]:
+    """Parse ``adb devices -l``."""
+    entries = []
+    for line in output.splitlines():
+        if not line.strip() or line.startswith(("List of devices", "*")):
+            continue
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        details = dict(part.split(":", 1) for part in parts[2:] if ":" in part)
+        entries.append(DeviceEntry(parts[0], parts[1], details))
+    return entries
+
+
+class Adb:
+    def __init__(self, executable: Path, serial: str | None = None, timeout: float = 120.0) -> None:
+        self.executable = executable
+        self.serial = serial
+        self.timeout = timeout
+
+    def for_device(self, serial: str) -> Adb:
+        return Adb(self.executable, serial, self.timeout)
+
+    def run(self, *args: str, step: str, timeout: float | None = None, with_stderr: bool = False) -> str:
+        command = [str(self.executable), *(["-s", self.serial] if self.serial else []), *args]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=timeout or self.timeout)
+        except subprocess.TimeoutExpired:
+            raise AdbError(f"{self._who()}: {step} timed out after {timeout or self.timeout:g} s") from None
+        if result.returncode != 0:
+            message = (result.stderr.strip() or result.stdout.strip() or f"exit code {result.returncode}")
+            raise AdbError(f"{self._who()}: {step} failed: {message.splitlines()[-1][:200]}")
+        # adb's shell protocol v2 keeps the device's stderr apart; ExecuTorch logs go there.
+        return result.stdout + result.stderr if with_stderr else result.stdout
+
+    def devices(self) -> list[DeviceEntry]:
+        return parse_devices(self.run("devices", "-l", step="listing devices"))
+
+    def shell(self, command: str, step: str, timeout: float | None = None, with_stderr: bool = False) -> str:
+        return self.run("shell", command, step=step, timeout=timeout, with_stderr=with_stderr)
+
+    def push(self, local: Path, remote: str, step: str) -> None:
+        self.run("push", str(local), remote, step=step)
+
+    def install(self, apk: Path, step: str) -> None:
+        output = self.run("install", "-r", "-g", str(apk), step=step)
+        if "Success" not in output:
+            raise AdbError(f"{self._who()}: {step} failed: {output.strip()[:200]}")
+
+    def _who(self) -> str:
+        return f"device {self.serial}" if self.serial else "adb"

@@ -1,0 +1,100 @@
+"""``mnv3-sdk bench``: measure, then report (JSON, Markdown, PNG) and compare with a baseline."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mnv3_sdk import bench_report, host
+from mnv3_sdk.adb import Adb, AdbError, find_adb
+from mnv3_sdk.bench_device import DeviceSettings, choose_devices, run_device
+from mnv3_sdk.bench_host import CaseResult, HostSettings, run_host
+from mnv3_sdk.errors import SdkError
+from mnv3_sdk.metadata import read_from_pte
+from mnv3_sdk.versions import tool_versions
+
+
+@dataclass(frozen=True)
+class BenchOutputs:
+    json_path: Path
+    markdown_path: Path
+    plot_path: Path
+
+
+@dataclass(frozen=True)
+class BenchOutcome:
+    report: dict[str, Any]
+    markdown: str
+    regressions: list[bench_report.Regression]
+
+
+def app_package_for(models: list[Path]) -> str | None:
+    """The demo app's id from the build's report (``<package>.demo``)."""
+    for model in models:
+        report = model.parent / "report.json"
+        if report.is_file():
+            android = json.loads(report.read_text(encoding="utf-8")).get("android") or {}
+            if android.get("package"):
+                return f"{android['package']}.demo"
+    return None
+
+
+def run_bench(command: str, models: list[Path], use_adb: bool, host_settings: HostSettings, device_settings: DeviceSettings | None,
+              serial: str | None, all_devices: bool, outputs: BenchOutputs,
+              baseline: Path | None, max_regression: float) -> BenchOutcome:
+    metadata = {model: read_from_pte(model) for model in models}
+    context: dict[str, Any] = {
+        "command": command,
+        "versions": tool_versions(),
+        "settings": {"threads": host_settings.threads, "warmup": host_settings.warmup,
+                     "iterations": host_settings.iterations, "min_seconds": host_settings.min_seconds},
+        "adb": use_adb,
+        "devices": [],
+        "failures": [],
+    }
+    cases: list[CaseResult] = []
+    if not use_adb:
+        facts = host.describe()
+        context["devices"] = [{"serial": "host", "machine": facts["machine"], "processor": facts["processor"],
+                               "cores": os.cpu_count(), "python": platform.python_version()}]
+        cases = run_host(models, host_settings, "host")
+    else:
+        assert device_settings is not None
+        adb = Adb(find_adb())
+        serials = choose_devices(adb, serial, all_devices)
+        context["settings"]["mode"] = device_settings.mode
+
+        def one_device(device: str) -> tuple[dict[str, Any] | None, list[CaseResult], dict[str, str] | None]:
+            try:
+                facts, results = run_device(adb.for_device(device), models, metadata, device_settings)
+                return facts, results, None
+            except (AdbError, SdkError) as error:
+                return None, [], {"device": device, "step": _step_of(str(error)), "error": str(error)}
+
+        with ThreadPoolExecutor(max_workers=len(serials)) as pool:
+            for facts, results, failure in pool.map(one_device, serials):
+                if facts:
+                    context["devices"].append(facts)
+                if failure:
+                    context["failures"].append(failure)
+                cases += results
+    report = bench_report.build_report(cases, context)
+    markdown = bench_report.to_markdown(report)
+    outputs.json_path.parent.mkdir(parents=True, exist_ok=True)
+    outputs.json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    outputs.markdown_path.write_text(markdown, encoding="utf-8")
+    if cases:
+        bench_report.write_plot(report, outputs.plot_path)
+    found = bench_report.regressions(report, baseline, max_regression) if baseline is not None else []
+    return BenchOutcome(report, markdown, found)
+
+
+def _step_of(message: str) -> str:
+    # "device X: <step> failed: …" → "<step>"
+    after_device = message.split(": ", 1)[1] if message.startswith("device ") and ": " in message else message
+    return after_device.split(" failed")[0].split(" timed out")[0].split(":")[0]

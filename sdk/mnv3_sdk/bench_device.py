@@ -1,0 +1,217 @@
+"""On-device benchmarks over adb: device facts, runner mode (executor_runner), app mode (BenchmarkActivity)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mnv3_sdk.adb import Adb, AdbError
+from mnv3_sdk.bench_host import CaseResult, summary_of_metadata
+from mnv3_sdk.codegen import BENCHMARK_LOG_TAG, BENCHMARK_RESULT
+from mnv3_sdk.errors import SdkError
+
+REMOTE_DIR = "/data/local/tmp/mnv3-sdk"
+RUNNER_BLOCK = 10  # executions per runner invocation when it reports totals only
+_ITERATION = re.compile(r"Iteration (\d+) of (\d+): ([0-9.]+) ms")
+_TOTAL = re.compile(r"Model executed successfully (\d+) time\(s\) in ([0-9.]+) ms")
+_THERMAL = re.compile(r"Thermal Status:\s*(\d+)")
+
+
+@dataclass(frozen=True)
+class DeviceSettings:
+    mode: str  # "runner" or "app"
+    threads: list[int]
+    warmup: int
+    iterations: int
+    cooldown: float
+    runner: Path | None
+    apk: Path | None
+    app_package: str | None
+    pin_big_cores: bool
+    app_timeout: float
+
+
+def device_facts(adb: Adb) -> dict[str, Any]:
+    def prop(name: str) -> str:
+        return adb.shell(f"getprop {name}", step=f"reading {name}").strip()
+
+    possible = adb.shell("cat /sys/devices/system/cpu/possible", step="reading the core count").strip()
+    first, _, last = possible.partition("-")
+    cores = list(range(int(first), int(last or first) + 1))
+    frequencies = []
+    for core in cores:
+        path = f"/sys/devices/system/cpu/cpu{core}/cpufreq/cpuinfo_max_freq"
+        frequencies.append(int(adb.shell(f"cat {path}", step=f"reading core {core}'s frequency").strip() or 0))
+    return {
+        "serial": adb.serial,
+        "model": prop("ro.product.model"),
+        "manufacturer": prop("ro.product.manufacturer"),
+        "soc": prop("ro.soc.model") or prop("ro.board.platform"),
+        "abi": prop("ro.product.cpu.abi"),
+        "android": prop("ro.build.version.release"),
+        "sdk": prop("ro.build.version.sdk"),
+        "cores": len(cores),
+        "max_freq_khz": frequencies,
+    }
+
+
+def thermal_status(adb: Adb) -> int | None:
+    match = _THERMAL.search(adb.shell("dumpsys thermalservice", step="reading the thermal status"))
+    return int(match.group(1)) if match else None
+
+
+def big_core_mask(frequencies: list[int]) -> str:
+    """Hex CPU mask of the cores with the highest max frequency (taskset's argument)."""
+    top = max(frequencies)
+    return format(sum(1 << core for core, frequency in enumerate(frequencies) if frequency == top), "x")
+
+
+def cool_down(adb: Adb, seconds: float) -> dict[str, Any]:
+    """Wait until the thermal status is back to normal (0) or ``seconds`` pass."""
+    started = time.monotonic()
+    status = thermal_status(adb)
+    while status not in (None, 0) and time.monotonic() - started < seconds:
+        time.sleep(min(5.0, seconds))
+        status = thermal_status(adb)
+    return {"waited_s": round(time.monotonic() - started, 1), "status": status}
+
+
+def parse_runner_output(output: str) -> tuple[list[float], float | None, int | None]:
+    """Per-iteration times if printed, plus the total line: (samples, total ms, executions)."""
+    samples = [float(match.group(3)) for match in _ITERATION.finditer(output)]
+    total = _TOTAL.search(output)
+    if total is None and not samples:
+        raise ValueError("no 'Model executed successfully N time(s) in X ms.' line")
+    return samples, float(total.group(2)) if total else None, int(total.group(1)) if total else None
+
+
+def run_device(adb: Adb, models: list[Path], metadata: dict[Path, dict[str, Any]],
+               settings: DeviceSettings) -> tuple[dict[str, Any], list[CaseResult]]:
+    """Benchmark every model and thread count on one device; always removes what it pushed."""
+    facts = device_facts(adb)
+    facts["thermal_before"] = thermal_status(adb)
+    results: list[CaseResult] = []
+    adb.shell(f"mkdir -p {REMOTE_DIR}", step="creating the work folder")
+    try:
+        if settings.mode == "app":
+            adb.install(settings.apk, step="installing the demo app")
+        else:
+            adb.push(settings.runner, f"{REMOTE_DIR}/executor_runner", step="pushing the runner")
+            adb.shell(f"chmod 755 {REMOTE_DIR}/executor_runner", step="making the runner executable")
+        for model in models:
+            remote_model = f"{REMOTE_DIR}/{model.name}"
+            adb.push(model, remote_model, step=f"pushing {model.name}")
+            for threads in settings.threads:
+                if settings.cooldown > 0:
+                    facts.setdefault("cooldowns", []).append(cool_down(adb, settings.cooldown))
+                run = _run_app if settings.mode == "app" else _run_runner
+                case = run(adb, model, remote_model, threads, settings, facts)
+                case.metadata = summary_of_metadata(metadata[model])
+                results.append(case)
+        facts["thermal_after"] = thermal_status(adb)
+    finally:
+        try:
+            adb.shell(f"rm -rf {REMOTE_DIR}", step="removing pushed files")
+            if settings.mode == "app" and settings.app_package:
+                adb.shell(f"run-as {settings.app_package} rm -f files/{BENCHMARK_RESULT}", step="removing the result")
+        except AdbError:
+            pass  # the device may be gone; the original error is the one to report
+    return facts, results
+
+
+def _run_runner(adb: Adb, model: Path, remote_model: str, threads: int, settings: DeviceSettings,
+                facts: dict[str, Any]) -> CaseResult:
+    pin = f"taskset {big_core_mask(facts['max_freq_khz'])} " if settings.pin_big_cores else ""
+
+    def invoke(executions: int, step: str) -> str:
+        command = (f"cd {REMOTE_DIR} && {pin}./executor_runner --model_path {shlex.quote(remote_model)} "
+                   f"--num_executions {executions} --cpu_threads {threads}")
+        return adb.shell(command, step=step, timeout=max(120.0, executions * 5.0), with_stderr=True)
+
+    if settings.warmup:
+        invoke(settings.warmup, f"warming up {model.name}")
+    output = invoke(settings.iterations, f"running {model.name} with {threads} thread(s)")
+    try:
+        samples, total_ms, executions = parse_runner_output(output)
+    except ValueError as error:
+        raise AdbError(f"device {adb.serial}: cannot parse the runner's output for {model.name}: {error}") from None
+    notes = "per-iteration times from the runner"
+    if not samples:
+        # Upstream executor_runner prints only a total: time blocks of executions and keep each mean.
+        samples = []
+        for block in range(max(1, settings.iterations // RUNNER_BLOCK)):
+            _, block_ms, block_runs = parse_runner_output(invoke(RUNNER_BLOCK, f"running {model.name} block {block}"))
+            samples.append(block_ms / block_runs)
+        notes = f"runner reports totals only: samples are means of blocks of {RUNNER_BLOCK} executions"
+    return CaseResult(model=model.stem, engine="executor_runner", threads=threads, device=adb.serial,
+                      load_ms=None, first_inference_ms=None, samples_ms=samples,
+                      notes=notes + (f"; pinned to cores mask {pin.split()[1]}" if pin else ""))
+
+
+def _run_app(adb: Adb, model: Path, remote_model: str, threads: int, settings: DeviceSettings,
+             facts: dict[str, Any]) -> CaseResult:
+    package = settings.app_package
+    adb.shell(f"run-as {package} rm -f files/{BENCHMARK_RESULT}", step="clearing the previous result")
+    adb.shell(
+        f"am start -W -S -n {package}/.BenchmarkActivity --ei warmup {settings.warmup} "
+        f"--ei iterations {settings.iterations} --ei threads {threads} --es model {shlex.quote(remote_model)}",
+        step=f"starting BenchmarkActivity for {model.name}",
+    )
+    deadline = time.monotonic() + settings.app_timeout
+    text = None
+    while time.monotonic() < deadline:
+        try:
+            text = adb.shell(f"run-as {package} cat files/{BENCHMARK_RESULT}", step="reading the result")
+            break
+        except AdbError as error:
+            if "No such file" not in str(error):
+                raise
+            time.sleep(0.5)
+    if text is None:
+        crash = adb.run("logcat", "-d", "-s", "AndroidRuntime:E", step="reading logcat")
+        reason = "the app crashed" if "FATAL EXCEPTION" in crash else f"no result after {settings.app_timeout:g} s"
+        raise AdbError(f"device {adb.serial}: BenchmarkActivity for {model.name}: {reason}")
+    try:
+        result = json.loads(text)
+    except ValueError:
+        raise AdbError(f"device {adb.serial}: BenchmarkActivity wrote an unreadable result for {model.name}") from None
+    if "error" in result:
+        raise AdbError(f"device {adb.serial}: BenchmarkActivity failed on {model.name}: {result['error']}")
+    return CaseResult(model=model.stem, engine="app", threads=threads, device=adb.serial,
+                      load_ms=result["load_ms"], first_inference_ms=result["first_inference_ms"],
+                      samples_ms=list(result["iterations_ms"]), pss_kb=result.get("pss_kb"),
+                      notes=f"timed inside the app; logcat tag {BENCHMARK_LOG_TAG}")
+
+
+def choose_devices(adb: Adb, serial: str | None, all_devices: bool) -> list[str]:
+    entries = adb.devices()
+    if serial is not None:
+        entry = next((entry for entry in entries if entry.serial == serial), None)
+        if entry is None:
+            raise SdkError(f"device {serial} is not connected (adb devices lists: "
+                           f"{', '.join(e.serial for e in entries) or 'none'})")
+        _check_usable(entry.serial, entry.state)
+        return [serial]
+    usable = [entry.serial for entry in entries if entry.state == "device"]
+    unusable = [entry for entry in entries if entry.state != "device"]
+    if not usable:
+        if unusable:
+            _check_usable(unusable[0].serial, unusable[0].state)
+        raise SdkError("no Android device connected (adb devices lists none): connect one with USB debugging on")
+    if len(usable) > 1 and not all_devices:
+        raise SdkError(f"{len(usable)} devices connected ({', '.join(usable)}): pick one with --serial or use --all-devices")
+    return usable
+
+
+def _check_usable(serial: str, state: str) -> None:
+    if state == "unauthorized":
+        raise SdkError(f"device {serial} is unauthorized: unlock it and accept the USB debugging prompt")
+    if state == "offline":
+        raise SdkError(f"device {serial} is offline: reconnect it (or run adb kill-server)")
+    if state != "device":
+        raise SdkError(f"device {serial} is {state}, not ready for adb")

@@ -1,0 +1,113 @@
+"""Benchmark reports: JSON with every raw time, a Markdown table, a PNG plot, baseline regressions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mnv3_sdk.bench_host import CaseResult
+from mnv3_sdk.bench_stats import summarize
+from mnv3_sdk.errors import SdkError
+
+
+def case_label(case: dict[str, Any]) -> str:
+    return f"{case['model']} · {case['engine']} · {case['threads']}t · {case['device']}"
+
+
+def build_report(cases: list[CaseResult], context: dict[str, Any]) -> dict[str, Any]:
+    """The JSON document: context (command, versions, devices, settings) and every case."""
+    entries = []
+    for case in cases:
+        entry = case.as_dict()
+        entry["summary"] = summarize(case.samples_ms).as_dict() if case.samples_ms else None
+        entries.append(entry)
+    reference = next((entry["summary"]["p50_ms"] for entry in entries if entry["summary"]), None)
+    for entry in entries:
+        entry["ratio_to_first"] = (entry["summary"]["p50_ms"] / reference) if entry["summary"] and reference else None
+    return {**context, "cases": entries}
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "# mnv3-sdk benchmark",
+        "",
+        f"`{report['command']}`",
+        "",
+        "| model | engine | threads | device | load ms | first ms | p50 ms | p90 ms | p99 ms | trimmed mean ms "
+        "| std ms | iterations | ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def number(value: float | None) -> str:
+        return "–" if value is None else f"{value:.2f}"
+
+    for case in report["cases"]:
+        summary = case["summary"]
+        if summary is None:
+            continue
+        lines.append(
+            f"| {case['model']} | {case['engine']} | {case['threads']} | {case['device']} | {number(case['load_ms'])} "
+            f"| {number(case['first_inference_ms'])} | {summary['p50_ms']:.2f} | {summary['p90_ms']:.2f} "
+            f"| {summary['p99_ms']:.2f} | {summary['trimmed_mean_ms']:.2f} | {summary['std_ms']:.2f} "
+            f"| {summary['iterations']} | {case['ratio_to_first']:.2f}× |"
+        )
+    for device in report.get("devices", []):
+        lines += ["", f"**{device.get('serial', 'host')}**: " + ", ".join(
+            f"{key} {value}" for key, value in device.items() if key != "serial")]
+    for failure in report.get("failures", []):
+        lines += ["", f"> **Failed** on {failure['device']} during {failure['step']}: {failure['error']}"]
+    lines += ["", "Ratios compare each case's p50 with the first case's. Times are wall-clock per inference."]
+    if any(case["device"] != "host" for case in report["cases"]) or report.get("adb"):
+        lines += ["On-device figures come from the device named in each row."]
+    else:
+        lines += ["Host figures: on-device latency needs a real device (`mnv3-sdk bench --adb`)."]
+    return "\n".join(lines) + "\n"
+
+
+def write_plot(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = [case for case in report["cases"] if case["samples_ms"]]
+    figure, axes = plt.subplots(figsize=(max(6.0, 1.4 * len(cases) + 2), 4.5), dpi=100)
+    axes.boxplot([case["samples_ms"] for case in cases], showfliers=True, whis=(1, 99))
+    axes.set_xticks(range(1, len(cases) + 1))
+    axes.set_xticklabels([f"{c['model']}\n{c['engine']} {c['threads']}t\n{c['device']}" for c in cases], fontsize=7)
+    axes.set_ylabel("latency per inference (ms)")
+    axes.set_title("mnv3-sdk bench: latency distributions (whiskers p1–p99)")
+    axes.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, metadata={"Software": None})
+    plt.close(figure)
+
+
+@dataclass(frozen=True)
+class Regression:
+    label: str
+    old_p50_ms: float
+    new_p50_ms: float
+
+    @property
+    def percent(self) -> float:
+        return (self.new_p50_ms / self.old_p50_ms - 1.0) * 100.0
+
+
+def regressions(report: dict[str, Any], baseline_path: Path, max_regression_percent: float) -> list[Regression]:
+    """Cases whose p50 grew by more than the allowed percentage on the same device, model, engine, threads."""
+    try:
+        baseline = json.loads(baseline_path.read_text(encoding="utf-8"))
+        old_cases = {case_label(case): case["summary"]["p50_ms"] for case in baseline["cases"] if case.get("summary")}
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise SdkError(f"cannot read the baseline {baseline_path}: {error}") from None
+    found = []
+    for case in report["cases"]:
+        label = case_label(case)
+        if case["summary"] and label in old_cases:
+            regression = Regression(label, old_cases[label], case["summary"]["p50_ms"])
+            if regression.percent > max_regression_percent:
+                found.append(regression)
+    return found
