@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,12 +37,23 @@ class AndroidResult:
     executorch_api: str | None
 
 
+UNAVAILABLE_RECHECK_SECONDS = 24 * 3600
+
+
 def executorch_api(cache: Path) -> ExecutorchApi:
-    """The real AAR's classes.jar when Maven Central serves it, else the compile-only stand-in."""
+    """The real AAR's classes.jar when Maven Central serves it, else the compile-only stand-in.
+
+    A failed fetch is remembered for a day, so builds do not pay for an mvn round trip each time.
+    """
+    standin = "compile-only stand-in (executorch-android not reachable)"
+    unavailable = cache / f"executorch-android-{EXECUTORCH_ANDROID.version}.unavailable"
+    if unavailable.is_file() and time.time() - unavailable.stat().st_mtime < UNAVAILABLE_RECHECK_SECONDS:
+        return ExecutorchApi(standin_jar(cache), standin)
     try:
         aar = fetch(EXECUTORCH_ANDROID)
-    except SdkError:
-        return ExecutorchApi(standin_jar(cache), "compile-only stand-in (executorch-android not reachable)")
+    except SdkError as error:
+        _atomic_write(unavailable, str(error).encode())
+        return ExecutorchApi(standin_jar(cache), standin)
     classes = cache / f"executorch-android-{EXECUTORCH_ANDROID.version}-classes.jar"
     if not classes.is_file():
         with zipfile.ZipFile(aar) as archive:

@@ -98,3 +98,27 @@ def _step_of(message: str) -> str:
     # "device X: <step> failed: …" → "<step>"
     after_device = message.split(": ", 1)[1] if message.startswith("device ") and ": " in message else message
     return after_device.split(" failed")[0].split(" timed out")[0].split(":")[0]
+
+
+def build_demo_apk(models: list[Path]) -> Path | None:
+    """Build the demo APK with the generated Gradle project when Gradle and an Android SDK exist.
+
+    Returns None when either is missing (the caller then asks for --apk). This path needs
+    Google's Maven for the Android Gradle Plugin, so it cannot run on this project's CI.
+    """
+    import shutil
+    import subprocess
+
+    sdk = os.environ.get("ANDROID_HOME") or os.environ.get("ANDROID_SDK_ROOT")
+    for model in models:
+        project = model.parent / "android"
+        gradle = project / "gradlew" if (project / "gradlew").is_file() else shutil.which("gradle")
+        if not sdk or gradle is None or not (project / "settings.gradle.kts").is_file():
+            continue
+        result = subprocess.run([str(gradle), "-p", str(project), ":demo:assembleDebug"], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise SdkError(f"building the demo APK with Gradle failed: {(result.stderr.strip().splitlines() or ['?'])[-1]}")
+        apk = project / "demo" / "build" / "outputs" / "apk" / "debug" / "demo-debug.apk"
+        if apk.is_file():
+            return apk
+    return None

@@ -223,7 +223,7 @@ def bench(models: tuple[Path, ...], use_adb: bool, serial: str | None, all_devic
     mnv3-sdk bench --adb --apk demo-debug.apk                    # in-app on a device
     mnv3-sdk bench --adb --runner executor_runner --pin-big-cores
     """
-    from mnv3_sdk.bench import BenchOutputs, app_package_for, run_bench
+    from mnv3_sdk.bench import BenchOutputs, app_package_for, build_demo_apk, run_bench
     from mnv3_sdk.bench_device import DeviceSettings
     from mnv3_sdk.bench_host import HostSettings, resolve_models
 
@@ -240,6 +240,8 @@ def bench(models: tuple[Path, ...], use_adb: bool, serial: str | None, all_devic
     model_paths = resolve_models(list(models))
     device_settings = None
     if use_adb:
+        if apk is None and runner is None and mode != "runner":
+            apk = build_demo_apk(model_paths)  # only where Gradle and an Android SDK are installed
         if mode is None:
             mode = "app" if apk else ("runner" if runner else None)
         if mode is None:
