@@ -140,3 +140,18 @@ def test_no_aar_writes_the_gradle_project_only(digits, tmp_path, run_cli):
     import json
 
     assert json.loads((out / "report.json").read_text())["android"]["skipped"] == "AAR skipped (--no-aar)"
+
+
+def test_a_local_executorch_aar_is_compiled_against_when_given(tmp_path, monkeypatch):
+    from mnv3_sdk.android import standin_jar
+
+    # An AAR laid out like the real one (its classes.jar here holds the stand-in's classes).
+    aar = tmp_path / "executorch-android-1.5.1.aar"
+    with zipfile.ZipFile(aar, "w") as archive:
+        archive.writestr("AndroidManifest.xml", '<manifest package="org.pytorch.executorch"/>')
+        archive.writestr("classes.jar", standin_jar(toolchain_cache()).read_bytes())
+    monkeypatch.setenv("MNV3_SDK_EXECUTORCH_AAR", str(aar))
+    api = executorch_api(tmp_path / "cache")
+    assert api.kind == f"executorch-android from {aar}"
+    with zipfile.ZipFile(api.classes) as jar:
+        assert "org/pytorch/executorch/Module.class" in jar.namelist()

@@ -46,6 +46,9 @@ def executorch_api(cache: Path) -> ExecutorchApi:
     A failed fetch is remembered for a day, so builds do not pay for an mvn round trip each time.
     """
     standin = "compile-only stand-in (executorch-android not reachable)"
+    local = os.environ.get("MNV3_SDK_EXECUTORCH_AAR")
+    if local:
+        return _classes_of(Path(local), cache, f"executorch-android from {local}")
     unavailable = cache / f"executorch-android-{EXECUTORCH_ANDROID.version}.unavailable"
     if unavailable.is_file() and time.time() - unavailable.stat().st_mtime < UNAVAILABLE_RECHECK_SECONDS:
         return ExecutorchApi(standin_jar(cache), standin)
@@ -54,11 +57,20 @@ def executorch_api(cache: Path) -> ExecutorchApi:
     except SdkError as error:
         _atomic_write(unavailable, str(error).encode())
         return ExecutorchApi(standin_jar(cache), standin)
-    classes = cache / f"executorch-android-{EXECUTORCH_ANDROID.version}-classes.jar"
-    if not classes.is_file():
-        with zipfile.ZipFile(aar) as archive:
-            _atomic_write(classes, archive.read("classes.jar"))
-    return ExecutorchApi(classes, f"executorch-android {EXECUTORCH_ANDROID.version} (Maven Central)")
+    return _classes_of(aar, cache, f"executorch-android {EXECUTORCH_ANDROID.version} (Maven Central)")
+
+
+def _classes_of(aar: Path, cache: Path, kind: str) -> ExecutorchApi:
+    """The AAR's classes.jar, extracted once into the cache (keyed by the AAR's content)."""
+    try:
+        digest = hashlib.sha256(aar.read_bytes()).hexdigest()[:16]
+        classes = cache / f"executorch-android-{digest}-classes.jar"
+        if not classes.is_file():
+            with zipfile.ZipFile(aar) as archive:
+                _atomic_write(classes, archive.read("classes.jar"))
+    except (OSError, zipfile.BadZipFile, KeyError) as error:
+        raise SdkError(f"cannot read classes.jar from {aar}: {error}") from None
+    return ExecutorchApi(classes, kind)
 
 
 def standin_jar(cache: Path) -> Path:

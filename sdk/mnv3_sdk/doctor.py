@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.toolchain import (
@@ -50,13 +51,21 @@ def run_checks(fetch_missing: bool) -> list[Check]:
                             else f"{artifact.coordinates} not cached yet (fetched by the first build, or doctor --fetch)"))
     sdk = os.environ.get("ANDROID_HOME") or os.environ.get("ANDROID_SDK_ROOT")
     checks.append(Check("Android SDK", bool(sdk), sdk or "not set: android-all from Maven Central stands in for android.jar"))
+    local = os.environ.get("MNV3_SDK_EXECUTORCH_AAR")
+    if local:
+        checks.append(Check("ExecuTorch Android runtime", Path(local).is_file(), f"{local} (MNV3_SDK_EXECUTORCH_AAR)"))
+        return checks + _adb_check(sdk)
     try:
         aar = fetch(EXECUTORCH_ANDROID)
         checks.append(Check("ExecuTorch Android runtime", True, str(aar)))
     except SdkError as error:
         checks.append(Check("ExecuTorch Android runtime", False,
-                            f"{error}; the Kotlin is compiled against the bundled compile-only stand-in"))
+                            f"{error}; the Kotlin is compiled against the bundled compile-only stand-in "
+                            "(or set MNV3_SDK_EXECUTORCH_AAR to a downloaded AAR)"))
+    return checks + _adb_check(sdk)
+
+
+def _adb_check(sdk: str | None) -> list[Check]:
     adb = shutil.which("adb", path=os.pathsep.join(filter(None, [
         os.path.join(sdk, "platform-tools") if sdk else None, os.environ.get("PATH")])))
-    checks.append(Check("adb", adb is not None, adb or "not found: needed only for mnv3-sdk bench --adb"))
-    return checks
+    return [Check("adb", adb is not None, adb or "not found: needed only for mnv3-sdk bench --adb")]
