@@ -44,6 +44,47 @@ def app_package_for(models: list[Path]) -> str | None:
     return None
 
 
+def make_bench_settings(
+    models: list[Path], *, use_adb: bool, serial: str | None, all_devices: bool, mode: str | None,
+    runner: Path | None, apk: Path | None, app_package: str | None, pin_big_cores: bool, threads: str,
+    warmup: int, iterations: int, min_seconds: float, mlperf: bool, cooldown: float, app_timeout: float | None,
+    eager: bool,
+) -> tuple[HostSettings, DeviceSettings | None]:
+    """Validate the bench options (before anything is measured) into settings."""
+    try:
+        thread_counts = [int(value) for value in threads.split(",") if value.strip()]
+    except ValueError:
+        raise SdkError(f"--threads takes comma-separated whole numbers, e.g. 1,2,4 (got {threads!r})") from None
+    if not thread_counts or min(thread_counts) < 1:
+        raise SdkError(f"--threads needs positive thread counts (got {threads!r})")
+    if warmup < 0 or iterations < 1 or min_seconds < 0:
+        raise SdkError("--warmup must be ≥ 0, --iterations ≥ 1 and --min-seconds ≥ 0")
+    if mlperf:
+        iterations, min_seconds = max(iterations, 1024), max(min_seconds, 60.0)
+    host_settings = HostSettings(thread_counts, warmup, iterations, min_seconds, eager)
+    if not use_adb:
+        if serial or all_devices or mode or runner or apk:
+            raise SdkError("--serial, --all-devices, --mode, --runner and --apk only apply with --adb")
+        return host_settings, None
+    if apk is None and runner is None and mode != "runner":
+        apk = build_demo_apk(models)  # only where Gradle and an Android SDK are installed
+    if mode is None:
+        mode = "app" if apk else ("runner" if runner else None)
+    if mode is None:
+        raise SdkError("--adb needs a way to run the model: --apk DEMO.apk (in-app timing, built from the "
+                       "generated android/ project) or --runner executor_runner (ExecuTorch's runner binary)")
+    if mode == "app" and (apk is None or not apk.is_file()):
+        raise SdkError(f"--mode app needs the demo APK: --apk PATH ({apk} not found)" if apk else
+                       "--mode app needs the demo APK: --apk PATH")
+    if mode == "runner" and (runner is None or not runner.is_file()):
+        raise SdkError("--mode runner needs an executor_runner binary for the device: --runner PATH")
+    package = app_package or app_package_for(models)
+    if mode == "app" and package is None:
+        raise SdkError("cannot tell the demo app's id: pass --app-package (e.g. com.example.mnv3.demo)")
+    return host_settings, DeviceSettings(mode, thread_counts, warmup, iterations, cooldown, runner, apk, package,
+                                         pin_big_cores, app_timeout=app_timeout or max(60.0, iterations * 2.0))
+
+
 def run_bench(command: str, models: list[Path], use_adb: bool, host_settings: HostSettings, device_settings: DeviceSettings | None,
               serial: str | None, all_devices: bool, outputs: BenchOutputs,
               baseline: Path | None, max_regression: float) -> BenchOutcome:

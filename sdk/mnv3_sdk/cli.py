@@ -223,46 +223,19 @@ def bench(models: tuple[Path, ...], use_adb: bool, serial: str | None, all_devic
     mnv3-sdk bench --adb --apk demo-debug.apk                    # in-app on a device
     mnv3-sdk bench --adb --runner executor_runner --pin-big-cores
     """
-    from mnv3_sdk.bench import BenchOutputs, app_package_for, build_demo_apk, run_bench
-    from mnv3_sdk.bench_device import DeviceSettings
-    from mnv3_sdk.bench_host import HostSettings, resolve_models
+    from mnv3_sdk.bench import BenchOutputs, make_bench_settings, run_bench
+    from mnv3_sdk.bench_host import resolve_models
 
-    try:
-        thread_counts = [int(value) for value in threads.split(",") if value.strip()]
-    except ValueError:
-        raise SdkError(f"--threads takes comma-separated whole numbers, e.g. 1,2,4 (got {threads!r})") from None
-    if not thread_counts or min(thread_counts) < 1:
-        raise SdkError(f"--threads needs positive thread counts (got {threads!r})")
-    if warmup < 0 or iterations < 1 or min_seconds < 0:
-        raise SdkError("--warmup must be ≥ 0, --iterations ≥ 1 and --min-seconds ≥ 0")
-    if mlperf:
-        iterations, min_seconds = max(iterations, 1024), max(min_seconds, 60.0)
     model_paths = resolve_models(list(models))
-    device_settings = None
-    if use_adb:
-        if apk is None and runner is None and mode != "runner":
-            apk = build_demo_apk(model_paths)  # only where Gradle and an Android SDK are installed
-        if mode is None:
-            mode = "app" if apk else ("runner" if runner else None)
-        if mode is None:
-            raise SdkError("--adb needs a way to run the model: --apk DEMO.apk (in-app timing, built from the "
-                           "generated android/ project) or --runner executor_runner (ExecuTorch's runner binary)")
-        if mode == "app" and (apk is None or not apk.is_file()):
-            raise SdkError(f"--mode app needs the demo APK: --apk PATH ({apk} not found)" if apk else
-                           "--mode app needs the demo APK: --apk PATH")
-        if mode == "runner" and (runner is None or not runner.is_file()):
-            raise SdkError("--mode runner needs an executor_runner binary for the device: --runner PATH")
-        package = app_package or app_package_for(model_paths)
-        if mode == "app" and package is None:
-            raise SdkError("cannot tell the demo app's id: pass --app-package (e.g. com.example.mnv3.demo)")
-        device_settings = DeviceSettings(mode, thread_counts, warmup, iterations, cooldown, runner, apk, package,
-                                         pin_big_cores, app_timeout=app_timeout or max(60.0, iterations * 2.0))
-    elif serial or all_devices or mode or runner or apk:
-        raise SdkError("--serial, --all-devices, --mode, --runner and --apk only apply with --adb")
+    host_settings, device_settings = make_bench_settings(
+        model_paths, use_adb=use_adb, serial=serial, all_devices=all_devices, mode=mode, runner=runner, apk=apk,
+        app_package=app_package, pin_big_cores=pin_big_cores, threads=threads, warmup=warmup, iterations=iterations,
+        min_seconds=min_seconds, mlperf=mlperf, cooldown=cooldown, app_timeout=app_timeout, eager=eager,
+    )
     command = shlex.join(["mnv3-sdk", *click.get_current_context().obj["argv"]])
     outcome = run_bench(
         command,
-        model_paths, use_adb, HostSettings(thread_counts, warmup, iterations, min_seconds, eager), device_settings,
+        model_paths, use_adb, host_settings, device_settings,
         serial, all_devices, BenchOutputs(json_path, markdown_path, plot_path), baseline, max_regression,
     )
     click.echo(outcome.markdown)
