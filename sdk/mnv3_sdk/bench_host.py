@@ -107,24 +107,20 @@ def _input_for(metadata: dict[str, Any]):
     return torch.randn(shape, generator=generator)
 
 
-def _eager_model(metadata: dict[str, Any]):
-    from mnv3_sdk.export import wrap_for_export
-    from mnv3_sdk.weights import build_model, load_weights
+def _eager_model(metadata: dict[str, Any], origin: str):
+    from mnv3_sdk.verify_existing import eager_reference
 
     source = metadata["weights"]["source"]
     if source not in ("random", "imagenet"):
         raise SdkError(f"--eager needs the weights; this model was built from {source!r}, which only its "
                        "builder has (eager baselines work for random and imagenet weights)")
-    variant = metadata["model"]["arch"].removeprefix("mobilenet_v3_")
-    width = float(metadata["model"]["width_mult"])
-    input_format = "uint8" if metadata["input"]["dtype"] == "uint8" else "float"
-    return wrap_for_export(build_model(load_weights(source, variant, width), variant, width), input_format, "fp32")
+    return eager_reference(metadata, source, origin)
 
 
 def _worker(spec: dict[str, Any]) -> list[dict[str, Any]]:
     import torch
 
-    from mnv3_sdk.metadata import read_from_pte
+    from mnv3_sdk.metadata import read_from_program
     from mnv3_sdk.runtime import LoadedModel, set_threads
 
     threads = int(spec["threads"])
@@ -133,11 +129,11 @@ def _worker(spec: dict[str, Any]) -> list[dict[str, Any]]:
     cases: list[tuple[dict[str, Any], Callable[[], Any]]] = []
     with torch.no_grad():
         for path in map(Path, spec["models"]):
-            metadata = read_from_pte(path)
-            image = _input_for(metadata)
             started = time.perf_counter()
             loaded = LoadedModel(path)
             load_ms = (time.perf_counter() - started) * 1000
+            metadata = read_from_program(loaded.program, str(path))  # the program is loaded once
+            image = _input_for(metadata)
             started = time.perf_counter()
             loaded.run(image)
             first_ms = (time.perf_counter() - started) * 1000
@@ -145,7 +141,7 @@ def _worker(spec: dict[str, Any]) -> list[dict[str, Any]]:
                       "first_inference_ms": first_ms, "samples_ms": [], "metadata": summary_of_metadata(metadata)}
             cases.append((record, lambda m=loaded, x=image: m.run(x)))
             if spec["eager"]:
-                eager = _eager_model(metadata)
+                eager = _eager_model(metadata, str(path))
                 cases.append(({**record, "engine": "eager", "load_ms": None, "first_inference_ms": None,
                                "samples_ms": []}, lambda m=eager, x=image: m(x)))
         for _record, run in cases:

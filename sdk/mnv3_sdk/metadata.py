@@ -38,8 +38,12 @@ def read_from_pte(path: Path) -> dict[str, Any]:
     """Read the metadata embedded in a .pte, using the .pte alone."""
     from mnv3_sdk.runtime import load_program
 
-    program = load_program(path)
+    return read_from_program(load_program(path), str(path))
+
+
+def read_from_program(program: Any, origin: str) -> dict[str, Any]:
+    """The metadata of an already loaded ``executorch.runtime.Program``."""
     if METADATA_METHOD not in program.method_names:
-        raise SdkError(f"{path} has no '{METADATA_METHOD}' method: it was not built by mnv3-sdk")
+        raise SdkError(f"{origin} has no '{METADATA_METHOD}' method: it was not built by mnv3-sdk")
     outputs = program.load_method(METADATA_METHOD).execute([])
-    return from_json_bytes(bytes(outputs[0].numpy().tobytes()), str(path))
+    return from_json_bytes(bytes(outputs[0].numpy().tobytes()), origin)

@@ -23,6 +23,19 @@ def _model_input(metadata: dict[str, Any]) -> tuple[str, int, float]:
     return input_format, int(size), float(spec["crop_fraction"])
 
 
+def eager_reference(metadata: dict[str, Any], weights_spec: str, origin: str) -> torch.nn.Module:
+    """The eager fp32 model, behind the same input adapter, that a .pte with ``metadata`` was built from."""
+    variant = metadata["model"]["arch"].removeprefix("mobilenet_v3_")
+    width = float(metadata["model"]["width_mult"])
+    weights = load_weights(weights_spec, variant, width)
+    if weights.num_classes != metadata["model"]["num_classes"]:
+        raise SdkError(
+            f"weights {weights.source} have {weights.num_classes} classes but {origin} has "
+            f"{metadata['model']['num_classes']}"
+        )
+    return wrap_for_export(build_model(weights, variant, width), _model_input(metadata)[0], "fp32")
+
+
 def verify_existing(
     model_path: Path,
     val_dir: Path,
@@ -42,15 +55,7 @@ def verify_existing(
         eager = None
         reference: Callable[[torch.Tensor], torch.Tensor] = loaded.run
     else:
-        variant = metadata["model"]["arch"].removeprefix("mobilenet_v3_")
-        width = float(metadata["model"]["width_mult"])
-        weights = load_weights(weights_spec, variant, width)
-        if weights.num_classes != metadata["model"]["num_classes"]:
-            raise SdkError(
-                f"weights {weights.source} have {weights.num_classes} classes but {model_path} has "
-                f"{metadata['model']['num_classes']}"
-            )
-        eager = wrap_for_export(build_model(weights, variant, width), input_format, "fp32")
+        eager = eager_reference(metadata, weights_spec, str(model_path))
         reference = eager
 
     accuracy = evaluate(reference, loaded.run, dataset, size, crop_fraction, input_format,
