@@ -42,11 +42,19 @@ def load_devices() -> list[dict]:
     return json.loads((STATE / "devices.json").read_text())["devices"]
 
 
+def write_atomically(path: Path, text: str) -> None:
+    # Other adb invocations (for other devices, in parallel) read these files: never let them
+    # see a truncated one.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
 def counter(serial: str) -> int:
     path = STATE / serial / "commands"
     count = int(path.read_text()) + 1 if path.exists() else 1
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(str(count))
+    write_atomically(path, str(count))
     return count
 
 
@@ -132,7 +140,7 @@ def shell(device: dict, line: str) -> None:
         statuses = device.get("thermal", [0])
         path = STATE / device["serial"] / "thermal_reads"
         reads = int(path.read_text()) if path.exists() else 0
-        path.write_text(str(reads + 1))
+        write_atomically(path, str(reads + 1))
         print(f"IsStatusOverride: false\nThermal Status: {statuses[min(reads, len(statuses) - 1)]}")
     elif words[:2] == ["mkdir", "-p"]:
         device_path(device, words[2]).mkdir(parents=True, exist_ok=True)
