@@ -1,6 +1,7 @@
 """The Android library and demo compile against the real APIs; the AAR and Maven repo are sound."""
 
 import filecmp
+import hashlib
 import re
 import zipfile
 from importlib import metadata
@@ -9,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from kotlin_jvm import DEFAULT_SETTINGS
-from mnv3_sdk.android import demo_sources, executorch_api, library_sources, toolchain_cache
-from mnv3_sdk.codegen import render_project
-from mnv3_sdk.kotlin import compile_kotlin
-from mnv3_sdk.toolchain import android_jar
+from mnv3_sdk.aar import AAR_METADATA_ENTRY
+from mnv3_sdk.android import compile_library, demo_sources, executorch_api, toolchain_cache
+from mnv3_sdk.codegen import AGP_VERSION, COMPILE_SDK, MIN_SDK, render_project
+from mnv3_sdk.kotlin import compile_kotlin, module_name
+from mnv3_sdk.toolchain import OLDEST_KOTLIN_CONSUMER, android_jar
 from mnv3_sdk.versions import EXECUTORCH_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,9 +33,10 @@ def test_aar_has_the_layout_android_expects(random_build):
     with zipfile.ZipFile(aar) as archive:
         names = archive.namelist()
         assert names == sorted(names)
-        assert set(names) == {"AndroidManifest.xml", "R.txt", "assets/mnv3-small-fp32.pte", "classes.jar", "proguard.txt"}
+        assert set(names) == {"AndroidManifest.xml", "R.txt", "assets/mnv3-small-fp32.pte", "classes.jar", "proguard.txt",
+                              AAR_METADATA_ENTRY}
         manifest = archive.read("AndroidManifest.xml").decode()
-        assert 'package="com.example.mnv3"' in manifest and 'android:minSdkVersion="24"' in manifest
+        assert 'package="com.example.mnv3"' in manifest and f'android:minSdkVersion="{MIN_SDK}"' in manifest
         model = archive.getinfo("assets/mnv3-small-fp32.pte")
         assert model.compress_type == zipfile.ZIP_STORED
         assert archive.read("assets/mnv3-small-fp32.pte") == (random_build / "mnv3-small-fp32.pte").read_bytes()
@@ -51,6 +54,45 @@ def test_aar_has_the_layout_android_expects(random_build):
                  "ModelMetadata", "ClassificationResult", "Category"):
         assert f"com/example/mnv3/{name}.class" in classes
     assert not any(name.startswith("org/pytorch/") for name in classes), "the runtime is a dependency, not bundled"
+    assert {name for name in classes if name.endswith(".kotlin_module")} == {
+        f"META-INF/{module_name('com.example.mnv3', 'mnv3-small-fp32')}.kotlin_module"}
+
+
+def test_min_sdk_is_the_api_level_executorchs_native_libraries_are_built_for(random_build):
+    """Upstream builds libexecutorch_jni.so with the NDK for API 26: pytorch/executorch
+    scripts/build_android_library.sh passes -DANDROID_PLATFORM=android-26 (v1.4.1 and main), though
+    extension/android/executorch_android/build.gradle declares minSdk = 23. Below 26 an app would
+    install on devices whose bionic may lack symbols the runtime links against."""
+    assert MIN_SDK >= 26
+    gradle = (random_build / "android" / "classifier" / "build.gradle.kts").read_text()
+    assert int(re.search(r"minSdk = (\d+)", gradle).group(1)) == MIN_SDK
+
+
+def test_aar_metadata_passes_agps_checks(random_build):
+    """What AGP's CheckAarMetadataTask (checkDebugAarMetadata) does with each AAR's
+    META-INF/com/android/build/gradle/aar-metadata.properties, from AOSP platform/tools/base
+    build-system/gradle-core/src/main/java/com/android/build/gradle/internal/tasks/
+    CheckAarMetadataTask.kt: aarFormatVersion and aarMetadataVersion are required and their major
+    version must not exceed AGP's ("1.0", AarMetadataTask.AAR_FORMAT_VERSION/AAR_METADATA_VERSION);
+    minCompileSdk and minCompileSdkExtension must be integers not above the app's compileSdk and
+    extension level; minAndroidGradlePluginVersion must be a stable x.y.z not newer than the AGP in
+    use; coreLibraryDesugaringEnabled=true would force the app to enable desugaring. The file is
+    read with java.util.Properties; AarMetadataTask writes the keys in this order, one per line."""
+    with zipfile.ZipFile(random_build / "mnv3-small-fp32.aar") as archive:
+        text = archive.read(AAR_METADATA_ENTRY).decode()
+    lines = text.splitlines()
+    assert text.endswith("\n") and all("=" in line for line in lines)
+    properties = dict(line.split("=", 1) for line in lines)
+    assert list(properties) == ["aarFormatVersion", "aarMetadataVersion", "minCompileSdk", "minCompileSdkExtension",
+                                "minAndroidGradlePluginVersion", "coreLibraryDesugaringEnabled"]
+    for key in ("aarFormatVersion", "aarMetadataVersion"):
+        assert re.fullmatch(r"1\.\d+", properties[key]), key
+    # The generated demo app (compileSdk = COMPILE_SDK, AGP_VERSION) must pass its own check.
+    assert MIN_SDK <= int(properties["minCompileSdk"]) <= COMPILE_SDK
+    assert properties["minCompileSdkExtension"] == "0"
+    agp = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", properties["minAndroidGradlePluginVersion"])
+    assert agp and tuple(map(int, agp.groups())) <= tuple(map(int, AGP_VERSION.split(".")))
+    assert properties["coreLibraryDesugaringEnabled"] == "false"
 
 
 def test_local_maven_repository_serves_the_aar_with_its_pom(random_build):
@@ -58,10 +100,29 @@ def test_local_maven_repository_serves_the_aar_with_its_pom(random_build):
     assert (folder / "mnv3-small-fp32-1.0.0.aar").read_bytes() == (random_build / "mnv3-small-fp32.aar").read_bytes()
     pom = (folder / "mnv3-small-fp32-1.0.0.pom").read_text()
     assert "<packaging>aar</packaging>" in pom and "<groupId>com.example.mnv3</groupId>" in pom
-    for dependency in ("executorch-android", "fbjni", "nativeloader", "kotlin-stdlib"):
-        assert f"<artifactId>{dependency}</artifactId>" in pom
-    assert (folder / "mnv3-small-fp32-1.0.0.aar.sha1").read_text()
+    dependencies = re.findall(r"<artifactId>([^<]+)</artifactId>\s*<version>([^<]+)</version>", pom)[1:]
+    # fbjni and nativeloader come with executorch-android (its own dependencies), not from us; the
+    # stdlib is the oldest the classes need (they target Kotlin 2.0): a newer one would win
+    # Gradle's version conflict and break consumers on an older Kotlin.
+    assert dependencies == [("executorch-android", EXECUTORCH_VERSION), ("kotlin-stdlib", OLDEST_KOTLIN_CONSUMER)]
+    assert "<type>aar</type>" in pom and pom.count("<scope>compile</scope>") == 2
+    for name in ("mnv3-small-fp32-1.0.0.aar", "mnv3-small-fp32-1.0.0.pom", "mnv3-small-fp32-1.0.0-sources.jar"):
+        assert (folder / f"{name}.sha1").read_text() == hashlib.sha1((folder / name).read_bytes()).hexdigest()
     assert (folder.parent / "maven-metadata.xml").is_file()
+
+
+def test_sources_jar_carries_the_library_kotlin_with_its_kdoc(random_build):
+    """IDEs attach <artifact>-<version>-sources.jar from the same folder as the AAR (Maven's
+    classifier convention) to show the KDoc and the source of the compiled classes."""
+    folder = random_build / "maven" / "com" / "example" / "mnv3" / "mnv3-small-fp32" / "1.0.0"
+    kotlin_root = random_build / "android" / "classifier" / "src" / "main" / "kotlin"
+    sources = sorted(path.relative_to(kotlin_root).as_posix() for path in kotlin_root.rglob("*.kt"))
+    with zipfile.ZipFile(folder / "mnv3-small-fp32-1.0.0-sources.jar") as jar:
+        assert sorted(name for name in jar.namelist() if name.endswith(".kt")) == sources
+        assert {info.date_time for info in jar.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        for name in sources:
+            assert jar.read(name) == (kotlin_root / name).read_bytes()
+        assert "/**" in jar.read("com/example/mnv3/MobileNetV3Classifier.kt").decode()
 
 
 def test_generated_readme_shows_both_ways_to_consume(random_build):
@@ -75,9 +136,8 @@ def test_library_and_demo_app_compile_against_android_and_executorch(tmp_path):
     project = tmp_path / "project"
     render_project(DEFAULT_SETTINGS, project)
     api = executorch_api(toolchain_cache())
-    library_classes = tmp_path / "library"
-    compile_kotlin(library_sources(project), [android_jar(), api.classes], library_classes)
-    compile_kotlin(demo_sources(project), [android_jar(), api.classes, library_classes], tmp_path / "demo")
+    library = compile_library(project, DEFAULT_SETTINGS, api, tmp_path / "classes.jar")
+    compile_kotlin(demo_sources(project), [android_jar(), api.classes, library], tmp_path / "demo")
     assert (tmp_path / "demo" / "com" / "example" / "mnv3" / "demo" / "BenchmarkActivity.class").is_file()
 
 
@@ -86,7 +146,7 @@ def test_generated_library_files_and_settings(random_build):
     gradle = (library / "build.gradle.kts").read_text()
     assert 'namespace = "com.example.mnv3"' in gradle
     assert re.search(r"compileSdk = (\d+)", gradle).group(1) >= "35"
-    assert re.search(r"minSdk = (\d+)", gradle).group(1) >= "24"
+    assert int(re.search(r"minSdk = (\d+)", gradle).group(1)) == MIN_SDK
     assert 'noCompress += "pte"' in gradle
     assert (library / "src" / "main" / "assets" / "mnv3-small-fp32.pte").is_file()
     assert "-keep class org.pytorch.executorch.**" in (library / "consumer-rules.pro").read_text()

@@ -7,9 +7,8 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from mnv3_sdk.codegen import MIN_SDK, AndroidSettings
-from mnv3_sdk.toolchain import FBJNI_JAVA, KOTLIN_VERSION, NATIVELOADER
-from mnv3_sdk.versions import EXECUTORCH_VERSION
+from mnv3_sdk.codegen import MIN_COMPILE_SDK, MIN_SDK, AndroidSettings
+from mnv3_sdk.toolchain import CONSUMER_KOTLIN_STDLIB, EXECUTORCH_ANDROID
 
 # Zip entries get this fixed timestamp (the earliest zip can store) so rebuilds are identical.
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -29,12 +28,35 @@ def write_deterministic_zip(target: Path, entries: dict[str, bytes], stored: tup
             archive.writestr(info, entries[name], compresslevel=9 if info.compress_type == zipfile.ZIP_DEFLATED else None)
 
 
-def classes_jar(classes_dir: Path, target: Path) -> None:
+def folder_jar(folder: Path, target: Path) -> None:
+    """A jar of every file under ``folder`` (class files, or sources for a -sources.jar)."""
     entries = {"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\r\nCreated-By: mnv3-sdk\r\n\r\n"}
-    for path in sorted(classes_dir.rglob("*")):
+    for path in sorted(folder.rglob("*")):
         if path.is_file():
-            entries[path.relative_to(classes_dir).as_posix()] = path.read_bytes()
+            entries[path.relative_to(folder).as_posix()] = path.read_bytes()
     write_deterministic_zip(target, entries)
+
+
+# AGP's aar-metadata.properties, which its CheckAarMetadataTask reads from every AAR an app uses.
+# Keys, order, format and defaults as AGP's AarMetadataTask writes them (writeAarMetadataFile;
+# AAR_FORMAT_VERSION = AAR_METADATA_VERSION = "1.0", DEFAULT_MIN_AGP_VERSION = "1.0.0",
+# DEFAULT_MIN_COMPILE_SDK_EXTENSION = 0), AOSP platform/tools/base,
+# build-system/gradle-core/src/main/java/com/android/build/gradle/internal/tasks/AarMetadataTask.kt.
+AAR_METADATA_ENTRY = "META-INF/com/android/build/gradle/aar-metadata.properties"
+AAR_FORMAT_VERSION = "1.0"
+AAR_METADATA_VERSION = "1.0"
+MIN_AGP_VERSION = "1.0.0"
+
+
+def aar_metadata() -> bytes:
+    return (
+        f"aarFormatVersion={AAR_FORMAT_VERSION}\n"
+        f"aarMetadataVersion={AAR_METADATA_VERSION}\n"
+        f"minCompileSdk={MIN_COMPILE_SDK}\n"
+        "minCompileSdkExtension=0\n"
+        f"minAndroidGradlePluginVersion={MIN_AGP_VERSION}\n"
+        "coreLibraryDesugaringEnabled=false\n"
+    ).encode()
 
 
 def aar_manifest(settings: AndroidSettings) -> bytes:
@@ -48,11 +70,12 @@ def aar_manifest(settings: AndroidSettings) -> bytes:
 
 
 def write_aar(target: Path, settings: AndroidSettings, classes: Path, consumer_rules: bytes, model: bytes) -> None:
-    """An AAR as AGP lays it out: manifest, classes.jar, R.txt, proguard.txt, the model asset."""
+    """An AAR as AGP lays it out: manifest, classes.jar, R.txt, proguard.txt, AAR metadata, the model."""
     write_deterministic_zip(
         target,
         {
             "AndroidManifest.xml": aar_manifest(settings),
+            AAR_METADATA_ENTRY: aar_metadata(),
             "classes.jar": classes.read_bytes(),
             "R.txt": b"",
             "proguard.txt": consumer_rules,
@@ -63,12 +86,13 @@ def write_aar(target: Path, settings: AndroidSettings, classes: Path, consumer_r
 
 
 def pom(settings: AndroidSettings) -> str:
+    """The POM: what the library's public API needs. fbjni and nativeloader are not listed: they
+    are executorch-android's own dependencies and come with it (upstream's build.gradle declares
+    them ``implementation``, so its POM carries them at runtime scope)."""
     group, artifact, version = settings.maven_coordinates
     dependencies = [
-        ("org.pytorch", "executorch-android", EXECUTORCH_VERSION, "aar"),
-        (FBJNI_JAVA.group, "fbjni", FBJNI_JAVA.version, "aar"),
-        (NATIVELOADER.group, NATIVELOADER.name, NATIVELOADER.version, "jar"),
-        ("org.jetbrains.kotlin", "kotlin-stdlib", KOTLIN_VERSION, "jar"),
+        (EXECUTORCH_ANDROID.group, EXECUTORCH_ANDROID.name, EXECUTORCH_ANDROID.version, EXECUTORCH_ANDROID.packaging),
+        (CONSUMER_KOTLIN_STDLIB.group, CONSUMER_KOTLIN_STDLIB.name, CONSUMER_KOTLIN_STDLIB.version, "jar"),
     ]
     rendered = "".join(
         "    <dependency>\n"
@@ -98,14 +122,18 @@ def pom(settings: AndroidSettings) -> str:
     )
 
 
-def write_maven_repository(root: Path, settings: AndroidSettings, aar: Path) -> Path:
-    """``root/<group path>/<artifact>/<version>/`` with the AAR, its POM and their checksums."""
+def write_maven_repository(root: Path, settings: AndroidSettings, aar: Path, sources: Path) -> Path:
+    """``root/<group path>/<artifact>/<version>/``: the AAR, its POM, ``-sources.jar`` (the Kotlin
+    under ``sources``, so IDEs show the KDoc) and their checksums."""
     group, artifact, version = settings.maven_coordinates
     folder = root / group.replace(".", "/") / artifact / version
     folder.mkdir(parents=True, exist_ok=True)
+    sources_jar = folder / f"{artifact}-{version}-sources.jar"
+    folder_jar(sources, sources_jar)
     files = {
         f"{artifact}-{version}.aar": aar.read_bytes(),
         f"{artifact}-{version}.pom": pom(settings).encode(),
+        sources_jar.name: sources_jar.read_bytes(),
     }
     for name, data in files.items():
         (folder / name).write_bytes(data)

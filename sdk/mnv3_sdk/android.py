@@ -14,10 +14,12 @@ from mnv3_sdk import aar as aar_io
 from mnv3_sdk.calibration import data_free_cache_dir
 from mnv3_sdk.codegen import LIBRARY_MODULE, AndroidSettings, render_project
 from mnv3_sdk.errors import SdkError
-from mnv3_sdk.kotlin import compile_kotlin
-from mnv3_sdk.toolchain import EXECUTORCH_ANDROID, KOTLIN_VERSION, android_jar, fetch
+from mnv3_sdk.kotlin import compile_kotlin, module_name
+from mnv3_sdk.toolchain import EXECUTORCH_ANDROID, KOTLIN_API_VERSION, KOTLIN_VERSION, android_jar, fetch
 
 STANDIN_SOURCES = Path(__file__).parent / "executorch_api_standin"
+# A module name of its own, so its META-INF/*.kotlin_module never meets a library's (never shipped).
+STANDIN_MODULE = module_name("mnv3-sdk", "executorch-api-standin")
 
 
 @dataclass(frozen=True)
@@ -76,17 +78,17 @@ def _classes_of(aar: Path, cache: Path, kind: str) -> ExecutorchApi:
 def standin_jar(cache: Path) -> Path:
     """The stand-in sources compiled once into a jar, cached by their content and compiler version."""
     sources = sorted(STANDIN_SOURCES.rglob("*.kt"))
-    digest = hashlib.sha256(KOTLIN_VERSION.encode())
+    digest = hashlib.sha256(f"{KOTLIN_VERSION} {KOTLIN_API_VERSION} {STANDIN_MODULE}".encode())
     for source in sources:
         digest.update(source.read_bytes())
     jar = cache / f"executorch-api-standin-{digest.hexdigest()[:16]}.jar"
     if not jar.is_file():
         with tempfile.TemporaryDirectory() as scratch:
             classes = Path(scratch) / "classes"
-            compile_kotlin(sources, [], classes)
+            compile_kotlin(sources, [], classes, module=STANDIN_MODULE)
             cache.mkdir(parents=True, exist_ok=True)
             partial = jar.with_suffix(f".{os.getpid()}.tmp")
-            aar_io.classes_jar(classes, partial)
+            aar_io.folder_jar(classes, partial)
             partial.replace(jar)
     return jar
 
@@ -95,8 +97,27 @@ def toolchain_cache() -> Path:
     return data_free_cache_dir().parent / "toolchain"
 
 
+def library_source_root(project: Path) -> Path:
+    return project / LIBRARY_MODULE / "src" / "main" / "kotlin"
+
+
 def library_sources(project: Path) -> list[Path]:
-    return sorted((project / LIBRARY_MODULE / "src" / "main" / "kotlin").rglob("*.kt"))
+    return sorted(library_source_root(project).rglob("*.kt"))
+
+
+def compile_library(project: Path, settings: AndroidSettings, api: ExecutorchApi, target: Path) -> Path:
+    """The library module of ``project`` compiled into ``target``: the classes.jar the AAR ships.
+
+    The Kotlin module name comes from the Maven coordinates, so two generated libraries in one app
+    carry different ``META-INF/*.kotlin_module`` entries.
+    """
+    group, artifact, _ = settings.maven_coordinates
+    with tempfile.TemporaryDirectory() as scratch:
+        classes = Path(scratch) / "classes"
+        compile_kotlin(library_sources(project), [android_jar(), api.classes], classes,
+                       module=module_name(group, artifact))
+        aar_io.folder_jar(classes, target)
+    return target
 
 
 def demo_sources(project: Path) -> list[Path]:
@@ -117,10 +138,7 @@ def build_android(
     try:
         api = executorch_api(toolchain_cache())
         with tempfile.TemporaryDirectory() as scratch:
-            classes = Path(scratch) / "classes"
-            compile_kotlin(library_sources(project), [android_jar(), api.classes], classes)
-            jar = Path(scratch) / "classes.jar"
-            aar_io.classes_jar(classes, jar)
+            jar = compile_library(project, settings, api, Path(scratch) / "classes.jar")
             aar = out_dir / f"{name}.aar"
             consumer_rules = (project / LIBRARY_MODULE / "consumer-rules.pro").read_bytes()
             aar_io.write_aar(aar, settings, jar, consumer_rules, model)
@@ -129,7 +147,7 @@ def build_android(
             raise  # a bug in the generated code, never something to skip quietly
         return AndroidResult(project, None, None, f"AAR not built: {error}", None)
     maven = out_dir / "maven"
-    aar_io.write_maven_repository(maven, settings, aar)
+    aar_io.write_maven_repository(maven, settings, aar, library_source_root(project))
     return AndroidResult(project, aar, maven, None, api.kind)
 
 

@@ -17,13 +17,20 @@ import jinja2
 from mnv3_sdk import __version__
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.resources import templates_dir
-from mnv3_sdk.toolchain import KOTLIN_VERSION
+from mnv3_sdk.kotlin import module_name
+from mnv3_sdk.toolchain import KOTLIN_API_VERSION, KOTLIN_VERSION, OLDEST_KOTLIN_CONSUMER
 from mnv3_sdk.versions import EXECUTORCH_VERSION
 
 DEFAULT_PACKAGE = "com.example.mnv3"
 DEFAULT_CLASS_NAME = "MobileNetV3Classifier"
 LIBRARY_MODULE = "classifier"
-MIN_SDK = 24
+# ExecuTorch's Android native libraries are built for API 26: scripts/build_android_library.sh
+# passes -DANDROID_PLATFORM=android-26 to CMake (pytorch/executorch v1.4.1 and main), so they may
+# use bionic symbols that older devices lack, although its build.gradle still says minSdk = 23.
+# A lower minSdk here would let apps install on phones where loading the runtime can fail.
+MIN_SDK = 26
+# aar-metadata.properties' minCompileSdk: compiling against less than minSdk makes no sense.
+MIN_COMPILE_SDK = MIN_SDK
 COMPILE_SDK = 35
 AGP_VERSION = "8.7.3"
 GRADLE_VERSION = "8.11.1"
@@ -67,10 +74,14 @@ class AndroidSettings:
             "library_module": LIBRARY_MODULE,
             "project_name": self.model_asset.removesuffix(".pte"),
             "min_sdk": MIN_SDK,
+            "min_compile_sdk": MIN_COMPILE_SDK,
             "compile_sdk": COMPILE_SDK,
             "agp_version": AGP_VERSION,
             "gradle_version": GRADLE_VERSION,
             "kotlin_version": KOTLIN_VERSION,
+            "kotlin_api_version": KOTLIN_API_VERSION,
+            "kotlin_stdlib_version": OLDEST_KOTLIN_CONSUMER,
+            "kotlin_module_name": module_name(*self.maven_coordinates[:2]),
             "executorch_version": EXECUTORCH_VERSION,
             "mnv3_sdk_version": __version__,
             "benchmark_result": BENCHMARK_RESULT,

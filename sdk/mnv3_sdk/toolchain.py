@@ -16,6 +16,19 @@ from mnv3_sdk.errors import SdkError
 from mnv3_sdk.versions import EXECUTORCH_VERSION
 
 KOTLIN_VERSION = "2.2.21"
+# Everything we compile targets this Kotlin language and API level (-language-version/-api-version),
+# so the classes carry metadata version 2.0 (it equals the language version: kotlinlang.org,
+# kotlin-metadata-jvm JvmMetadataVersion) and a consumer's compiler N reads metadata up to N+1:
+# Kotlin 1.9.x and newer can compile against the library (tested: 2.0.21; checked once by hand:
+# 1.9.25, against an SDK-style android.jar, not android-all, whose bundled Kotlin 2.1 module files
+# 1.9 cannot read). 2.0 is the lowest level kotlinc 2.2.21 accepts without a warning (1.9: "language
+# version 1.9 is deprecated", an error under -Werror; 1.6/1.7 were dropped in 2.2, 1.8/1.9 in 2.3:
+# kotlinlang.org/docs/compatibility-guide-22.html, -23.html). Kotlin 2.3 deprecates 2.0 in turn.
+KOTLIN_API_VERSION = "2.0"
+# The oldest Kotlin whose compiler the consumer tests run (tests/test_consumers.py), and the
+# kotlin-stdlib the POM declares: matching the API level, never newer, so Gradle's "highest version
+# wins" cannot hand a Kotlin 2.0 consumer a stdlib whose metadata its compiler cannot read.
+OLDEST_KOTLIN_CONSUMER = "2.0.21"
 # Robolectric's android-all carries the real framework classes of one Android release; it is the
 # android.jar we can get from Maven Central when no Android SDK is installed.
 ANDROID_ALL_VERSION = "16-robolectric-13921718-2"
@@ -38,19 +51,27 @@ class Artifact:
                 / f"{self.name}-{self.version}.{self.packaging}")
 
 
-KOTLIN_STDLIB = Artifact("org.jetbrains.kotlin", "kotlin-stdlib", KOTLIN_VERSION)
-KOTLIN_COMPILER = [
-    Artifact("org.jetbrains.kotlin", "kotlin-compiler-embeddable", KOTLIN_VERSION),
-    KOTLIN_STDLIB,
-    Artifact("org.jetbrains.kotlin", "kotlin-reflect", "1.6.10"),
-    Artifact("org.jetbrains.kotlinx", "kotlinx-coroutines-core-jvm", "1.8.0"),
-    Artifact("org.jetbrains", "annotations", "13.0"),
-]
+def kotlin_compiler(version: str, coroutines: str, *more: Artifact) -> list[Artifact]:
+    """kotlin-compiler-embeddable ``version`` and the runtime jars (from its POM) that its
+    command-line compiler loads; kotlin-script-runtime and kotlin-daemon-embeddable it does not."""
+    return [
+        Artifact("org.jetbrains.kotlin", "kotlin-compiler-embeddable", version),
+        Artifact("org.jetbrains.kotlin", "kotlin-stdlib", version),
+        Artifact("org.jetbrains.kotlin", "kotlin-reflect", "1.6.10"),
+        Artifact("org.jetbrains.kotlinx", "kotlinx-coroutines-core-jvm", coroutines),
+        Artifact("org.jetbrains", "annotations", "13.0"),
+        *more,
+    ]
+
+
+KOTLIN_COMPILER = kotlin_compiler(KOTLIN_VERSION, "1.8.0")
+KOTLIN_STDLIB = KOTLIN_COMPILER[1]
+# 2.0.21's POM asks for kotlinx-coroutines-core-jvm 1.6.4 and trove4j (its K1 parts still use it).
+OLDEST_CONSUMER_KOTLIN_COMPILER = kotlin_compiler(
+    OLDEST_KOTLIN_CONSUMER, "1.6.4", Artifact("org.jetbrains.intellij.deps", "trove4j", "1.0.20200330"))
+CONSUMER_KOTLIN_STDLIB = OLDEST_CONSUMER_KOTLIN_COMPILER[1]
 ANDROID_ALL = Artifact("org.robolectric", "android-all", ANDROID_ALL_VERSION)
 EXECUTORCH_ANDROID = Artifact("org.pytorch", "executorch-android", EXECUTORCH_VERSION, "aar")
-# What the ExecuTorch Android API itself is compiled against (its POM's runtime dependencies).
-FBJNI_JAVA = Artifact("com.facebook.fbjni", "fbjni-java-only", "0.7.0")
-NATIVELOADER = Artifact("com.facebook.soloader", "nativeloader", "0.10.5")
 
 
 def maven_repository() -> Path:
@@ -63,6 +84,15 @@ def find_java() -> Path | None:
         return Path(home) / "bin" / "java"
     found = shutil.which("java")
     return Path(found) if found else None
+
+
+def find_javac() -> Path | None:
+    """The JDK's javac beside find_java() (through symlinks such as /usr/bin/java)."""
+    java = find_java()
+    if java is None:
+        return None
+    javac = java.resolve().parent / "javac"
+    return javac if javac.is_file() else None
 
 
 def fetch(artifact: Artifact) -> Path:
