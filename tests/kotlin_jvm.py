@@ -8,11 +8,15 @@ from pathlib import Path
 
 from mnv3_sdk.codegen import default_demo_settings, render_project
 from mnv3_sdk.kotlin import compile_kotlin
-from mnv3_sdk.toolchain import KOTLIN_STDLIB, fetch, find_java
+from mnv3_sdk.toolchain import KOTLIN_STDLIB, Artifact, fetch, find_java
 
 HARNESS = Path(__file__).parent / "kotlin" / "JvmHarness.kt"
 # The files that must not depend on android.*: they are compiled here without android.jar.
-PLAIN_KOTLIN = ("ImagePreprocessing.kt", "Classification.kt", "ModelMetadata.kt")
+PLAIN_KOTLIN = ("ImagePreprocessing.kt", "Classification.kt", "ModelMetadata.kt", "InferenceThreads.kt",
+                "ModelFileCache.kt", "BenchmarkResult.kt")
+# Android ships org.json; on the JVM it comes from Maven Central (the version ExecuTorch's own
+# Android tests use: extension/android/executorch_android/build.gradle).
+ORG_JSON = Artifact("org.json", "json", "20250107")
 
 DEFAULT_SETTINGS = default_demo_settings()
 
@@ -23,12 +27,21 @@ class JvmHarness:
         render_project(DEFAULT_SETTINGS, project)
         sources = sorted(p for p in project.rglob("*.kt") if p.name in PLAIN_KOTLIN)
         assert len(sources) == len(PLAIN_KOTLIN)
+        # A second generated library in the same app: its own package, its own InferenceThreads.
+        threads = next(p for p in sources if p.name == "InferenceThreads.kt").read_text(encoding="utf-8")
+        other = folder / "other" / "InferenceThreads.kt"
+        other.parent.mkdir()
+        other.write_text(threads.replace(f"package {DEFAULT_SETTINGS.package}\n", "package com.example.other\n", 1),
+                         encoding="utf-8")
         self.classes = folder / "classes"
-        compile_kotlin([*sources, HARNESS], [], self.classes)
-        self.classpath = os.pathsep.join([str(self.classes), str(fetch(KOTLIN_STDLIB))])
+        org_json = fetch(ORG_JSON)
+        compile_kotlin([*sources, other, HARNESS], [org_json], self.classes)
+        self.classpath = os.pathsep.join([str(self.classes), str(org_json), str(fetch(KOTLIN_STDLIB))])
+
+    def command(self, *args: str) -> list[str]:
+        return [str(find_java()), "-cp", self.classpath, "com.example.mnv3.JvmHarnessKt", *args]
 
     def run(self, *args: str) -> str:
-        result = subprocess.run([str(find_java()), "-cp", self.classpath, "com.example.mnv3.JvmHarnessKt", *args],
-                                capture_output=True, text=True, timeout=600)
+        result = subprocess.run(self.command(*args), capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stderr
         return result.stdout

@@ -167,3 +167,113 @@ def test_metadata_json_escapes_are_read_like_python(harness, tmp_path):
     harness.run("metadata", str(path))
     lines = (tmp_path / "metadata.json.out").read_text(encoding="utf-8").split("\n")
     assert lines[5:] == ["\u0000ctl", "emoji 😀", "quote \" and \\", "/slash", "\u2028line sep"]
+
+
+def test_metadata_values_of_the_wrong_type_are_rejected_not_coerced(harness, tmp_path):
+    """org.json's getString/getDouble coerce on Android (a label 5 becomes "5", "0.875" a number):
+    ModelMetadata checks the types itself, so the JVM's org.json:json and Android's agree."""
+    good = {"format": "mnv3-sdk/1", "model": {"arch": "mobilenet_v3_small"}, "quant": "fp32",
+            "input": {"dtype": "uint8", "shape": [1, 8, 8, 3], "crop_fraction": 0.875, "mean": [0, 0, 0],
+                      "std": [1, 1, 1]},
+            "labels": ["a", "b"]}
+    cases = {
+        "number_label": {**good, "labels": ["a", 5]},
+        "string_crop": {**good, "input": {**good["input"], "crop_fraction": "0.875"}},
+        "no_input": {key: value for key, value in good.items() if key != "input"},
+        "no_quant": {key: value for key, value in good.items() if key != "quant"},
+        "short_shape": {**good, "input": {**good["input"], "shape": [1]}},
+        "other_format": {**good, "format": "mnv3-sdk/2"},
+    }
+    for name, document in cases.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(document), encoding="utf-8")
+        assert harness.run("metadata-error", str(path)).startswith("IllegalArgumentException: "), name
+    path = tmp_path / "not_json.json"
+    path.write_text("[1, 2]", encoding="utf-8")
+    assert "not a JSON object" in harness.run("metadata-error", str(path))
+    path.write_text(json.dumps(good), encoding="utf-8")
+    assert harness.run("metadata-error", str(path)).strip() == "parsed"
+
+
+def harness_lines(output: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in output.splitlines())
+
+
+def test_inference_threads_are_decided_once_per_process(harness):
+    """ExecuTorch's Android runtime resizes ONE process-wide thread pool on every Module.load
+    (extension/android/jni/jni_layer.cpp, v1.4.1 and main: numThreads != 0 ? numThreads :
+    cpuinfo_get_processors_count() / 2, then threadpool->_unsafe_reset_threadpool(thread_count)),
+    and extension/threadpool/threadpool.cpp recreates the pool for a different count (a no-op for the
+    same count or 0). So the first load decides; 0 later means the decided count, passed explicitly;
+    another count is refused naming both; a second generated library shares the decision."""
+    result = harness_lines(harness.run("threads"))
+    assert result["before"] == "0"
+    assert result["first_default_8_cores"] == "4"  # cores / 2, as the runtime resolves 0
+    assert result["then_default"] == result["then_same"] == result["current"] == "4"
+    assert result["then_other"].startswith("IllegalStateException: numThreads = 2, ")
+    assert "already runs 4 threads" in result["then_other"]
+    assert result["first_explicit"] == result["then_default_after_explicit"] == "3"
+    assert result["first_default_1_core"] == "1"
+    assert result["this_library"] == result["other_library_default"] == "6"
+    assert "numThreads = 2" in result["other_library_other"] and "runs 6 threads" in result["other_library_other"]
+    decided = result["race_decided"]
+    assert decided in {"1", "2", "3", "4"} and result["race"] == f"{decided},refused"  # 0 proposes 8 / 2
+
+
+def test_model_copy_is_cached_by_key_checked_and_redone_when_damaged(harness, tmp_path):
+    """ModelFileCache: the asset is read only when the key (install time) changes; a copy truncated or
+    rewritten on disk is made again; a short read or a copy that differs from what was read (its
+    SHA-256) is retried once, then fails leaving the previous copy; threads racing make one copy."""
+    source = tmp_path / "model.bin"
+    source.write_bytes(np.random.default_rng(0).integers(0, 256, 3_000_000, dtype=np.uint8).tobytes())
+    folder = tmp_path / "cache"
+    lines = harness.run("cache", str(folder), str(source)).splitlines()
+    failed = next(line for line in lines if line.startswith("short_read_twice "))
+    result = {line.split()[0]: dict(item.split("=", 1) for item in line.split()[1:]) for line in lines if line != failed}
+    expected_opens = {"first": "1", "again": "0", "new_key": "1", "truncated_copy": "1", "rewritten_copy": "1",
+                      "short_read_then_good": "2", "garbled_copy_then_good": "2", "threads": "1"}
+    for name, opens in expected_opens.items():
+        assert result[name] == {"opens": opens, "same": "true", "leftovers": "0"}, name
+    assert "opens=2 error=read 2999900 bytes of model.pte, expected 3000000 still_previous=true leftovers=0" in failed
+    assert result["racing_threads"] == {"distinct": "1"}
+    assert sorted(p.name for p in folder.iterdir()) == ["model.pte", "model.pte.stamp"]
+
+
+def test_processes_racing_to_copy_the_model_all_get_the_whole_file(harness, tmp_path):
+    """Two processes of one app (or two `create` calls racing) copy through unique temporary files
+    renamed atomically: every caller gets the complete model, and no partial file is left."""
+    import hashlib
+    import subprocess
+
+    source = tmp_path / "model.bin"
+    source.write_bytes(np.random.default_rng(1).integers(0, 256, 20_000_000, dtype=np.uint8).tobytes())
+    folder = tmp_path / "cache"
+    processes = [subprocess.Popen(harness.command("cache-race", str(folder), str(source), "install-1"),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    expected = hashlib.sha256(source.read_bytes()).hexdigest()
+    for process, (stdout, stderr) in zip(processes, outputs):
+        assert process.returncode == 0, stderr
+        assert stdout.strip() == expected
+    assert hashlib.sha256((folder / "model.pte").read_bytes()).hexdigest() == expected
+    assert sorted(p.name for p in folder.iterdir()) == ["model.pte", "model.pte.stamp"]
+
+
+def test_benchmark_result_is_whole_when_it_appears_and_failures_carry_the_error_code(harness, tmp_path):
+    """`mnv3-sdk bench --adb` reads files/mnv3_benchmark.json with `run-as cat` as soon as it exists
+    (sdk/mnv3_sdk/bench_device.py), so BenchmarkResult writes a temporary file and renames it; a
+    reader polling for the file always parses it whole. Failures carry ExecuTorch's error code
+    (ExecutorchRuntimeException.errorCode, runtime/core/error.h values; extension/android/
+    executorch_android/.../ExecutorchRuntimeException.kt) and errors that are not exceptions."""
+    # Large enough (about 40 MB) that a plain File.writeText is caught half written (checked: 3 of 3 runs).
+    output = harness_lines(harness.run("bench-result", str(tmp_path), "2000000"))
+    assert output == {"reader_saw_iterations": "2000000", "leftovers": "0"}
+    result = json.loads((tmp_path / "result.json").read_text(encoding="utf-8"))
+    assert result["device"] == 'Acme "Phone" 9' and result["threads"] == 4 and result["num_threads_in_use"] == 4
+    assert result["load_ms"] == 12.5 and result["first_inference_ms"] == 7.25 and result["pss_kb"] == 4242
+    assert len(result["iterations_ms"]) == 2_000_000 and result["iterations_ms"][1] == pytest.approx(0.001 + 1 / 3)
+    link = json.loads((tmp_path / "link_error.json").read_text(encoding="utf-8"))
+    assert link["error_type"] == "java.lang.UnsatisfiedLinkError" and "libexecutorch.so" in link["error"]
+    assert "error_code" not in link
+    executorch = json.loads((tmp_path / "executorch_error.json").read_text(encoding="utf-8"))
+    assert executorch["error_code"] == 0x23 and "Invalid program" in executorch["error"]

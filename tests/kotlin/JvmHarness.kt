@@ -1,10 +1,23 @@
 // Test harness: runs the generated library's plain-Kotlin logic on the JVM for tests/test_kotlin.py.
-// It is compiled together with the rendered ImagePreprocessing.kt, Classification.kt and
-// ModelMetadata.kt (package com.example.mnv3), without android.jar: that proves they need none.
+// It is compiled together with the rendered files listed in tests/kotlin_jvm.py (PLAIN_KOTLIN:
+// package com.example.mnv3, the demo's com.example.mnv3.demo, and a second copy of InferenceThreads
+// in com.example.other standing for another generated library), without android.jar: that proves
+// they need none. org.json comes from org.json:json here; Android ships its own.
 package com.example.mnv3
 
+import com.example.mnv3.demo.BenchmarkResult
 import java.io.DataInputStream
 import java.io.File
+import java.io.FilterInputStream
+import java.io.IOException
+import java.io.InputStream
+import java.io.RandomAccessFile
+import java.security.MessageDigest
+import java.util.concurrent.Callable
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.Executors
+import java.util.concurrent.atomic.AtomicInteger
+import org.json.JSONObject
 
 fun main(args: Array<String>) {
     when (args[0]) {
@@ -12,6 +25,11 @@ fun main(args: Array<String>) {
         "postprocess" -> postprocessCase(File(args[1]))
         "metadata" -> printMetadata(File(args[1]))
         "time" -> timePreprocessing(args[1].toInt(), args[2].toInt(), args[3].toInt(), args[4].toInt())
+        "metadata-error" -> println(metadataError(File(args[1])))
+        "threads" -> threadPolicy()
+        "cache" -> cacheScenarios(File(args[1]), File(args[2]))
+        "cache-race" -> println(sha256(cacheOf(File(args[1])).get("model.pte", args[3], File(args[2]).length()) { File(args[2]).inputStream() }))
+        "bench-result" -> benchResult(File(args[1]), args[2].toInt())
         else -> error("unknown mode ${args[0]}")
     }
 }
@@ -70,4 +88,147 @@ private fun timePreprocessing(width: Int, height: Int, size: Int, repeats: Int) 
         (System.nanoTime() - started) / 1e6
     }.sorted()
     println("%.3f".format(times[times.size / 2]))
+}
+
+/** The IllegalArgumentException ModelMetadata.parse throws for a malformed document, as "class: message". */
+private fun metadataError(file: File): String = try {
+    ModelMetadata.parse(file.readBytes())
+    "parsed"
+} catch (error: IllegalArgumentException) {
+    "${error.javaClass.simpleName}: ${error.message}"
+}
+
+/** Each line: scenario=result, where a refused claim prints its exception. */
+private fun threadPolicy() {
+    fun attempt(block: () -> Int): String = try {
+        block().toString()
+    } catch (error: IllegalStateException) {
+        "IllegalStateException: ${error.message}"
+    }
+    System.clearProperty(InferenceThreads.PROPERTY)
+    println("before=${InferenceThreads.current()}")
+    println("first_default_8_cores=${attempt { InferenceThreads.claim(0, 8) }}")
+    println("then_default=${attempt { InferenceThreads.claim(0, 8) }}")
+    println("then_same=${attempt { InferenceThreads.claim(4, 8) }}")
+    println("then_other=${attempt { InferenceThreads.claim(2, 8) }}")
+    println("current=${InferenceThreads.current()}")
+    System.clearProperty(InferenceThreads.PROPERTY)
+    println("first_explicit=${attempt { InferenceThreads.claim(3, 8) }}")
+    println("then_default_after_explicit=${attempt { InferenceThreads.claim(0, 8) }}")
+    System.clearProperty(InferenceThreads.PROPERTY)
+    println("first_default_1_core=${attempt { InferenceThreads.claim(0, 1) }}")
+    // Another generated library (its own package, its own copy of the class) sees the same decision.
+    System.clearProperty(InferenceThreads.PROPERTY)
+    println("this_library=${attempt { InferenceThreads.claim(6, 8) }}")
+    println("other_library_default=${attempt { com.example.other.InferenceThreads.claim(0, 8) }}")
+    println("other_library_other=${attempt { com.example.other.InferenceThreads.claim(2, 8) }}")
+    // Many first loads at once, asking for different counts: exactly one count wins.
+    System.clearProperty(InferenceThreads.PROPERTY)
+    val pool = Executors.newFixedThreadPool(16)
+    val start = CountDownLatch(1)
+    val results = (0 until 64).map { index ->
+        pool.submit(Callable { start.await(); attempt { InferenceThreads.claim(index % 4, 8) } })
+    }
+    start.countDown()
+    println("race=" + results.map { it.get() }.map { if (it.startsWith("Illegal")) "refused" else it }.toSortedSet().joinToString(","))
+    println("race_decided=${InferenceThreads.current()}")
+    pool.shutdown()
+}
+
+private fun cacheOf(folder: File) = ModelFileCache(folder)
+
+private fun sha256(file: File): String =
+    MessageDigest.getInstance("SHA-256").digest(file.readBytes()).joinToString("") { "%02x".format(it) }
+
+/** A source that counts its openings and can misbehave on chosen ones. */
+private class Source(val file: File) {
+    val opens = AtomicInteger()
+    var truncateOpens = emptySet<Int>()
+    var corruptCopyOnOpens = emptySet<Int>()
+
+    fun open(folder: File): InputStream {
+        val number = opens.incrementAndGet()
+        val bytes = file.readBytes()
+        val served = if (number in truncateOpens) bytes.copyOf(bytes.size - 100) else bytes
+        return object : FilterInputStream(served.inputStream()) {
+            override fun read(buffer: ByteArray, offset: Int, length: Int): Int {
+                val read = super.read(buffer, offset, length)
+                // Storage that garbles the write: at the end of the stream, flip a byte of the temporary copy.
+                if (read < 0 && number in corruptCopyOnOpens) {
+                    for (partial in folder.listFiles { f -> f.name.endsWith(".tmp") }!!) {
+                        RandomAccessFile(partial, "rw").use { it.seek(10); it.write(it.readByte().toInt() xor 0xFF) }
+                    }
+                }
+                return read
+            }
+        }
+    }
+}
+
+private fun cacheScenarios(folder: File, sourceFile: File) {
+    val source = Source(sourceFile)
+    val size = sourceFile.length()
+    val expected = sha256(sourceFile)
+    fun get(key: String = "install-1"): File = cacheOf(folder).get("model.pte", key, size) { source.open(folder) }
+    fun report(name: String, file: File) {
+        val leftovers = folder.listFiles { f -> f.name.endsWith(".tmp") }!!.size
+        println("$name opens=${source.opens.get()} same=${sha256(file) == expected} leftovers=$leftovers")
+        source.opens.set(0)
+    }
+    report("first", get())
+    report("again", get())
+    report("new_key", get("install-2"))
+    val target = File(folder, "model.pte")
+    RandomAccessFile(target, "rw").use { it.setLength(size / 2) }
+    report("truncated_copy", get("install-2"))
+    Thread.sleep(50) // file times have a granularity of a few milliseconds
+    RandomAccessFile(target, "rw").use { it.seek(size / 3); it.write(it.readByte().toInt() xor 0xFF) }
+    report("rewritten_copy", get("install-2"))
+    source.truncateOpens = setOf(1)
+    report("short_read_then_good", get("install-3"))
+    source.truncateOpens = setOf(1, 2)
+    val failure = try {
+        get("install-4")
+        "none"
+    } catch (error: IOException) {
+        error.message
+    }
+    println("short_read_twice opens=${source.opens.get()} error=$failure still_previous=${sha256(target) == expected} " +
+        "leftovers=${folder.listFiles { f -> f.name.endsWith(".tmp") }!!.size}")
+    source.opens.set(0)
+    source.truncateOpens = emptySet()
+    source.corruptCopyOnOpens = setOf(1)
+    report("garbled_copy_then_good", get("install-5"))
+    source.corruptCopyOnOpens = emptySet()
+    // Eight threads create at once, each with its own cache object: one copy, the same file for all.
+    val pool = Executors.newFixedThreadPool(8)
+    val start = CountDownLatch(1)
+    val files = (0 until 8).map { pool.submit(Callable { start.await(); get("install-6") }) }
+    start.countDown()
+    val results = files.map { it.get() }
+    pool.shutdown()
+    println("racing_threads distinct=${results.toSet().size}")
+    report("threads", results[0])
+}
+
+/**
+ * Writes a large success result while another thread reads the file the moment it exists (as the
+ * host's `run-as cat` does), then two failures.
+ */
+private fun benchResult(folder: File, iterations: Int) {
+    val file = File(folder, "result.json")
+    val seen = AtomicInteger(-1)
+    val reader = Thread {
+        while (!file.exists()) Thread.onSpinWait()
+        seen.set(JSONObject(file.readText()).getJSONArray("iterations_ms").length())
+    }
+    reader.start()
+    val times = DoubleArray(iterations) { it * 0.001 + 1.0 / 3 }
+    BenchmarkResult.write(file, BenchmarkResult.success("/data/local/tmp/m.pte", "Acme \"Phone\" 9", 4, 4, 10, 12.5, 7.25, times, 4242))
+    reader.join()
+    println("reader_saw_iterations=${seen.get()}")
+    val linkError = UnsatisfiedLinkError("dlopen failed: library \"libexecutorch.so\" not found")
+    BenchmarkResult.write(File(folder, "link_error.json"), BenchmarkResult.failure(linkError, null))
+    BenchmarkResult.write(File(folder, "executorch_error.json"), BenchmarkResult.failure(RuntimeException("[ExecuTorch Error 0x23] Invalid program"), 0x23))
+    println("leftovers=${folder.listFiles { f -> f.name.endsWith(".tmp") }!!.size}")
 }

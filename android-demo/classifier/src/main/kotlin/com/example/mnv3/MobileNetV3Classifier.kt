@@ -22,12 +22,21 @@ import org.pytorch.executorch.Tensor
  * [create] loads the model and prepares its `forward` method, so call it off the main thread; the
  * first [classify] is then as fast as the others. Instances are safe to share between threads:
  * calls are serialised on the model.
+ *
+ * ExecuTorch runs every model in the process on one thread pool, so the thread count is a
+ * process-wide setting: the first model loaded decides it (see [Options.numThreads]).
  */
 class MobileNetV3Classifier private constructor(
     private val module: Module,
     /** What the model expects and what its outputs mean, read from the model file itself. */
     val metadata: ModelMetadata,
     private val options: Options,
+    /**
+     * Milliseconds spent loading the model file and preparing `forward` (`Module.load` and
+     * `loadMethod`, what ExecuTorch's benchmark app reports as load time); copying the asset and
+     * reading the metadata are not included.
+     */
+    val loadTimeMs: Double,
 ) : Closeable {
 
     /**
@@ -37,7 +46,11 @@ class MobileNetV3Classifier private constructor(
      * @property scoreThreshold categories scoring below this probability are dropped.
      * @property categoryAllowlist when not empty, only these labels are returned.
      * @property categoryDenylist these labels are never returned; cannot be combined with an allowlist.
-     * @property numThreads CPU threads for inference; 0 lets ExecuTorch choose.
+     * @property numThreads CPU threads for inference, for the whole process: ExecuTorch has one
+     *   thread pool that all models share, and resizing it under a loaded model crashes the app. The
+     *   first model loaded in the process decides the count (0: half the CPU cores, as ExecuTorch
+     *   chooses); later models asking for 0 use that count, and asking for another count makes
+     *   [create] throw an [IllegalStateException]. [numThreadsInUse] tells the count decided.
      * @property modelAssetName the model file in the app's assets.
      */
     data class Options(
@@ -124,8 +137,19 @@ class MobileNetV3Classifier private constructor(
         const val DEFAULT_MODEL_ASSET = "mnv3-small-int8.pte"
 
         /**
-         * Loads the model from the app's assets (copied once to internal storage, again only when
-         * it changes) and prepares it. Blocking: call it from a background thread.
+         * The inference thread count of this process, decided by the first model loaded (by this
+         * or any other mnv3-sdk library); 0 before any model is loaded.
+         */
+        @JvmStatic
+        val numThreadsInUse: Int
+            get() = InferenceThreads.current()
+
+        /**
+         * Loads the model from the app's assets (copied to internal storage once per install or
+         * update of the app) and prepares it. Blocking: call it from a background thread.
+         *
+         * @throws IllegalStateException if [Options.numThreads] asks for a thread count other than
+         *   the one the first model loaded in this process decided.
          */
         @JvmStatic
         @JvmOverloads
@@ -135,19 +159,26 @@ class MobileNetV3Classifier private constructor(
         /**
          * Loads a model file that is already on the device (downloaded, or pushed for benchmarking),
          * ignoring [Options.modelAssetName]. Blocking: call it from a background thread.
+         *
+         * @throws IllegalStateException if [Options.numThreads] asks for a thread count other than
+         *   the one the first model loaded in this process decided.
          */
         @JvmStatic
         @JvmOverloads
         fun createFromFile(modelFile: File, options: Options = Options()): MobileNetV3Classifier {
             require(modelFile.isFile) { "model file not found: $modelFile" }
-            val module = Module.load(modelFile.absolutePath, Module.LOAD_MODE_MMAP, options.numThreads)
+            // Passing the process-wide count explicitly, also for 0, keeps Module.load from resizing the pool.
+            val numThreads = InferenceThreads.claim(options.numThreads)
+            val loadStarted = SystemClock.elapsedRealtimeNanos()
+            val module = Module.load(modelFile.absolutePath, Module.LOAD_MODE_MMAP, numThreads)
             try {
+                module.loadMethod("forward")
+                val loadTimeMs = (SystemClock.elapsedRealtimeNanos() - loadStarted) / 1e6
                 val metadataBytes = module.execute(METADATA_METHOD)[0].toTensor().dataAsUnsignedByteArray
                 val metadata = ModelMetadata.parse(metadataBytes)
-                module.loadMethod("forward")
                 val unknown = (options.categoryAllowlist + options.categoryDenylist) - metadata.labels.toSet()
                 require(unknown.isEmpty()) { "labels not in the model: ${unknown.joinToString()}" }
-                return MobileNetV3Classifier(module, metadata, options)
+                return MobileNetV3Classifier(module, metadata, options, loadTimeMs)
             } catch (error: Throwable) {
                 module.close()
                 throw error

@@ -1,35 +1,43 @@
 package com.example.mnv3
 
 import android.content.Context
+import android.content.pm.PackageManager
+import android.os.Build
 import java.io.File
-import java.security.MessageDigest
+import java.io.FileNotFoundException
 
 /**
- * ExecuTorch memory-maps a model from a file path, and assets are not files: the model is
- * copied to internal storage once, and again only when the asset's SHA-256 changes (an app update).
+ * ExecuTorch memory-maps a model from a file path, and assets are not files: the model is copied
+ * out of the APK once per install or update of the app (see [ModelFileCache]).
  */
 internal object ModelFiles {
-    private const val FOLDER = "mnv3-sdk"
-
     fun copyAssetIfChanged(context: Context, assetName: String): File {
-        val folder = File(context.filesDir, FOLDER).apply { mkdirs() }
-        val target = File(folder, assetName)
-        val hashFile = File(folder, "$assetName.sha256")
-        val assetHash = context.assets.open(assetName).use { stream ->
-            val digest = MessageDigest.getInstance("SHA-256")
-            val buffer = ByteArray(1 shl 16)
-            while (true) {
-                val read = stream.read(buffer)
-                if (read < 0) break
-                digest.update(buffer, 0, read)
-            }
-            digest.digest().joinToString("") { "%02x".format(it) }
+        // Per package, so two libraries generated with the same model file name cannot collide;
+        // noBackupFilesDir, because a copy of an asset has no place in the user's cloud backup.
+        val folder = File(context.noBackupFilesDir, "mnv3-sdk/com.example.mnv3")
+        // Assets change only when the app is installed or updated.
+        val cacheKey = "${installTime(context)}/$assetName"
+        return ModelFileCache(folder).get(assetName, cacheKey, assetSize(context, assetName)) {
+            context.assets.open(assetName)
         }
-        if (target.isFile && hashFile.isFile && hashFile.readText() == assetHash) return target
-        val partial = File(folder, "$assetName.partial")
-        context.assets.open(assetName).use { input -> partial.outputStream().use { input.copyTo(it) } }
-        check(partial.renameTo(target)) { "cannot move the model into $target" }
-        hashFile.writeText(assetHash)
-        return target
+    }
+
+    private fun installTime(context: Context): Long {
+        val packageManager = context.packageManager
+        val info = if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.TIRAMISU) {
+            packageManager.getPackageInfo(context.packageName, PackageManager.PackageInfoFlags.of(0))
+        } else {
+            @Suppress("DEPRECATION")
+            packageManager.getPackageInfo(context.packageName, 0)
+        }
+        return info.lastUpdateTime
+    }
+
+    private fun assetSize(context: Context, assetName: String): Long = try {
+        // Cheap when the asset is stored uncompressed, as this library's build asks (noCompress "pte").
+        context.assets.openFd(assetName).use { it.length }
+    } catch (compressed: FileNotFoundException) {
+        // An app that compresses it: an asset stream's available() is its remaining uncompressed length.
+        context.assets.open(assetName).use { it.available().toLong() }
     }
 }

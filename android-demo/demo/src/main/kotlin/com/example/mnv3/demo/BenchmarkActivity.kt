@@ -1,13 +1,16 @@
 package com.example.mnv3.demo
 
 import android.app.Activity
+import android.content.Context
 import android.os.Build
 import android.os.Bundle
 import android.os.Debug
-import android.os.SystemClock
 import android.util.Log
 import java.io.File
+import java.io.IOException
 import java.util.Random
+import org.json.JSONObject
+import org.pytorch.executorch.ExecutorchRuntimeException
 import com.example.mnv3.MobileNetV3Classifier
 
 /**
@@ -19,9 +22,11 @@ import com.example.mnv3.MobileNetV3Classifier
  * adb shell run-as com.example.mnv3.demo cat files/mnv3_benchmark.json
  * ```
  *
- * Times model load, the first inference and every measured iteration, writes them as JSON to
+ * Times model load (`Module.load` and preparing `forward`, as ExecuTorch's own benchmark app
+ * does), the first inference and every measured iteration, writes them as JSON to
  * `files/mnv3_benchmark.json` and logs one summary line with the tag `mnv3-sdk-bench`.
- * Without `--es model`, the model bundled in the library's assets is used.
+ * A failure is written there too, as `{"error": …}`. Without `--es model`, the model bundled in the
+ * library's assets is used. `-S` starts a fresh process, so `threads` always sets the thread pool.
  */
 class BenchmarkActivity : Activity() {
     override fun onCreate(savedInstanceState: Bundle?) {
@@ -30,27 +35,34 @@ class BenchmarkActivity : Activity() {
         val iterations = intent.getIntExtra("iterations", 50)
         val threads = intent.getIntExtra("threads", 0)
         val modelPath = intent.getStringExtra("model")
-        Thread {
-            val json = try {
-                run(warmup, iterations, threads, modelPath)
-            } catch (error: Exception) {
+        val resultFile = File(filesDir, "mnv3_benchmark.json")
+        val context = applicationContext
+        Thread({
+            val result = try {
+                run(context, warmup, iterations, threads, modelPath)
+            } catch (error: Throwable) {
+                // Not only exceptions: UnsatisfiedLinkError (no ExecuTorch library for this ABI) and
+                // OutOfMemoryError must reach the host as a result too, not as a crash it has to guess.
                 Log.e(TAG, "benchmark failed", error)
-                "{\"error\": \"${escape(error.toString())}\"}"
+                val executorchError = generateSequence(error) { it.cause }.filterIsInstance<ExecutorchRuntimeException>().firstOrNull()
+                BenchmarkResult.failure(error, executorchError?.errorCode)
             }
-            File(filesDir, "mnv3_benchmark.json").writeText(json)
+            try {
+                BenchmarkResult.write(resultFile, result)
+            } catch (error: IOException) {
+                Log.e(TAG, "cannot write $resultFile", error)
+            }
             runOnUiThread { finish() }
-        }.start()
+        }, "benchmark").start()
     }
 
-    private fun run(warmup: Int, iterations: Int, threads: Int, modelPath: String?): String {
+    private fun run(context: Context, warmup: Int, iterations: Int, threads: Int, modelPath: String?): JSONObject {
         val options = MobileNetV3Classifier.Options(numThreads = threads)
-        val loadStarted = SystemClock.elapsedRealtimeNanos()
         val classifier = if (modelPath != null) {
             MobileNetV3Classifier.createFromFile(File(modelPath), options)
         } else {
-            MobileNetV3Classifier.create(this, options)
+            MobileNetV3Classifier.create(context, options)
         }
-        val loadMs = (SystemClock.elapsedRealtimeNanos() - loadStarted) / 1e6
         classifier.use { model ->
             val size = model.metadata.inputSize
             val random = Random(0)
@@ -62,23 +74,20 @@ class BenchmarkActivity : Activity() {
             val sorted = times.sorted()
             val median = if (sorted.isEmpty()) 0.0 else sorted[sorted.size / 2]
             Log.i(TAG, "load_ms=%.2f first_ms=%.2f median_ms=%.2f iterations=%d threads=%d pss_kb=%d"
-                .format(loadMs, firstMs, median, iterations, threads, pssKb))
-            return buildString {
-                append("{\"model\": \"").append(escape(modelPath ?: "asset:" + MobileNetV3Classifier.DEFAULT_MODEL_ASSET))
-                append("\", \"device\": \"").append(escape(Build.MANUFACTURER + " " + Build.MODEL))
-                append("\", \"threads\": ").append(threads)
-                append(", \"warmup\": ").append(warmup)
-                append(", \"load_ms\": ").append(loadMs)
-                append(", \"first_inference_ms\": ").append(firstMs)
-                append(", \"iterations_ms\": [").append(times.joinToString(", ")).append("]")
-                append(", \"pss_kb\": ").append(pssKb)
-                append("}")
-            }
+                .format(model.loadTimeMs, firstMs, median, iterations, threads, pssKb))
+            return BenchmarkResult.success(
+                model = modelPath ?: ("asset:" + MobileNetV3Classifier.DEFAULT_MODEL_ASSET),
+                device = Build.MANUFACTURER + " " + Build.MODEL,
+                threads = threads,
+                numThreadsInUse = MobileNetV3Classifier.numThreadsInUse,
+                warmup = warmup,
+                loadMs = model.loadTimeMs,
+                firstInferenceMs = firstMs,
+                iterationsMs = times,
+                pssKb = pssKb,
+            )
         }
     }
-
-    private fun escape(text: String): String =
-        text.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n").replace("\t", "\\t")
 
     private companion object {
         const val TAG = "mnv3-sdk-bench"

@@ -6,6 +6,7 @@ import android.graphics.Bitmap
 import android.graphics.BitmapFactory
 import android.net.Uri
 import android.os.Bundle
+import android.util.Log
 import android.widget.Button
 import android.widget.ImageView
 import android.widget.LinearLayout
@@ -16,6 +17,9 @@ import com.example.mnv3.MobileNetV3Classifier
 
 /** Pick a photo (or use the bundled sample) and show the model's top 5 with the inference time. */
 class MainActivity : Activity() {
+    // One thread loads the model, classifies and finally closes the model, in that order. The
+    // classifier is only ever touched on it, so it needs no lock, and a model still loading when the
+    // activity is destroyed is closed as soon as it is loaded.
     private val worker: ExecutorService = Executors.newSingleThreadExecutor()
     private var classifier: MobileNetV3Classifier? = null
     private lateinit var image: ImageView
@@ -43,16 +47,22 @@ class MainActivity : Activity() {
         sample.setOnClickListener {
             classifyInBackground { assets.open(SAMPLE_ASSET).use { BitmapFactory.decodeStream(it) } }
         }
+        // The application context: the classifier may outlive this activity for a moment.
+        val context = applicationContext
         worker.execute {
-            val loaded = MobileNetV3Classifier.create(this)
-            runOnUiThread {
+            try {
+                val loaded = MobileNetV3Classifier.create(context)
                 classifier = loaded
-                results.text = "Model ready: ${loaded.metadata.architecture}, ${loaded.metadata.quantization}"
+                show("Model ready: ${loaded.metadata.architecture}, ${loaded.metadata.quantization}")
+            } catch (error: Throwable) {
+                // Also UnsatisfiedLinkError, when ExecuTorch has no native library for this device.
+                Log.e(TAG, "cannot load the model", error)
+                show("Cannot load the model: $error")
             }
         }
     }
 
-    @Deprecated("Framework Activity result callback; this app uses no androidx.")
+    @Deprecated("Framework Activity result callback: the demo itself uses framework APIs only.")
     override fun onActivityResult(requestCode: Int, resultCode: Int, data: Intent?) {
         super.onActivityResult(requestCode, resultCode, data)
         val uri: Uri = data?.data ?: return
@@ -63,15 +73,27 @@ class MainActivity : Activity() {
 
     private fun classifyInBackground(decode: () -> Bitmap?) {
         worker.execute {
-            val bitmap = decode() ?: return@execute runOnUiThread { results.text = "Cannot read that image" }
-            val model = classifier ?: return@execute
-            val result = model.classify(bitmap)
-            val lines = result.categories.joinToString("\n") { "%.1f%%  %s".format(it.score * 100, it.label) }
-            runOnUiThread {
-                image.setImageBitmap(bitmap)
-                results.text = "%s\n\ninference %.1f ms".format(lines, result.inferenceTimeMs)
+            val model = classifier ?: return@execute show("The model is not loaded")
+            try {
+                val bitmap = decode() ?: return@execute show("Cannot read that image")
+                val result = model.classify(bitmap)
+                val lines = result.categories.joinToString("\n") { "%.1f%%  %s".format(it.score * 100, it.label) }
+                runOnUiThread {
+                    if (!isDestroyed) {
+                        image.setImageBitmap(bitmap)
+                        results.text = "%s\n\ninference %.1f ms".format(lines, result.inferenceTimeMs)
+                    }
+                }
+            } catch (error: Throwable) {
+                // Also OutOfMemoryError, for a photo too large to decode.
+                Log.e(TAG, "cannot classify", error)
+                show("Cannot classify that image: $error")
             }
         }
+    }
+
+    private fun show(text: String) {
+        runOnUiThread { if (!isDestroyed) results.text = text }
     }
 
     /** Decodes a photo at no more than about 2048 pixels on its short side, to bound memory. */
@@ -85,12 +107,17 @@ class MainActivity : Activity() {
     }
 
     override fun onDestroy() {
-        worker.execute { classifier?.close() }
+        // Queued behind a load or classification still running, so it closes whatever they leave.
+        worker.execute {
+            classifier?.close()
+            classifier = null
+        }
         worker.shutdown()
         super.onDestroy()
     }
 
     private companion object {
+        const val TAG = "mnv3-sdk-demo"
         const val PICK_IMAGE = 1
         const val SAMPLE_ASSET = "sample.jpg"
     }
