@@ -31,6 +31,8 @@ class DigitsFixture:
     calibration_dir: Path
     train_images: list[np.ndarray]
     val_count: int
+    input_size: int = INPUT_SIZE
+    seed: int = 0
 
 
 def digit_images() -> tuple[list[np.ndarray], np.ndarray]:
@@ -46,15 +48,17 @@ def digit_images() -> tuple[list[np.ndarray], np.ndarray]:
     return images, digits.target
 
 
-def train_digits_model(train_images: list[np.ndarray], targets: np.ndarray, epochs: int = 12) -> MobileNetV3:
-    torch.manual_seed(0)
+def train_digits_model(
+    train_images: list[np.ndarray], targets: np.ndarray, epochs: int = 12, input_size: int = INPUT_SIZE, seed: int = 0
+) -> MobileNetV3:
+    torch.manual_seed(seed)
     network = MobileNetV3("small", width_mult=WIDTH, num_classes=10, dropout=0.0)
     model = RgbBytesInput(network, IMAGENET_MEAN, IMAGENET_STD)
-    batch = torch.from_numpy(np.stack([preprocess_rgb(image, INPUT_SIZE, CROP_FRACTION) for image in train_images]))
+    batch = torch.from_numpy(np.stack([preprocess_rgb(image, input_size, CROP_FRACTION) for image in train_images]))
     labels = torch.from_numpy(np.asarray(targets)).long()
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=epochs * ((len(batch) + 63) // 64))
-    generator = torch.Generator().manual_seed(0)
+    generator = torch.Generator().manual_seed(seed)
     model.train()
     for _ in range(epochs):
         order = torch.randperm(len(batch), generator=generator)
@@ -71,11 +75,15 @@ def train_digits_model(train_images: list[np.ndarray], targets: np.ndarray, epoc
     return network.eval()
 
 
-def make_digits_fixture(folder: Path) -> DigitsFixture:
+def make_digits_fixture(folder: Path, input_size: int = INPUT_SIZE, seed: int = 0) -> DigitsFixture:
+    """The model trained at ``input_size`` pixels from ``seed`` (initialisation and batch order);
+    the train/validation split is the same for every seed."""
     images, targets = digit_images()
     split = np.random.default_rng(0).permutation(len(images))
     train_index, val_index = split[:1400], split[1400:]
-    network = train_digits_model([images[i] for i in train_index], targets[train_index])
+    network = train_digits_model(
+        [images[i] for i in train_index], targets[train_index], input_size=input_size, seed=seed
+    )
     weights_path = folder / "digits_mnv3_small_w05.pth"
     torch.save(network.state_dict(), weights_path)
     labels_path = folder / "digits_labels.txt"
@@ -92,5 +100,6 @@ def make_digits_fixture(folder: Path) -> DigitsFixture:
         Image.fromarray(images[index]).save(nested / f"{position:04d}.png")
     (calibration_dir / "README.txt").write_text("not an image: skipped and counted\n")
     return DigitsFixture(
-        weights_path, labels_path, val_dir, calibration_dir, [images[i] for i in train_index], len(val_index)
+        weights_path, labels_path, val_dir, calibration_dir, [images[i] for i in train_index], len(val_index),
+        input_size, seed,
     )

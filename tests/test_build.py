@@ -89,27 +89,6 @@ def test_same_inputs_give_byte_identical_pte(digits_build, digits, tmp_path, run
     assert (again / "metadata.json").read_bytes() == (digits_build / "metadata.json").read_bytes()
 
 
-def test_fp16_build_runs_on_xnnpack_close_to_fp32(digits, tmp_path, run_cli):
-    out = tmp_path / "digits-fp16"
-    result = run_cli(*digits_build_args(digits, out, "--quant", "fp16"))
-    assert result.exit_code == 0, result.stderr
-    report = json.loads((out / "report.json").read_text())
-    assert report["metadata"]["quant"] == "fp16"
-    assert report["agreement"]["sqnr_db"] > 30
-    assert report["accuracy"]["pte_top1"] >= 0.98 * report["accuracy"]["eager_top1"]
-    assert "fp16" in report["host"]
-    assert report["delegation"]["delegated_operators"]["convolution"] > 0
-
-
-def test_float_input_format_takes_normalized_nchw(digits, tmp_path, run_cli):
-    out = tmp_path / "digits-float"
-    assert run_cli(*digits_build_args(digits, out, "--input-format", "float")).exit_code == 0
-    metadata = json.loads((out / "metadata.json").read_text())
-    assert metadata["input"]["dtype"] == "float32" and metadata["input"]["shape"] == [1, 3, 32, 32]
-    report = json.loads((out / "report.json").read_text())
-    assert report["accuracy"]["pte_top1"] == report["accuracy"]["eager_top1"]
-
-
 def test_verify_scores_an_existing_model(digits_build, digits, run_cli):
     result = run_cli("verify", str(digits_build / "digits-fp32.pte"), "--val-dir", str(digits.val_dir),
                      "--weights", str(digits.weights_path), "--json")

@@ -1,5 +1,8 @@
 """Every user mistake: one line on stderr, a non-zero exit, and no output folder."""
 
+import os
+import stat
+
 import pytest
 
 from conftest import DATA
@@ -37,6 +40,9 @@ CASES = {
         "--val-dir", str(_write(t / "val" / "class 0" / "x.jpg", b"garbage").parent.parent),
     ],
     "unwritable output": lambda t: ["--out", str(_write(t / "file", b"x") / "sub" / "out")],
+    # Unwritable even for root (CI runs as root, where permission bits do not stop a mkdir).
+    "output under /proc": lambda t: ["--out", "/proc/mnv3-sdk-test/out"],
+    "output on a read-only file system": lambda t: ["--out", "/sys/mnv3-sdk-test"],
     "calibration flags without int8": lambda t: ["--quant", "fp32", "--calibration-samples", "16"],
     "missing calibration folder": lambda t: ["--quant", "int8", "--calibration-dir", str(t / "cal")],
     "calibration folder without images": lambda t: [
@@ -104,3 +110,10 @@ def test_info_on_a_file_that_is_not_a_model(tmp_path, run_cli):
     result = run_cli("info", str(path))
     assert result.exit_code == 1
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_published_folder_gets_the_users_umask(random_build):
+    """Like any folder the user creates; mkdtemp's 0700 used to survive the final rename."""
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(random_build.stat().st_mode) == 0o777 & ~umask

@@ -1,11 +1,15 @@
 """int8: calibrated and data-free PT2E quantization on a real trained model, the gate, diagnosis."""
 
+import dataclasses
 import json
 
 import pytest
 from PIL import Image
 
 from conftest import digits_build_args, run_cli_once
+from digits import make_digits_fixture
+
+from mnv3_sdk.verify import Agreement, agreement_gate
 
 # MobileNetV3-Small ×0.5 has 52 convolutions and 2 linear layers.
 QUANTIZABLE_LAYERS = 54
@@ -13,6 +17,42 @@ QUANTIZABLE_LAYERS = 54
 
 def report_of(folder):
     return json.loads((folder / "report.json").read_text())
+
+
+def build_args(digits, out, *extra, val_dir=True):
+    """digits_build_args at the fixture's own input size, without --val-dir if asked."""
+    args = digits_build_args(digits, out, *extra)
+    args[args.index("--input-size") + 1] = str(digits.input_size)
+    if not val_dir:
+        at = args.index("--val-dir")
+        del args[at:at + 2]
+    return args
+
+
+def gate_without_labels(report):
+    """The verdict a build without --val-dir would have reached: the same held-out inputs, same logits."""
+    def number(value):
+        return float(value) if isinstance(value, str) else value  # JSON spells infinities "inf"
+
+    fields = [field.name for field in dataclasses.fields(Agreement)]
+    sets = {item["inputs"]: Agreement(**{name: number(item[name]) for name in fields})
+            for item in report["agreement"]["sets"]}
+    return agreement_gate(report["gate"]["min_accuracy_ratio"], sets)
+
+
+def assert_judged_on_held_out_inputs(report):
+    agreement = report["agreement"]
+    assert agreement["held_out_from_calibration"] is True
+    names = [item["inputs"] for item in agreement["sets"]]
+    assert all("not calibrated on" in name for name in names)
+    assert report["gate"]["inputs"] == names
+    assert any(name.startswith("synthesized images (data-free, seed 1") for name in names)
+
+
+@pytest.fixture(scope="session")
+def digits_48(tmp_path_factory):
+    """Another fine-tuned model: 48 px input, another initialisation and batch order."""
+    return make_digits_fixture(tmp_path_factory.mktemp("digits48"), input_size=48, seed=1)
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +74,18 @@ def test_calibrated_int8_keeps_98_percent_of_fp32_top1(calibrated_int8, digits):
     assert report["calibration"]["skipped_files"] == 1
     metadata = json.loads((calibrated_int8 / "metadata.json").read_text())
     assert metadata["calibration"] == {"source": "digits_calibration", "samples": 128}
+
+
+def test_calibrated_int8_is_judged_on_held_out_images_and_passes_without_labels(calibrated_int8):
+    report = report_of(calibrated_int8)
+    assert_judged_on_held_out_inputs(report)
+    folder_set, synthesized_set = report["agreement"]["sets"]
+    # 300 images in the folder, 128 calibrated on: 64 of the other 172 are judged on.
+    assert folder_set["inputs"] == "images of digits_calibration not calibrated on" and folder_set["samples"] == 64
+    assert synthesized_set["samples"] == 64
+    verdict = gate_without_labels(report)
+    assert verdict.passed, verdict.reason
+    assert "None of these inputs was used for calibration" in (calibrated_int8 / "report.md").read_text()
 
 
 def test_int8_is_fully_delegated_and_small(calibrated_int8):
@@ -60,6 +112,9 @@ def test_data_free_int8_keeps_98_percent_of_fp32_top1(digits, tmp_path, run_cli,
     report = report_of(out)
     assert report["calibration"]["source"] == "data-free" and not report["calibration"]["cached"]
     assert report["accuracy"]["pte_top1"] >= 0.98 * report["accuracy"]["eager_top1"]
+    assert_judged_on_held_out_inputs(report)
+    verdict = gate_without_labels(report)
+    assert verdict.passed, verdict.reason
     metadata = json.loads((out / "metadata.json").read_text())
     assert metadata["calibration"]["source"] == "data-free"
 
@@ -89,19 +144,61 @@ def test_quant_exclude_keeps_the_chosen_layers_in_fp32(digits, tmp_path, run_cli
     assert delegated["quantized_decomposed.dequantize_per_channel"] == QUANTIZABLE_LAYERS - 7
 
 
-def test_gate_fails_a_model_calibrated_on_black_images(digits, tmp_path, run_cli):
+@pytest.mark.parametrize("model", ["digits", "digits_48"])
+def test_data_free_int8_passes_the_gate_without_labelled_data(model, request, tmp_path, run_cli):
+    """The headline command on fine-tuned weights, no folders at all: published, and it does keep
+    its accuracy (checked afterwards with `verify` on the validation folder)."""
+    digits = request.getfixturevalue(model)
+    out = tmp_path / "data-free"
+    result = run_cli(*build_args(digits, out, "--quant", "int8", val_dir=False))
+    assert result.exit_code == 0, result.stderr
+    report = report_of(out)
+    assert report["gate"]["passed"] and report["gate"]["basis"] == "top-1 agreement"
+    assert report["accuracy"] is None and report["calibration"]["source"] == "data-free"
+    assert_judged_on_held_out_inputs(report)
+    assert report["gate"]["sqnr_db"] >= report["gate"]["min_sqnr_db"]
+
+    checked = run_cli("verify", str(out / "data-free.pte"), "--val-dir", str(digits.val_dir),
+                      "--weights", str(digits.weights_path), "--json")
+    assert checked.exit_code == 0, checked.stderr
+    accuracy = json.loads(checked.stdout)["accuracy"]
+    assert accuracy["pte_top1"] >= 0.98 * accuracy["eager_top1"]
+
+
+def black_folder(tmp_path, count=16):
     black = tmp_path / "black"
     black.mkdir()
-    for index in range(8):
+    for index in range(count):
         Image.new("RGB", (40, 40)).save(black / f"{index}.png")
+    return black
+
+
+def test_gate_refuses_int8_calibrated_on_black_images_without_labelled_data(digits, tmp_path, run_cli):
+    """Default ratio, no --val-dir: the held-out inputs expose what the black calibration images cannot."""
     out = tmp_path / "digits-int8-black"
-    result = run_cli(*digits_build_args(digits, out, "--quant", "int8", "--calibration-dir", str(black),
-                                        "--min-accuracy-ratio", "0.999"))
+    result = run_cli(*build_args(digits, out, "--quant", "int8", "--calibration-dir", str(black_folder(tmp_path)),
+                                 val_dir=False))
     assert result.exit_code == 1
-    assert "accuracy gate failed" in result.stderr and "--quant-exclude" in result.stderr
+    message = result.stderr.strip().splitlines()[-1]
+    assert "accuracy gate failed" in message and "--quant-exclude" in message
+    assert "logit SQNR" in message and "not calibrated on" in message
     assert not out.exists()
     rejected = out.with_name(out.name + ".rejected")
     assert not list(rejected.glob("*.pte"))
     report = report_of(rejected)
-    assert not report["gate"]["passed"]
+    assert not report["gate"]["passed"] and report["gate"]["basis"] == "top-1 agreement"
+    assert report["gate"]["sqnr_db"] < report["gate"]["min_sqnr_db"]
+    # All 16 images were calibrated on: only synthesized images are left to judge on.
+    assert [item["samples"] for item in report["agreement"]["sets"]] == [64]
     assert report["sensitivity"], "a failed int8 gate always comes with the per-layer diagnosis"
+
+
+def test_black_image_calibration_really_loses_accuracy(digits, tmp_path, run_cli):
+    """The refusal above is right: on the labelled folder the same model is far below fp32."""
+    out = tmp_path / "digits-int8-black"
+    result = run_cli(*build_args(digits, out, "--quant", "int8", "--calibration-dir", str(black_folder(tmp_path))))
+    assert result.exit_code == 1
+    report = report_of(out.with_name(out.name + ".rejected"))
+    assert report["gate"]["basis"] == "val-dir top-1" and not report["gate"]["passed"]
+    assert report["accuracy"]["pte_top1"] < 0.5 * report["accuracy"]["eager_top1"]
+    assert not gate_without_labels(report).passed

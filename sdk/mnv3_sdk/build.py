@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+import numpy as np
+import torch
 from torch import nn
 
 from mnv3_sdk import host, labels as labels_io, metadata as metadata_io, report as report_io
@@ -20,6 +23,7 @@ from mnv3_sdk.calibration import (
     CalibrationSet,
     find_calibration_images,
     load_calibration_folder,
+    load_held_out_images,
     synthesize_from_batchnorm,
 )
 from mnv3_sdk.codegen import AndroidSettings
@@ -30,7 +34,17 @@ from mnv3_sdk.images import LabelledImages, find_labelled_images
 from mnv3_sdk.model import arch_name
 from mnv3_sdk.quantize import QuantizationSettings, layer_sensitivity, quantize_int8, resolve_excluded_layers
 from mnv3_sdk.runtime import LoadedModel
-from mnv3_sdk.verify import accuracy_gate, compare, evaluate, to_model_input, verification_images
+from mnv3_sdk.verify import (
+    CLEAR_MARGIN,
+    GATE_FOLDER_SAMPLES,
+    GATE_SYNTHESIS_SEED,
+    GATE_SYNTHESIZED_SAMPLES,
+    accuracy_gate,
+    compare_sets,
+    evaluate,
+    to_model_input,
+    verification_images,
+)
 from mnv3_sdk.versions import METADATA_FORMAT, tool_versions
 from mnv3_sdk.weights import LoadedWeights, build_model, load_weights
 
@@ -139,18 +153,21 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
     metadata = make_metadata(config, weights, labels, crop_fraction)
 
     reference = wrap_for_export(network, config.input_format, "fp32")
-    example = example_input(config.input_format, config.input_size, config.quant)
-    comparison_inputs = [to_model_input(image, config.input_format) for image in verification_images(config.input_size)]
-    comparison_basis = "verification inputs"
+    example = example_input(config.input_format, config.input_size)
+    # The inputs the .pte is compared with eager fp32 on, which the gate judges without --val-dir:
+    # for int8, never the ones it was calibrated with.
+    comparison_sets = {"verification inputs": verification_images(config.input_size)}
     calibration: CalibrationSet | None = None
     if config.quant == "int8":
         with clock.stage("calibrate"):
             calibration = _calibration_set(config, network, weights.sha256, crop_fraction, progress)
         metadata["calibration"] = {"source": calibration.source, "samples": len(calibration.images)}
-        comparison_inputs = [to_model_input(image, config.input_format) for image in calibration.images]
-        comparison_basis = f"{'synthesized' if calibration.source == 'data-free' else 'calibration'} inputs"
+        with clock.stage("held-out inputs"):
+            comparison_sets = _held_out_sets(config, network, weights.sha256, crop_fraction, progress)
         with clock.stage("quantize"):
-            to_export = quantize_int8(reference, example, comparison_inputs, quantization)
+            to_export = quantize_int8(
+                reference, example, _model_inputs(calibration.images, config.input_format), quantization
+            )
     elif config.quant == "fp16":
         to_export = wrap_for_export(network, config.input_format, "fp16")
     else:
@@ -158,8 +175,7 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
     exported = export_pte(to_export, example, metadata)
     clock.seconds.update(exported.timings)
 
-    config.out_dir.absolute().parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{config.name}.", dir=config.out_dir.absolute().parent))
+    staging = _staging_folder(config.out_dir)
     try:
         pte_path = staging / f"{config.name}.pte"
         pte_path.write_bytes(exported.pte)
@@ -167,7 +183,11 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
 
         with clock.stage("verify"):
             loaded = LoadedModel(pte_path)
-            agreement = compare(reference, loaded.run, comparison_inputs)
+            metadata_io.check_program_matches(loaded.program, metadata, pte_path.name)
+            agreement, set_agreements = compare_sets(
+                reference, loaded.run,
+                {name: _model_inputs(images, config.input_format) for name, images in comparison_sets.items()},
+            )
             accuracy = (
                 evaluate(
                     reference,
@@ -181,7 +201,7 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
                 if validation is not None
                 else None
             )
-        gate = accuracy_gate(config.min_accuracy_ratio, agreement, accuracy, comparison_basis)
+        gate = accuracy_gate(config.min_accuracy_ratio, set_agreements, accuracy)
         # Random weights have near-tied logits and no accuracy to keep: the gate is measured and
         # reported, but cannot meaningfully stop a smoke build.
         gate_enforced = weights.source != "random"
@@ -190,8 +210,10 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
         sensitivity = None
         if config.quant == "int8" and (config.sensitivity or (gate_enforced and not gate.passed)):
             with clock.stage("sensitivity"):
+                held_out = [image for images in comparison_sets.values() for image in images]
                 sensitivity = layer_sensitivity(
-                    reference, example, comparison_inputs[:SENSITIVITY_SAMPLES], quantization
+                    reference, example, _model_inputs(calibration.images, config.input_format), quantization,
+                    _model_inputs(held_out[:SENSITIVITY_SAMPLES], config.input_format),
                 )
         android = None
         android_settings = AndroidSettings(
@@ -214,8 +236,17 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
                 "required": gate.required,
                 "min_accuracy_ratio": config.min_accuracy_ratio,
                 "reason": gate.reason,
+                "sqnr_db": gate.sqnr_db,
+                "min_sqnr_db": gate.min_sqnr_db,
+                "clear_margin": CLEAR_MARGIN,
+                "inputs": list(comparison_sets),
             },
-            "agreement": {**agreement.as_dict(), "inputs": comparison_basis},
+            "agreement": {
+                **agreement.as_dict(),
+                "inputs": " + ".join(f"{len(images)} {name}" for name, images in comparison_sets.items()),
+                "held_out_from_calibration": True if calibration is not None else None,
+                "sets": [{"inputs": name, **value.as_dict()} for name, value in set_agreements.items()],
+            },
             "accuracy": accuracy.as_dict() if accuracy is not None else None,
             "calibration": calibration.as_dict() if calibration is not None else None,
             "quantization": (
@@ -263,6 +294,34 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
 SENSITIVITY_SAMPLES = 16
 
 
+def _model_inputs(images: list[np.ndarray], input_format: str) -> list[torch.Tensor]:
+    return [to_model_input(image, input_format) for image in images]
+
+
+def _held_out_sets(
+    config: BuildConfig, network: nn.Module, weights_sha256: str, crop_fraction: float, progress: Progress
+) -> dict[str, list[np.ndarray]]:
+    """What the int8 gate judges on: images calibration did not see, by where they come from.
+
+    Always images synthesized from the network's BatchNorm statistics with another seed than
+    data-free calibration's; with a calibration folder, also its images not chosen for calibration.
+    """
+    sets = {}
+    if config.calibration_dir is not None:
+        unused = load_held_out_images(
+            config.calibration_dir, config.calibration_samples or CALIBRATION_DEFAULT_SAMPLES, GATE_FOLDER_SAMPLES,
+            config.input_size, crop_fraction, progress,
+        )
+        if unused:
+            sets[f"images of {config.calibration_dir.name} not calibrated on"] = unused
+    synthesized = synthesize_from_batchnorm(
+        network, weights_sha256, GATE_SYNTHESIZED_SAMPLES, config.input_size, progress,
+        seed=GATE_SYNTHESIS_SEED, purpose="held-out",
+    )
+    sets[f"synthesized images (data-free, seed {GATE_SYNTHESIS_SEED}, not calibrated on)"] = synthesized.images
+    return sets
+
+
 def _calibration_set(
     config: BuildConfig, network: nn.Module, weights_sha256: str, crop_fraction: float, progress: Progress
 ) -> CalibrationSet:
@@ -278,6 +337,27 @@ def _calibration_set(
 
 def _fp32_bytes(network: nn.Module) -> int:
     return sum(tensor.numel() * 4 for tensor in network.state_dict().values() if tensor.is_floating_point())
+
+
+def _staging_folder(out_dir: Path) -> Path:
+    """An empty folder beside ``out_dir``, renamed into place once the build has passed.
+
+    Made with os.mkdir rather than tempfile.mkdtemp: mkdtemp's mode 0700 would survive the rename,
+    while the published folder should get the user's umask like any other folder they create.
+    """
+    parent = out_dir.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(100):
+            staging = parent / f".{out_dir.name}.{os.getpid()}.{secrets.token_hex(4)}"
+            try:
+                staging.mkdir()
+                return staging
+            except FileExistsError:
+                continue
+    except OSError as error:
+        raise SdkError(f"cannot write the output folder {out_dir}: {error.strerror}") from None
+    raise SdkError(f"cannot create a staging folder beside {out_dir}")
 
 
 def _publish(staging: Path, out_dir: Path, force: bool) -> None:

@@ -86,6 +86,19 @@ def load_calibration_folder(
     return CalibrationSet(images, folder.name, skipped, time.perf_counter() - started)
 
 
+def load_held_out_images(
+    folder: Path, calibration_count: int, count: int, input_size: int, crop_fraction: float, progress: Progress
+) -> list[np.ndarray]:
+    """Up to ``count`` images of ``folder`` that calibration (``calibration_count`` samples) did not use."""
+    paths, _skipped = find_calibration_images(folder)
+    calibrated = set(choose_samples(paths, calibration_count))
+    unused = [path for path in paths if path not in calibrated]
+    return [
+        preprocess_rgb(read_rgb(path), input_size, crop_fraction)
+        for path in progress(choose_samples(unused, count), "reading held-out images")
+    ]
+
+
 def data_free_cache_dir() -> Path:
     base = os.environ.get("MNV3_SDK_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mnv3-sdk"
@@ -94,7 +107,8 @@ def data_free_cache_dir() -> Path:
 
 
 def synthesize_from_batchnorm(
-    network: nn.Module, weights_sha256: str, count: int, input_size: int, progress: Progress
+    network: nn.Module, weights_sha256: str, count: int, input_size: int, progress: Progress,
+    seed: int = DATA_FREE_SEED, purpose: str = "calibration",
 ) -> CalibrationSet:
     """ZeroQ-style data-free calibration images, cached per weights and settings.
 
@@ -102,10 +116,12 @@ def synthesize_from_batchnorm(
     deviation of its input match the layer's running statistics: the network's own memory of
     what real activations look like. They are synthesized at up to 112 pixels (BatchNorm
     statistics are averages over positions, nearly independent of resolution) and resized.
+    Another ``seed`` gives other images from the same distribution: the accuracy gate's held-out
+    inputs (``purpose`` names them in the progress bar).
     """
     resolution = min(input_size, DATA_FREE_MAX_RESOLUTION)
     key = hashlib.sha256(
-        f"{weights_sha256}|{count}|{resolution}|{input_size}|{DATA_FREE_STEPS}|{DATA_FREE_SEED}|v1".encode()
+        f"{weights_sha256}|{count}|{resolution}|{input_size}|{DATA_FREE_STEPS}|{seed}|v1".encode()
     ).hexdigest()[:24]
     cache_file = data_free_cache_dir() / f"{key}.npy"
     if cache_file.is_file():
@@ -115,7 +131,7 @@ def synthesize_from_batchnorm(
         except (OSError, ValueError):
             pass  # a damaged cache entry is rebuilt below
     started = time.perf_counter()
-    synthesized = _optimise_images(network, count, resolution, progress)
+    synthesized = _optimise_images(network, count, resolution, seed, f"synthesizing {purpose} images (data-free)", progress)
     images = [
         resize_square(image, center_crop_box(resolution, resolution, 1.0), input_size) for image in synthesized
     ]
@@ -129,7 +145,9 @@ def synthesize_from_batchnorm(
     return CalibrationSet(images, "data-free", 0, time.perf_counter() - started)
 
 
-def _optimise_images(network: nn.Module, count: int, resolution: int, progress: Progress) -> list[np.ndarray]:
+def _optimise_images(
+    network: nn.Module, count: int, resolution: int, seed: int, label: str, progress: Progress
+) -> list[np.ndarray]:
     network = network.eval()
     norms = [module for module in network.modules() if isinstance(module, nn.BatchNorm2d)]
     batch_inputs: list[torch.Tensor] = []
@@ -137,12 +155,12 @@ def _optimise_images(network: nn.Module, count: int, resolution: int, progress: 
     requires_grad = [parameter.requires_grad for parameter in network.parameters()]
     for parameter in network.parameters():
         parameter.requires_grad_(False)
-    generator = torch.Generator().manual_seed(DATA_FREE_SEED)
+    generator = torch.Generator().manual_seed(seed)
     batch_size = 16
     images: list[np.ndarray] = []
     try:
         batches = [(start, min(batch_size, count - start)) for start in range(0, count, batch_size)]
-        for _start, size in progress(batches, "synthesizing calibration images (data-free)"):
+        for _start, size in progress(batches, label):
             pixels = torch.randn(size, 3, resolution, resolution, generator=generator).requires_grad_(True)
             optimiser = torch.optim.Adam([pixels], lr=0.2)
             for _ in range(DATA_FREE_STEPS):

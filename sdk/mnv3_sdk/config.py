@@ -155,3 +155,11 @@ def _check_output_dir(out_dir: Path, force: bool) -> None:
         ancestor = ancestor.parent
     if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
         raise SdkError(f"cannot write the output folder {out_dir}: {ancestor} is not writable")
+    # os.access answers for permission bits only: root passes it on read-only mounts and in /proc
+    # or /sys, where the build would fail only after minutes of export. Ask the file system itself.
+    probe = ancestor / f".mnv3-sdk-probe-{os.getpid()}"
+    try:
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as error:
+        raise SdkError(f"cannot write the output folder {out_dir}: {ancestor}: {error.strerror}") from None

@@ -42,14 +42,21 @@ class RgbBytesInput(nn.Module):
         return self.network(pixels * self.scale + self.offset)
 
 
-class Float32Output(nn.Module):
-    """Casts an fp16 network's logits back to float32, the dtype the metadata promises."""
+class HalfPrecision(nn.Module):
+    """An fp16 copy of a model behind the float32 boundary the metadata promises.
+
+    A float input is cast to fp16 inside the graph (a uint8 input is left to the adapter, which
+    casts to its own fp16 buffers' dtype), and the logits are cast back to float32: the app
+    feeds and reads the same dtypes whatever the precision inside.
+    """
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        self.model = model
+        self.model = copy.deepcopy(model).to(torch.float16)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
+        if image.is_floating_point():
+            image = image.to(torch.float16)
         return self.model(image).to(torch.float32)
 
 
@@ -84,16 +91,16 @@ def wrap_for_export(network: nn.Module, input_format: str, quant: str) -> nn.Mod
     """The module that is exported: adapter + network (+ fp32 output cast for fp16)."""
     model: nn.Module = RgbBytesInput(network, IMAGENET_MEAN, IMAGENET_STD) if input_format == "uint8" else network
     if quant == "fp16":
-        # A copy: the caller's fp32 network stays the reference the .pte is checked against.
-        model = Float32Output(copy.deepcopy(model).to(torch.float16))
+        # HalfPrecision works on a copy: the caller's fp32 network stays the reference.
+        model = HalfPrecision(model)
     return model.eval()
 
 
-def example_input(input_format: str, input_size: int, quant: str) -> torch.Tensor:
+def example_input(input_format: str, input_size: int) -> torch.Tensor:
+    """The graph's input: its dtype depends on the input format only, never on the quantization."""
     if input_format == "uint8":
         return torch.zeros(1, input_size, input_size, 3, dtype=torch.uint8)
-    dtype = torch.float16 if quant == "fp16" else torch.float32
-    return torch.zeros(1, 3, input_size, input_size, dtype=dtype)
+    return torch.zeros(1, 3, input_size, input_size, dtype=torch.float32)
 
 
 def export_pte(model: nn.Module, example: torch.Tensor, metadata: dict[str, Any]) -> ExportResult:

@@ -134,21 +134,24 @@ def layer_sensitivity(
     example: torch.Tensor,
     calibration_inputs: list[torch.Tensor],
     settings: QuantizationSettings,
+    inputs: list[torch.Tensor] | None = None,
 ) -> list[LayerSensitivity]:
-    """SQNR of every quantized layer's output against fp32 on the calibration inputs, worst first.
+    """SQNR of every quantized layer's output against fp32 on ``inputs``, worst first.
 
-    Both graphs run the same inputs; a layer's output in the quantized graph carries the error of
-    its own int8 weights and activations plus everything upstream, as on the device. The fp32
-    reference has BatchNorm folded, as prepare_pt2e does, so conv outputs mean the same thing.
+    The quantized graph is calibrated on ``calibration_inputs`` as the built model was; it is
+    judged on ``inputs`` (default: the calibration inputs), which should be held out: on the
+    very images it was calibrated with, a badly calibrated model looks fine. Both graphs run the
+    same inputs; a layer's output in the quantized graph carries the error of its own int8
+    weights and activations plus everything upstream, as on the device. The fp32 reference has
+    BatchNorm folded, as prepare_pt2e does, so conv outputs mean the same thing.
     """
     from mnv3_sdk.verify import sqnr_db
 
+    inputs = calibration_inputs if inputs is None else inputs
     with torch.no_grad():
         reference_graph = torch.export.export(fold_batchnorm(model), (example,), strict=False).module()
-    reference = _record_layer_outputs(reference_graph, calibration_inputs)
-    quantized = _record_layer_outputs(
-        quantize_int8(model, example, calibration_inputs, settings), calibration_inputs
-    )
+    reference = _record_layer_outputs(reference_graph, inputs)
+    quantized = _record_layer_outputs(quantize_int8(model, example, calibration_inputs, settings), inputs)
     layers = []
     for name, outputs in quantized.items():
         if name not in reference or any(name == skip or name.startswith(skip + ".") for skip in settings.excluded):

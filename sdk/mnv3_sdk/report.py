@@ -24,6 +24,8 @@ def to_json(report: dict[str, Any]) -> str:
 
 def _number(value: Any, digits: int = 4) -> str:
     if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
         if math.isinf(value):
             return "∞" if value > 0 else "-∞"
         return f"{value:.{digits}g}" if abs(value) < 1e-3 and value != 0 else f"{value:.{digits}f}"
@@ -52,14 +54,24 @@ def to_markdown(report: dict[str, Any]) -> str:
         "",
         f"## Exported model vs eager PyTorch (fp32), on {report['agreement'].get('inputs', 'verification inputs')}",
         "",
-        "| samples | top-1 agreement | max abs error | max relative error | SQNR (dB) |",
-        "|---|---|---|---|---|",
     ]
     agreement = report["agreement"]
-    lines.append(
-        f"| {agreement['samples']} | {_number(agreement['top1_agreement'])} | {_number(agreement['max_abs_error'])} "
-        f"| {_number(agreement['max_relative_error'])} | {_number(agreement['sqnr_db'], 2)} |"
-    )
+    if agreement.get("held_out_from_calibration"):
+        lines += ["None of these inputs was used for calibration.", ""]
+    clear = gate.get("clear_margin") if gate is not None else None
+    if clear is not None:
+        lines += [f"Clear top-1: eager fp32's top-1 softmax probability beats its runner-up's by ≥ {clear:g}.", ""]
+    lines += [
+        "| inputs | samples | top-1 agreement | clear top-1 agreement (clear samples) | max abs error "
+        "| max relative error | SQNR (dB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, row in [(None, agreement), *[(item["inputs"], item) for item in agreement.get("sets", [])]]:
+        lines.append(
+            f"| {name or 'all'} | {row['samples']} | {_number(row['top1_agreement'])} "
+            f"| {_number(row.get('clear_top1_agreement', '–'))} ({row.get('clear_samples', '–')}) "
+            f"| {_number(row['max_abs_error'])} | {_number(row['max_relative_error'])} | {_number(row['sqnr_db'], 2)} |"
+        )
     accuracy = report.get("accuracy")
     if accuracy is not None:
         lines += [

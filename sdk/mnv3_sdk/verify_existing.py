@@ -10,7 +10,7 @@ import torch
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.export import wrap_for_export
 from mnv3_sdk.images import find_labelled_images
-from mnv3_sdk.metadata import read_from_pte
+from mnv3_sdk.metadata import check_program_matches, read_from_pte
 from mnv3_sdk.runtime import LoadedModel
 from mnv3_sdk.verify import accuracy_gate, compare, evaluate, to_model_input, verification_images
 from mnv3_sdk.weights import build_model, load_weights
@@ -49,6 +49,7 @@ def verify_existing(
     input_format, size, crop_fraction = _model_input(metadata)
     dataset = find_labelled_images(val_dir, metadata["labels"])
     loaded = LoadedModel(model_path)
+    check_program_matches(loaded.program, metadata, str(model_path))
 
     if weights_spec is None:
         # Without eager weights the .pte is scored alone: run it twice through the same path.

@@ -1,0 +1,107 @@
+"""Every quantization × input format builds, verifies, and matches the metadata the app reads.
+
+The Kotlin wrapper builds its input tensor from the metadata alone (dtype, layout, shape), so a
+graph that takes anything else fails on the phone at the first classify. These builds use the
+trained digits model, with the real exporter and the real ExecuTorch runtime.
+"""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import digits_build_args
+from digits import CROP_FRACTION, INPUT_SIZE
+from mnv3_sdk.errors import SdkError
+from mnv3_sdk.images import read_rgb
+from mnv3_sdk.metadata import check_program_matches, read_from_pte
+from mnv3_sdk.preprocess import preprocess_rgb
+from mnv3_sdk.runtime import LoadedModel
+from mnv3_sdk.verify import to_model_input
+
+QUANTS = ("fp32", "fp16", "int8")
+FORMATS = ("uint8", "float")
+# What the metadata must promise for each input format at the digits model's 32 px.
+EXPECTED_INPUT = {
+    "uint8": ("uint8", "NHWC", [1, INPUT_SIZE, INPUT_SIZE, 3], True),
+    "float": ("float32", "NCHW", [1, 3, INPUT_SIZE, INPUT_SIZE], False),
+}
+TORCH_DTYPES = {"uint8": torch.uint8, "float32": torch.float32}
+
+
+@pytest.fixture(scope="module")
+def format_builds(digits, digits_build, tmp_path_factory):
+    """One build per (quant, input format), made on first use; fp32/uint8 is the shared digits build."""
+    from conftest import run_cli_once
+
+    builds = {("fp32", "uint8"): digits_build}
+
+    def get(quant: str, input_format: str):
+        if (quant, input_format) not in builds:
+            out = tmp_path_factory.mktemp("formats") / f"digits-{quant}-{input_format}"
+            extra = ["--quant", quant, "--input-format", input_format]
+            if quant == "int8":
+                extra += ["--calibration-dir", str(digits.calibration_dir), "--calibration-samples", "32"]
+            assert run_cli_once(*digits_build_args(digits, out, *extra)) == 0
+            builds[(quant, input_format)] = out
+        return builds[(quant, input_format)]
+
+    return get
+
+
+@pytest.mark.parametrize("input_format", FORMATS)
+@pytest.mark.parametrize("quant", QUANTS)
+def test_every_quant_and_input_format_builds_verifies_and_matches_metadata(
+    quant, input_format, format_builds, digits, run_cli
+):
+    out = format_builds(quant, input_format)
+    pte = next(out.glob("*.pte"))
+    metadata = read_from_pte(pte)
+    assert metadata == json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+    dtype, layout, shape, normalized = EXPECTED_INPUT[input_format]
+    spec = metadata["input"]
+    assert (spec["dtype"], spec["layout"], spec["shape"], spec["normalized_in_graph"]) == (dtype, layout, shape, normalized)
+    assert metadata["output"] == {"name": "logits", "dtype": "float32", "shape": [1, 10]}
+    assert metadata["quant"] == quant
+
+    # A tensor made exactly as the metadata says runs, and gives float32 logits of the promised shape.
+    model = LoadedModel(pte)
+    check_program_matches(model.program, metadata, pte.name)
+    image = read_rgb(sorted(digits.val_dir.rglob("*.png"))[0])
+    batch = to_model_input(preprocess_rgb(image, INPUT_SIZE, CROP_FRACTION), input_format)
+    assert batch.dtype == TORCH_DTYPES[dtype] and list(batch.shape) == shape
+    logits = model.run(batch)
+    assert logits.dtype == torch.float32 and list(logits.shape) == [1, 10]
+
+    report = json.loads((out / "report.json").read_text())
+    assert report["gate"]["passed"] and report["gate"]["basis"] == "val-dir top-1"
+    assert report["accuracy"]["pte_top1"] >= 0.98 * report["accuracy"]["eager_top1"]
+    assert report["delegation"]["delegated_operators"]["convolution"] > 0
+    if quant == "fp32":
+        assert report["accuracy"]["pte_top1"] == report["accuracy"]["eager_top1"]
+    if quant == "fp16":
+        assert report["agreement"]["sqnr_db"] > 30
+        assert "fp16" in report["host"]
+
+    # `mnv3-sdk verify` reads the same contract back from the .pte and scores it.
+    result = run_cli("verify", str(pte), "--val-dir", str(digits.val_dir), "--weights", str(digits.weights_path), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["gate"]["passed"]
+
+
+def test_a_graph_that_disagrees_with_its_metadata_is_refused(format_builds):
+    """The check that would have caught fp16 + float input taking Half while the metadata said float32."""
+    pte = next(format_builds("fp16", "float").glob("*.pte"))
+    program = LoadedModel(pte).program
+    metadata = read_from_pte(pte)
+    for field, value in (("dtype", "float16"), ("shape", [1, 3, 16, 16])):
+        wrong = json.loads(json.dumps(metadata))
+        wrong["input"][field] = value
+        with pytest.raises(SdkError, match="forward's input is float32 \\[1, 3, 32, 32\\] but the metadata promises"):
+            check_program_matches(program, wrong, pte.name)
+    wrong_output = json.loads(json.dumps(metadata))
+    wrong_output["output"]["shape"] = [1, 1000]
+    with pytest.raises(SdkError, match="forward's output"):
+        check_program_matches(program, wrong_output, pte.name)
+    assert np.isfinite(LoadedModel(pte).run(torch.zeros(1, 3, 32, 32)).numpy()).all()
