@@ -194,12 +194,19 @@ def test_no_aar_writes_the_gradle_project_only(digits, tmp_path, run_cli):
     from conftest import digits_build_args
 
     out = tmp_path / "project-only"
-    assert run_cli(*digits_build_args(digits, out)).exit_code == 0
+    result = run_cli(*digits_build_args(digits, out), "--json")
+    assert result.exit_code == 0
     assert (out / "android" / "classifier" / "src" / "main" / "assets" / f"{out.name}.pte").is_file()
     assert not list(out.glob("*.aar"))
     import json
 
     assert json.loads((out / "report.json").read_text())["android"]["skipped"] == "AAR skipped (--no-aar)"
+
+    def not_json(constant):
+        raise AssertionError(f"--json printed {constant}, which JSON parsers reject")
+
+    # --json on stdout is strict JSON (no bare NaN/Infinity), whatever the numbers.
+    assert json.loads(result.stdout, parse_constant=not_json)["out_dir"] == str(out)
 
 
 def test_a_local_executorch_aar_is_compiled_against_when_given(tmp_path, monkeypatch):

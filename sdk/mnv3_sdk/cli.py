@@ -15,6 +15,7 @@ from typing import Any, Iterable
 import click
 
 from mnv3_sdk import __version__
+from mnv3_sdk import report as report_io
 from mnv3_sdk.config import INPUT_FORMATS, QUANTS, make_build_config
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.model import VARIANTS
@@ -131,10 +132,12 @@ def build(as_json: bool, **options: Any) -> None:
                                          "android/") if part)
     _say(f"wrote {result.out_dir}/ ({result.pte_path.name}: {report['sizes']['pte_bytes']:,} bytes; {extras})")
     if as_json:
-        click.echo(json.dumps({"out_dir": str(result.out_dir), "pte": str(result.pte_path),
-                               "gate": report["gate"], "agreement": report["agreement"],
-                               "accuracy": report["accuracy"], "calibration": report["calibration"],
-                               "sizes": report["sizes"], "timings": report["timings"]}, default=str))
+        # The report's own encoder: JSON has no NaN or infinity (an SQNR of identical outputs is
+        # inf; clear agreement over no clear inputs is NaN), and json.dumps would write them bare.
+        click.echo(report_io.to_json({"out_dir": str(result.out_dir), "pte": str(result.pte_path),
+                                      "gate": report["gate"], "agreement": report["agreement"],
+                                      "accuracy": report["accuracy"], "calibration": report["calibration"],
+                                      "sizes": report["sizes"], "timings": report["timings"]}), nl=False)
 
 
 @cli.command()
