@@ -11,7 +11,7 @@ build: $(STAMP)
 
 # The whole test suite; pytest's non-zero exits, including 5 (no tests ran), fail make.
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest --durations=15
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
