@@ -177,7 +177,7 @@ def verify(model: Path, val_dir: Path, weights: str | None, min_accuracy_ratio: 
 
     result = verify_existing(model, val_dir, weights, min_accuracy_ratio, progress=_progress)
     if as_json:
-        click.echo(json.dumps(result, default=str))
+        click.echo(report_io.to_json(result), nl=False)
     else:
         for line in result["summary"]:
             click.echo(line)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,9 +158,7 @@ def _check_output_dir(out_dir: Path, force: bool) -> None:
         raise SdkError(f"cannot write the output folder {out_dir}: {ancestor} is not writable")
     # os.access answers for permission bits only: root passes it on read-only mounts and in /proc
     # or /sys, where the build would fail only after minutes of export. Ask the file system itself.
-    probe = ancestor / f".mnv3-sdk-probe-{os.getpid()}"
     try:
-        probe.mkdir()
-        probe.rmdir()
+        os.rmdir(tempfile.mkdtemp(prefix=".mnv3-sdk-probe-", dir=ancestor))
     except OSError as error:
         raise SdkError(f"cannot write the output folder {out_dir}: {ancestor}: {error.strerror}") from None

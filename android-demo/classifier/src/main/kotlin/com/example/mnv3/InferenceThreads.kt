@@ -22,7 +22,9 @@ internal object InferenceThreads {
 
     /**
      * The thread count to pass to `Module.load` for a caller that asked for [requested] threads
-     * (0: no preference), deciding it for the process if no model was loaded yet.
+     * (0: no preference), deciding it for the process if no model was loaded yet. Called just
+     * before `Module.load`, which resizes the pool as soon as its native object exists
+     * (jni_layer.cpp), so the count stays decided even if loading then fails.
      *
      * @throws IllegalStateException if [requested] is neither 0 nor the count already decided.
      */

@@ -15,6 +15,9 @@ internal object ModelFiles {
         // Per package, so two libraries generated with the same model file name cannot collide;
         // noBackupFilesDir, because a copy of an asset has no place in the user's cloud backup.
         val folder = File(context.noBackupFilesDir, "mnv3-sdk/com.example.mnv3")
+        // Earlier generated libraries kept the copy in filesDir (and in backups): drop it after an update.
+        val legacy = File(context.filesDir, "mnv3-sdk")
+        for (name in listOf(assetName, "$assetName.sha256", "$assetName.partial")) File(legacy, name).delete()
         // Assets change only when the app is installed or updated.
         val cacheKey = "${installTime(context)}/$assetName"
         return ModelFileCache(folder).get(assetName, cacheKey, assetSize(context, assetName)) {
