@@ -95,7 +95,10 @@ def main() -> None:
                 synthesis = time.perf_counter() - started
                 held_out = {
                     "synthesized": synthesized,
-                    "folder": load_held_out_images(digits.calibration_dir, 128, 64, size, 1.0, no_progress),
+                    "folder": load_held_out_images(
+                        load_calibration_folder(digits.calibration_dir, 128, size, 1.0, no_progress),
+                        64, size, 1.0, no_progress,
+                    ),
                     "verification": verification_images(size),
                 }
                 print(f"# digits {size} px seed {seed}: trained in {trained:.0f} s, "

@@ -163,7 +163,7 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
             calibration = _calibration_set(config, network, weights.sha256, crop_fraction, progress)
         metadata["calibration"] = {"source": calibration.source, "samples": len(calibration.images)}
         with clock.stage("held-out inputs"):
-            comparison_sets = _held_out_sets(config, network, weights.sha256, crop_fraction, progress)
+            comparison_sets = _held_out_sets(config, network, weights.sha256, crop_fraction, calibration, progress)
         with clock.stage("quantize"):
             to_export = quantize_int8(
                 reference, example, _model_inputs(calibration.images, config.input_format), quantization
@@ -299,7 +299,8 @@ def _model_inputs(images: list[np.ndarray], input_format: str) -> list[torch.Ten
 
 
 def _held_out_sets(
-    config: BuildConfig, network: nn.Module, weights_sha256: str, crop_fraction: float, progress: Progress
+    config: BuildConfig, network: nn.Module, weights_sha256: str, crop_fraction: float,
+    calibration: CalibrationSet, progress: Progress,
 ) -> dict[str, list[np.ndarray]]:
     """What the int8 gate judges on: images calibration did not see, by where they come from.
 
@@ -308,10 +309,7 @@ def _held_out_sets(
     """
     sets = {}
     if config.calibration_dir is not None:
-        unused = load_held_out_images(
-            config.calibration_dir, config.calibration_samples or CALIBRATION_DEFAULT_SAMPLES, GATE_FOLDER_SAMPLES,
-            config.input_size, crop_fraction, progress,
-        )
+        unused = load_held_out_images(calibration, GATE_FOLDER_SAMPLES, config.input_size, crop_fraction, progress)
         if unused:
             sets[f"images of {config.calibration_dir.name} not calibrated on"] = unused
     synthesized = synthesize_from_batchnorm(

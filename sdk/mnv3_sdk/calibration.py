@@ -37,6 +37,8 @@ class CalibrationSet:
     skipped_files: int
     seconds: float
     cached: bool = False
+    # The folder's images that were not chosen: the accuracy gate's held-out candidates.
+    unused: tuple[Path, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,23 +81,20 @@ def load_calibration_folder(
 ) -> CalibrationSet:
     started = time.perf_counter()
     paths, skipped = find_calibration_images(folder)
-    images = [
-        preprocess_rgb(read_rgb(path), input_size, crop_fraction)
-        for path in progress(choose_samples(paths, count), "calibrating")
-    ]
-    return CalibrationSet(images, folder.name, skipped, time.perf_counter() - started)
+    chosen = choose_samples(paths, count)
+    images = [preprocess_rgb(read_rgb(path), input_size, crop_fraction) for path in progress(chosen, "calibrating")]
+    calibrated = set(chosen)
+    unused = tuple(path for path in paths if path not in calibrated)
+    return CalibrationSet(images, folder.name, skipped, time.perf_counter() - started, unused=unused)
 
 
 def load_held_out_images(
-    folder: Path, calibration_count: int, count: int, input_size: int, crop_fraction: float, progress: Progress
+    calibration: CalibrationSet, count: int, input_size: int, crop_fraction: float, progress: Progress
 ) -> list[np.ndarray]:
-    """Up to ``count`` images of ``folder`` that calibration (``calibration_count`` samples) did not use."""
-    paths, _skipped = find_calibration_images(folder)
-    calibrated = set(choose_samples(paths, calibration_count))
-    unused = [path for path in paths if path not in calibrated]
+    """Up to ``count`` images of a calibration folder that ``calibration`` did not use."""
     return [
         preprocess_rgb(read_rgb(path), input_size, crop_fraction)
-        for path in progress(choose_samples(unused, count), "reading held-out images")
+        for path in progress(choose_samples(list(calibration.unused), count), "reading held-out images")
     ]
 
 
