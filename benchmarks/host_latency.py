@@ -12,13 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
-import platform
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +24,7 @@ from mnv3_sdk.config import make_build_config
 from mnv3_sdk.export import wrap_for_export
 from mnv3_sdk.runtime import LoadedModel, set_threads
 from mnv3_sdk.weights import build_model, load_weights
+from timing import host_line, interleaved, per_thread_count
 
 
 def build(variant: str, quant: str, folder: Path) -> Path:
@@ -44,26 +40,16 @@ def measure(threads: int, rounds: int, per_round: int, folder: Path) -> dict[str
     set before any program is loaded (resetting it under a loaded XNNPACK program crashes)."""
     set_threads(threads)
     torch.set_num_threads(threads)
-    image = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (1, 224, 224, 3), dtype=np.uint8))
+    image = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (1, 3, 224, 224)).astype(np.float32))
     cases = {}
     for variant in ("small", "large"):
-        eager = wrap_for_export(build_model(load_weights("random", variant, 1.0), variant, 1.0), "uint8", "fp32")
+        eager = wrap_for_export(build_model(load_weights("random", variant, 1.0), variant, 1.0), "pixels", "fp32")
         cases[f"{variant}|eager fp32"] = lambda m=eager: m(image)
         for quant in ("fp32", "int8"):
             model = LoadedModel(folder / f"{variant}-{quant}" / f"{variant}-{quant}.pte")
             cases[f"{variant}|.pte {quant}"] = lambda m=model: m.run(image)
-    times: dict[str, list[float]] = {name: [] for name in cases}
     with torch.no_grad():
-        for run in cases.values():
-            for _ in range(5):
-                run()
-        for _ in range(rounds):  # interleaved, so drift hits every case alike
-            for name, run in cases.items():
-                for _ in range(per_round):
-                    started = time.perf_counter()
-                    run()
-                    times[name].append((time.perf_counter() - started) * 1000)
-    return times
+        return interleaved(cases, rounds, per_round)
 
 
 def main() -> None:
@@ -77,23 +63,13 @@ def main() -> None:
         print(json.dumps(measure(args.worker, args.rounds, args.per_round, args.models)))
         return
 
-    results: dict[int, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory() as folder:
         for variant in ("small", "large"):
             for quant in ("fp32", "int8"):
                 build(variant, quant, Path(folder))
-        for threads in (1, 2):
-            output = subprocess.run(
-                [sys.executable, __file__, "--worker", str(threads), "--models", folder,
-                 "--rounds", str(args.rounds), "--per-round", str(args.per_round)],
-                check=True, capture_output=True, text=True,
-            ).stdout
-            results[threads] = json.loads(output.strip().splitlines()[-1])
+        results = per_thread_count(__file__, Path(folder), args.rounds, args.per_round)
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    print(f"host: {cpu}, {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}; "
-          f"{args.rounds}×{args.per_round} runs per case, cases interleaved within each thread count")
+    print(f"{host_line()}; {args.rounds}×{args.per_round} runs per case, cases interleaved within each thread count")
     print("| model | engine | threads | median ms | p90 ms |")
     print("|---|---|---|---|---|")
     for threads, times in results.items():

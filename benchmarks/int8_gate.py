@@ -86,8 +86,8 @@ def main() -> None:
                 trained = time.perf_counter() - started
                 weights = load_weights(str(digits.weights_path), "small", 0.5)
                 network = build_model(weights, "small", 0.5)
-                reference = wrap_for_export(network, "uint8", "fp32")
-                example = example_input("uint8", size)
+                reference = wrap_for_export(network, "pixels", "fp32")
+                example = example_input(size, "fp32")
                 started = time.perf_counter()
                 synthesized = synthesize_from_batchnorm(
                     network, weights.sha256, GATE_SYNTHESIZED_SAMPLES, size, no_progress, seed=GATE_SYNTHESIS_SEED
@@ -106,14 +106,14 @@ def main() -> None:
                 validation = find_labelled_images(digits.val_dir, LABELS)
                 settings = QuantizationSettings(per_channel=True, excluded=[], wrapped=True)
                 for case, images in calibrations(network, weights.sha256, size, digits.calibration_dir).items():
-                    inputs = [to_model_input(image, "uint8") for image in images]
+                    inputs = [to_model_input(image, "pixels") for image in images]
                     pte_path = folder / f"{case}.pte"
                     pte_path.write_bytes(export_pte(quantize_int8(reference, example, inputs, settings), example, {}).pte)
                     loaded = LoadedModel(pte_path)
-                    accuracy = evaluate(reference, loaded.run, validation, size, 1.0, "uint8")
+                    accuracy = evaluate(reference, loaded.run, validation, size, 1.0, "pixels")
                     ratio = accuracy.pte_top1 / accuracy.eager_top1
                     for name, group in held_out.items():
-                        logits = paired_logits(reference, loaded.run, [to_model_input(i, "uint8") for i in group])
+                        logits = paired_logits(reference, loaded.run, [to_model_input(i, "pixels") for i in group])
                         cells = []
                         for margin in margins:
                             agreement = agreement_of(*logits, margin=margin)

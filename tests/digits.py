@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from mnv3_sdk.export import IMAGENET_MEAN, IMAGENET_STD, RgbBytesInput
+from mnv3_sdk.export import IMAGENET_MEAN, IMAGENET_STD, PixelInput
 from mnv3_sdk.model import MobileNetV3, reestimate_batchnorm
 from mnv3_sdk.preprocess import preprocess_rgb
 
@@ -53,7 +53,7 @@ def train_digits_model(
 ) -> MobileNetV3:
     torch.manual_seed(seed)
     network = MobileNetV3("small", width_mult=WIDTH, num_classes=10, dropout=0.0)
-    model = RgbBytesInput(network, IMAGENET_MEAN, IMAGENET_STD)
+    model = PixelInput(network, IMAGENET_MEAN, IMAGENET_STD)
     batch = torch.from_numpy(np.stack([preprocess_rgb(image, input_size, CROP_FRACTION) for image in train_images]))
     labels = torch.from_numpy(np.asarray(targets)).long()
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
@@ -64,7 +64,7 @@ def train_digits_model(
         order = torch.randperm(len(batch), generator=generator)
         for start in range(0, len(batch), 64):
             index = order[start:start + 64]
-            loss = torch.nn.functional.cross_entropy(model(batch[index]), labels[index])
+            loss = torch.nn.functional.cross_entropy(model(batch[index].permute(0, 3, 1, 2).float()), labels[index])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

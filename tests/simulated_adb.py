@@ -220,8 +220,9 @@ def am_start(device: dict, arguments: list[str]) -> None:
         return
     if failures.get("app_timeout"):
         return
+    frame = (int(extras["frame_width"]), int(extras["frame_height"])) if "frame_width" in extras else None
     result = benchmark_in_app(device_path(device, extras["model"]), int(extras.get("warmup", 10)),
-                              int(extras.get("iterations", 50)), int(extras.get("threads", 0)), device)
+                              int(extras.get("iterations", 50)), int(extras.get("threads", 0)), device, frame)
     files = app_files(device, package)
     files.mkdir(parents=True, exist_ok=True)
     (files / RESULT_FILE).write_text(json.dumps(result))
@@ -232,32 +233,49 @@ def am_start(device: dict, arguments: list[str]) -> None:
                      f"pss_kb={result['pss_kb']}\n")
 
 
-def benchmark_in_app(model: Path, warmup: int, iterations: int, threads: int, device: dict) -> dict:
-    """What BenchmarkActivity measures, on the host runtime: load, first inference, iterations."""
+def benchmark_in_app(model: Path, warmup: int, iterations: int, threads: int, device: dict,
+                     frame: tuple[int, int] | None) -> dict:
+    """What BenchmarkActivity measures, on the host runtime: load, first inference, iterations, and
+    with a frame size, each iteration's preprocessing of such a frame (the Python reference of the
+    Kotlin pipeline) beside its forward pass."""
     import resource
 
+    import numpy as np
     import torch
     from executorch.runtime import Runtime
+
+    from mnv3_sdk.preprocess import preprocess_rgb
+    from mnv3_sdk.verify import to_model_input
 
     started = time.perf_counter()
     program = Runtime.get().load_program(model)
     method = program.load_method("forward")
     load_ms = (time.perf_counter() - started) * 1000
     metadata = json.loads(bytes(program.load_method("metadata").execute([])[0].numpy().tobytes()))
-    image = torch.randint(0, 256, metadata["input"]["shape"], dtype=torch.uint8)
+    spec = metadata["input"]
+    width, height = frame or (spec["shape"][2], spec["shape"][2])
+    pixels = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    input_format = "pixels" if spec["normalized_in_graph"] else "normalized"
+    dtype = getattr(torch, spec["dtype"])
 
-    def timed() -> float:
+    def timed() -> tuple[float, float]:
         begin = time.perf_counter()
+        image = to_model_input(preprocess_rgb(pixels, spec["shape"][2], spec["crop_fraction"]), input_format).to(dtype)
+        middle = time.perf_counter()
         method.execute([image])
-        return (time.perf_counter() - begin) * 1000
+        return (middle - begin) * 1000, (time.perf_counter() - middle) * 1000
 
-    first = timed()
+    first = timed()[1]
     for _ in range(warmup):
         timed()
-    times = [timed() for _ in range(iterations)]
-    return {"model": str(model), "device": f"{device['props']['ro.product.manufacturer']} {device['props']['ro.product.model']}",
-            "threads": threads, "warmup": warmup, "load_ms": load_ms, "first_inference_ms": first,
-            "iterations_ms": times, "pss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    pairs = [timed() for _ in range(iterations)]
+    result = {"model": str(model), "device": f"{device['props']['ro.product.manufacturer']} {device['props']['ro.product.model']}",
+              "threads": threads, "warmup": warmup, "load_ms": load_ms, "first_inference_ms": first,
+              "iterations_ms": [forward for _, forward in pairs],
+              "pss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    if frame:
+        result.update(frame_width=width, frame_height=height, preprocessing_ms=[pre for pre, _ in pairs])
+    return result
 
 
 if __name__ == "__main__":

@@ -171,6 +171,35 @@ def test_app_mode_end_to_end(simulated_adb, random_build, apk, tmp_path, run_cli
     assert not list((state / "SIM001" / "fs" / "data" / "data").rglob("mnv3_benchmark.json"))
 
 
+def test_app_mode_times_whole_frames_with_preprocessing_apart(simulated_adb, random_build, apk, tmp_path, run_cli):
+    """--frame: the activity gets frame_width/frame_height extras and reports preprocessing per
+    iteration (the simulated device runs the Python reference of the Kotlin pipeline)."""
+    state = simulated_adb({"serial": "SIM001"})
+    result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--apk", str(apk), "--frame", "640x480", *QUICK))
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((tmp_path / "out" / "b.json").read_text())
+    assert report["settings"]["frame"] == "640x480"
+    case = report["cases"][0]
+    assert case["engine"] == "app end-to-end" and case["frame"] == "640x480"
+    assert len(case["preprocessing_ms"]) == len(case["samples_ms"]) == 10
+    assert case["end_to_end_summary"]["p50_ms"] > case["summary"]["p50_ms"]
+    assert "| 640x480 |" in (tmp_path / "out" / "b.md").read_text()
+    assert "mnv3-sdk-bench: load_ms=" in (state / "SIM001" / "logcat").read_text()
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--frame", "1920x1080"], "only apply with --adb"),
+    (["--adb", "--runner", "RUNNER", "--frame", "1920x1080"], "--frame needs app mode"),
+    (["--adb", "--apk", "APK", "--frame", "1920by1080"], "--frame takes WIDTHxHEIGHT"),
+    (["--adb", "--apk", "APK", "--frame", "0x1080"], "--frame sides must be 1 to 16384"),
+])
+def test_frame_option_errors(random_build, apk, runner, tmp_path, run_cli, arguments, message):
+    arguments = [{"RUNNER": str(runner), "APK": str(apk)}.get(word, word) for word in arguments]
+    result = run_cli(*bench_args(tmp_path, str(random_build), *arguments, *QUICK))
+    assert result.exit_code == 1 and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("state_name, message", [("unauthorized", "unauthorized: unlock it"),
                                                  ("offline", "offline: reconnect it")])
 def test_unusable_devices_are_named(simulated_adb, random_build, apk, tmp_path, run_cli, state_name, message):

@@ -10,6 +10,7 @@ from digits import CROP_FRACTION, INPUT_SIZE
 from mnv3_sdk.metadata import read_from_pte
 from mnv3_sdk.preprocess import preprocess_rgb
 from mnv3_sdk.runtime import LoadedModel
+from mnv3_sdk.verify import to_model_input
 
 
 def test_build_writes_model_metadata_and_reports(random_build):
@@ -25,8 +26,9 @@ def test_build_writes_model_metadata_and_reports(random_build):
 def test_metadata_is_embedded_in_the_pte(random_build):
     embedded = read_from_pte(random_build / "mnv3-small-fp32.pte")
     assert embedded == json.loads((random_build / "metadata.json").read_text(encoding="utf-8"))
-    assert embedded["format"] == "mnv3-sdk/1"
-    assert embedded["input"]["shape"] == [1, 224, 224, 3] and embedded["input"]["dtype"] == "uint8"
+    assert embedded["format"] == "mnv3-sdk/2"
+    assert embedded["input"]["shape"] == [1, 3, 224, 224] and embedded["input"]["dtype"] == "float32"
+    assert embedded["input"]["values"] == "0-255" and embedded["input"]["normalized_in_graph"]
     assert embedded["weights"]["source"] == "random"
     assert len(embedded["labels"]) == 1000 and embedded["labels"][0] == "tench"
 
@@ -37,6 +39,42 @@ def test_every_convolution_and_linear_runs_on_xnnpack(random_build):
     assert delegation["delegated_operators"]["convolution"] == 52
     assert delegation["delegated_operators"]["linear"] == 2
     assert not any("convolution" in name or "linear" in name for name in delegation["portable_operators"])
+
+
+def test_tensor_sized_portable_operators_fail_the_export_unless_allowed():
+    """A uint8 NHWC input (metadata format 1) leaves a permute and a cast outside XNNPACK."""
+    import pytest
+    from torch import nn
+
+    from mnv3_sdk.errors import SdkError
+    from mnv3_sdk.export import export_pte
+
+    class BytesInput(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, image: torch.Tensor) -> torch.Tensor:
+            return self.conv(image.permute(0, 3, 1, 2).float())
+
+    example = torch.zeros(1, 8, 8, 3, dtype=torch.uint8)
+    with pytest.raises(SdkError, match=r"portable kernels.*permute_copy \[1, 3, 8, 8\].*--allow-portable-ops"):
+        export_pte(BytesInput().eval(), example, {})
+    allowed = export_pte(BytesInput().eval(), example, {}, allow_portable_ops=True)
+    assert len(allowed.warnings) == 1 and "_to_dim_order_copy [1, 3, 8, 8]" in allowed.warnings[0]
+    assert {call.operator for call in allowed.delegation.tensor_sized_portable_ops} == {
+        "permute_copy", "dim_order_ops._to_dim_order_copy"}
+
+
+def test_older_metadata_formats_are_refused_with_the_remedy():
+    import pytest
+
+    from mnv3_sdk.errors import SdkError
+    from mnv3_sdk.metadata import from_json_bytes
+
+    with pytest.raises(SdkError, match=r"old.pte was built by an older mnv3-sdk \(metadata mnv3-sdk/1: uint8 NHWC"
+                                       r".*rebuild the model"):
+        from_json_bytes(b'{"format": "mnv3-sdk/1"}', "old.pte")
 
 
 def test_info_prints_the_metadata_from_the_pte_alone(random_build, run_cli, tmp_path):
@@ -60,10 +98,10 @@ def test_fp32_pte_equals_eager_within_1e4_relative(digits_build, digits):
     from mnv3_sdk.export import wrap_for_export
     from mnv3_sdk.weights import build_model, load_weights
 
-    eager = wrap_for_export(build_model(load_weights(str(digits.weights_path), "small", 0.5), "small", 0.5), "uint8", "fp32")
+    eager = wrap_for_export(build_model(load_weights(str(digits.weights_path), "small", 0.5), "small", 0.5), "pixels", "fp32")
     model = LoadedModel(digits_build / "digits-fp32.pte")
     for image in digits.train_images[:16]:
-        batch = torch.from_numpy(preprocess_rgb(image, INPUT_SIZE, CROP_FRACTION)).unsqueeze(0)
+        batch = to_model_input(preprocess_rgb(image, INPUT_SIZE, CROP_FRACTION), "pixels")
         with torch.no_grad():
             expected = eager(batch)
         actual = model.run(batch)
@@ -74,9 +112,9 @@ def test_fp32_pte_equals_eager_within_1e4_relative(digits_build, digits):
 def test_non_contiguous_inputs_give_the_same_answer(digits_build, digits):
     model = LoadedModel(digits_build / "digits-fp32.pte")
     image = preprocess_rgb(digits.train_images[0], INPUT_SIZE, CROP_FRACTION)
-    contiguous = torch.from_numpy(image).unsqueeze(0)
-    # The same pixels stored channel-first, viewed as NHWC: a non-contiguous tensor.
-    strided = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).unsqueeze(0).permute(0, 2, 3, 1)
+    contiguous = to_model_input(image, "pixels")
+    # The same values stored channel-last, viewed as NCHW: a non-contiguous tensor.
+    strided = torch.from_numpy(image.astype(np.float32)).unsqueeze(0).permute(0, 3, 1, 2)
     assert not strided.is_contiguous()
     torch.testing.assert_close(model.run(strided), model.run(contiguous), rtol=0, atol=0)
 

@@ -21,21 +21,20 @@ from mnv3_sdk.runtime import LoadedModel
 from mnv3_sdk.verify import to_model_input
 
 QUANTS = ("fp32", "fp16", "int8")
-FORMATS = ("uint8", "float")
-# What the metadata must promise for each input format at the digits model's 32 px.
-EXPECTED_INPUT = {
-    "uint8": ("uint8", "NHWC", [1, INPUT_SIZE, INPUT_SIZE, 3], True),
-    "float": ("float32", "NCHW", [1, 3, INPUT_SIZE, INPUT_SIZE], False),
-}
-TORCH_DTYPES = {"uint8": torch.uint8, "float32": torch.float32}
+FORMATS = ("pixels", "normalized")
+# What the metadata must promise at the digits model's 32 px: (values, normalized in the graph) per
+# input format, and the dtype of input and output per quantization.
+EXPECTED_VALUES = {"pixels": ("0-255", True), "normalized": ("normalized", False)}
+EXPECTED_DTYPE = {"fp32": "float32", "fp16": "float16", "int8": "float32"}
+TORCH_DTYPES = {"float16": torch.float16, "float32": torch.float32}
 
 
 @pytest.fixture(scope="module")
 def format_builds(digits, digits_build, tmp_path_factory):
-    """One build per (quant, input format), made on first use; fp32/uint8 is the shared digits build."""
+    """One build per (quant, input format), made on first use; fp32/pixels is the shared digits build."""
     from conftest import run_cli_once
 
-    builds = {("fp32", "uint8"): digits_build}
+    builds = {("fp32", "pixels"): digits_build}
 
     def get(quant: str, input_format: str):
         if (quant, input_format) not in builds:
@@ -59,25 +58,30 @@ def test_every_quant_and_input_format_builds_verifies_and_matches_metadata(
     pte = next(out.glob("*.pte"))
     metadata = read_from_pte(pte)
     assert metadata == json.loads((out / "metadata.json").read_text(encoding="utf-8"))
-    dtype, layout, shape, normalized = EXPECTED_INPUT[input_format]
+    dtype, shape = EXPECTED_DTYPE[quant], [1, 3, INPUT_SIZE, INPUT_SIZE]
+    values, normalized = EXPECTED_VALUES[input_format]
     spec = metadata["input"]
-    assert (spec["dtype"], spec["layout"], spec["shape"], spec["normalized_in_graph"]) == (dtype, layout, shape, normalized)
-    assert metadata["output"] == {"name": "logits", "dtype": "float32", "shape": [1, 10]}
+    assert (spec["dtype"], spec["layout"], spec["shape"]) == (dtype, "NCHW", shape)
+    assert (spec["values"], spec["normalized_in_graph"]) == (values, normalized)
+    assert metadata["output"] == {"name": "logits", "dtype": dtype, "shape": [1, 10]}
     assert metadata["quant"] == quant
 
-    # A tensor made exactly as the metadata says runs, and gives float32 logits of the promised shape.
+    # A tensor made exactly as the metadata says runs, and gives logits of the promised dtype and shape.
     model = LoadedModel(pte)
     check_program_matches(model.program, metadata, pte.name)
     image = read_rgb(sorted(digits.val_dir.rglob("*.png"))[0])
-    batch = to_model_input(preprocess_rgb(image, INPUT_SIZE, CROP_FRACTION), input_format)
-    assert batch.dtype == TORCH_DTYPES[dtype] and list(batch.shape) == shape
-    logits = model.run(batch)
-    assert logits.dtype == torch.float32 and list(logits.shape) == [1, 10]
+    batch = to_model_input(preprocess_rgb(image, INPUT_SIZE, CROP_FRACTION), input_format).to(TORCH_DTYPES[dtype])
+    assert list(batch.shape) == shape
+    logits = model.method.execute([batch])[0]
+    assert logits.dtype == TORCH_DTYPES[dtype] and list(logits.shape) == [1, 10]
 
     report = json.loads((out / "report.json").read_text())
     assert report["gate"]["passed"] and report["gate"]["basis"] == "val-dir top-1"
     assert report["accuracy"]["pte_top1"] >= 0.98 * report["accuracy"]["eager_top1"]
     assert report["delegation"]["delegated_operators"]["convolution"] > 0
+    # The input contract's promise: nothing over a whole tensor runs outside XNNPACK, in any pair.
+    assert report["delegation"]["delegated_subgraphs"] == 1
+    assert all(call["elements"] == 1 for call in report["delegation"]["portable_calls"])
     if quant == "fp32":
         assert report["accuracy"]["pte_top1"] == report["accuracy"]["eager_top1"]
     if quant == "fp16":
@@ -92,13 +96,13 @@ def test_every_quant_and_input_format_builds_verifies_and_matches_metadata(
 
 def test_a_graph_that_disagrees_with_its_metadata_is_refused(format_builds):
     """The check that would have caught fp16 + float input taking Half while the metadata said float32."""
-    pte = next(format_builds("fp16", "float").glob("*.pte"))
+    pte = next(format_builds("fp16", "normalized").glob("*.pte"))
     program = LoadedModel(pte).program
     metadata = read_from_pte(pte)
-    for field, value in (("dtype", "float16"), ("shape", [1, 3, 16, 16])):
+    for field, value in (("dtype", "float32"), ("shape", [1, 3, 16, 16])):
         wrong = json.loads(json.dumps(metadata))
         wrong["input"][field] = value
-        with pytest.raises(SdkError, match="forward's input is float32 \\[1, 3, 32, 32\\] but the metadata promises"):
+        with pytest.raises(SdkError, match="forward's input is float16 \\[1, 3, 32, 32\\] but the metadata promises"):
             check_program_matches(program, wrong, pte.name)
     wrong_output = json.loads(json.dumps(metadata))
     wrong_output["output"]["shape"] = [1, 1000]

@@ -12,6 +12,7 @@ from digits import CROP_FRACTION, INPUT_SIZE
 from kotlin_jvm import JvmHarness
 from mnv3_sdk.preprocess import argb_to_rgb, preprocess_rgb
 from mnv3_sdk.runtime import LoadedModel
+from mnv3_sdk.verify import to_model_input
 
 
 @pytest.fixture(scope="session")
@@ -71,8 +72,8 @@ def test_kotlin_made_input_gives_the_same_top5_through_the_pte(harness, digits, 
     kotlin = kotlin_preprocess(harness, tmp_path, images)
     model = LoadedModel(digits_build / "digits-fp32.pte")
     for name, (rgb, size, crop_fraction) in images.items():
-        from_kotlin = torch.frombuffer(bytearray(kotlin[name]), dtype=torch.uint8).view(1, size, size, 3)
-        from_python = torch.from_numpy(preprocess_rgb(rgb, size, crop_fraction)).unsqueeze(0)
+        from_kotlin = to_model_input(np.frombuffer(kotlin[name], dtype=np.uint8).reshape(size, size, 3), "pixels")
+        from_python = to_model_input(preprocess_rgb(rgb, size, crop_fraction), "pixels")
         top5_kotlin = model.run(from_kotlin).topk(5).indices.tolist()
         top5_python = model.run(from_python).topk(5).indices.tolist()
         assert top5_kotlin == top5_python, name
@@ -147,8 +148,51 @@ def test_labels_with_any_characters_survive_into_the_running_kotlin(harness, wei
     metadata_file = weird_labels_build / "metadata.json"
     harness.run("metadata", str(metadata_file))
     lines = (metadata_file.parent / "metadata.json.out").read_text(encoding="utf-8").split("\n")
-    assert lines[:5] == ["mobilenet_v3_small", "fp32", "uint8", "32", "1.0"]
+    assert lines[:5] == ["mobilenet_v3_small", "fp32", "float32", "32", "1.0"]
     assert lines[5:] == WEIRD_LABELS
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+@pytest.mark.parametrize("input_format", ["pixels", "normalized"])
+def test_kotlin_fills_the_input_tensor_exactly_as_python_feeds_the_pte(harness, tmp_path, input_format, dtype):
+    """ModelInput writes what mnv3_sdk.verify.to_model_input gives, cast as LoadedModel.run casts:
+    every byte value in every channel, CHW order, float32 or float16 bits."""
+    from mnv3_sdk.export import IMAGENET_MEAN, IMAGENET_STD
+
+    size = 17  # odd, and 289 pixels: each channel holds every byte value
+    rng = np.random.default_rng(3)
+    rgb = np.stack([np.resize(rng.permutation(256), size * size) for _ in range(3)], axis=-1)
+    rgb = rgb.astype(np.uint8).reshape(size, size, 3)
+    metadata = {"format": "mnv3-sdk/2", "model": {"arch": "mobilenet_v3_small"}, "quant": "fp32", "labels": ["a"],
+                "input": {"dtype": dtype, "shape": [1, 3, size, size], "crop_fraction": 0.875,
+                          "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD),
+                          "normalized_in_graph": input_format == "pixels"}}
+    (tmp_path / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
+    (tmp_path / "image.rgb").write_bytes(rgb.tobytes())
+    harness.run("model-input", str(tmp_path / "metadata.json"), str(tmp_path / "image.rgb"), str(tmp_path / "out"))
+    expected = to_model_input(rgb, input_format).to(getattr(torch, dtype)).numpy()
+    assert (tmp_path / "out").read_bytes() == expected.astype(expected.dtype.newbyteorder("<")).tobytes()
+
+
+def test_kotlin_float16_conversion_rounds_like_torch(harness, tmp_path):
+    """Round to nearest, ties to even, over normals, subnormals, exact ties, overflow and infinities."""
+    rng = np.random.default_rng(0)
+    halves = np.arange(0, 1 << 16, dtype=np.uint16).view(np.float16)
+    finite = halves[np.isfinite(halves)].astype(np.float32)
+    ordered = np.sort(np.unique(finite))
+    ties = ((ordered[:-1].astype(np.float64) + ordered[1:]) / 2).astype(np.float32)  # exactly halfway
+    values = np.concatenate([
+        finite, ties, np.nextafter(ties, np.float32(np.inf)), np.nextafter(ties, np.float32(-np.inf)),
+        rng.standard_normal(20000).astype(np.float32) * np.float32(10.0) ** rng.integers(-9, 6, 20000),
+        np.array([65504, 65519.99, 65520, 1e9, -1e9, np.inf, -np.inf, 1e-8, -1e-8, 2.0 ** -25, 0.0, -0.0],
+                 dtype=np.float32),
+    ]).astype("<f4")
+    (tmp_path / "floats").write_bytes(values.tobytes())
+    harness.run("half", str(tmp_path / "floats"), str(tmp_path / "halves"))
+    kotlin = np.frombuffer((tmp_path / "halves").read_bytes(), dtype="<u2")
+    python = torch.from_numpy(values.astype(np.float32)).half().view(torch.int16).numpy().view(np.uint16)
+    mismatches = np.nonzero(kotlin != python)[0]
+    assert mismatches.size == 0, [(float(values[i]), hex(kotlin[i]), hex(python[i])) for i in mismatches[:5]]
 
 
 def test_labels_never_enter_the_generated_source(weird_labels_build):
@@ -158,9 +202,9 @@ def test_labels_never_enter_the_generated_source(weird_labels_build):
 
 
 def test_metadata_json_escapes_are_read_like_python(harness, tmp_path):
-    document = {"format": "mnv3-sdk/1", "model": {"arch": "mobilenet_v3_small"}, "quant": "fp32",
-                "input": {"dtype": "uint8", "shape": [1, 8, 8, 3], "crop_fraction": 0.875, "mean": [0, 0, 0],
-                          "std": [1, 1, 1]},
+    document = {"format": "mnv3-sdk/2", "model": {"arch": "mobilenet_v3_small"}, "quant": "fp32",
+                "input": {"dtype": "float32", "shape": [1, 3, 8, 8], "crop_fraction": 0.875, "mean": [0, 0, 0],
+                          "std": [1, 1, 1], "normalized_in_graph": True},
                 "labels": ["\u0000ctl", "emoji 😀", "quote \" and \\", "/slash", "\u2028line sep"]}
     path = tmp_path / "metadata.json"
     path.write_text(json.dumps(document, ensure_ascii=True), encoding="utf-8")  # \\u escapes, surrogates
@@ -172,9 +216,9 @@ def test_metadata_json_escapes_are_read_like_python(harness, tmp_path):
 def test_metadata_values_of_the_wrong_type_are_rejected_not_coerced(harness, tmp_path):
     """org.json's getString/getDouble coerce on Android (a label 5 becomes "5", "0.875" a number):
     ModelMetadata checks the types itself, so the JVM's org.json:json and Android's agree."""
-    good = {"format": "mnv3-sdk/1", "model": {"arch": "mobilenet_v3_small"}, "quant": "fp32",
-            "input": {"dtype": "uint8", "shape": [1, 8, 8, 3], "crop_fraction": 0.875, "mean": [0, 0, 0],
-                      "std": [1, 1, 1]},
+    good = {"format": "mnv3-sdk/2", "model": {"arch": "mobilenet_v3_small"}, "quant": "fp32",
+            "input": {"dtype": "float32", "shape": [1, 3, 8, 8], "crop_fraction": 0.875, "mean": [0, 0, 0],
+                      "std": [1, 1, 1], "normalized_in_graph": True},
             "labels": ["a", "b"]}
     cases = {
         "number_label": {**good, "labels": ["a", 5]},
@@ -182,12 +226,17 @@ def test_metadata_values_of_the_wrong_type_are_rejected_not_coerced(harness, tmp
         "no_input": {key: value for key, value in good.items() if key != "input"},
         "no_quant": {key: value for key, value in good.items() if key != "quant"},
         "short_shape": {**good, "input": {**good["input"], "shape": [1]}},
-        "other_format": {**good, "format": "mnv3-sdk/2"},
+        "string_flag": {**good, "input": {**good["input"], "normalized_in_graph": "true"}},
+        "uint8_input": {**good, "input": {**good["input"], "dtype": "uint8"}},
+        "other_format": {**good, "format": "mnv3-sdk/3"},
     }
     for name, document in cases.items():
         path = tmp_path / f"{name}.json"
         path.write_text(json.dumps(document), encoding="utf-8")
         assert harness.run("metadata-error", str(path)).startswith("IllegalArgumentException: "), name
+    path = tmp_path / "format_1.json"
+    path.write_text(json.dumps({**good, "format": "mnv3-sdk/1"}), encoding="utf-8")
+    assert "from an older mnv3-sdk" in harness.run("metadata-error", str(path))
     path = tmp_path / "not_json.json"
     path.write_text("[1, 2]", encoding="utf-8")
     assert "not a JSON object" in harness.run("metadata-error", str(path))
@@ -277,3 +326,8 @@ def test_benchmark_result_is_whole_when_it_appears_and_failures_carry_the_error_
     assert "error_code" not in link
     executorch = json.loads((tmp_path / "executorch_error.json").read_text(encoding="utf-8"))
     assert executorch["error_code"] == 0x23 and "Invalid program" in executorch["error"]
+    # The end-to-end mode's fields, as bench_device._run_app reads them.
+    frame = json.loads((tmp_path / "end_to_end.json").read_text(encoding="utf-8"))
+    assert (frame["frame_width"], frame["frame_height"]) == (1920, 1080)
+    assert frame["preprocessing_ms"] == [3.5, 4.25] and frame["iterations_ms"] == [2.0, 2.5]
+    assert "frame_width" not in result

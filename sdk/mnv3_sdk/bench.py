@@ -48,7 +48,7 @@ def make_bench_settings(
     models: list[Path], *, use_adb: bool, serial: str | None, all_devices: bool, mode: str | None,
     runner: Path | None, apk: Path | None, app_package: str | None, pin_big_cores: bool, threads: str,
     warmup: int, iterations: int, min_seconds: float, mlperf: bool, cooldown: float, app_timeout: float | None,
-    eager: bool,
+    eager: bool, frame: str | None = None,
 ) -> tuple[HostSettings, DeviceSettings | None]:
     """Validate the bench options (before anything is measured) into settings."""
     try:
@@ -62,9 +62,10 @@ def make_bench_settings(
     if mlperf:
         iterations, min_seconds = max(iterations, 1024), max(min_seconds, 60.0)
     host_settings = HostSettings(thread_counts, warmup, iterations, min_seconds, eager)
+    frame_size = parse_frame(frame) if frame is not None else None
     if not use_adb:
-        if serial or all_devices or mode or runner or apk:
-            raise SdkError("--serial, --all-devices, --mode, --runner and --apk only apply with --adb")
+        if serial or all_devices or mode or runner or apk or frame:
+            raise SdkError("--serial, --all-devices, --mode, --runner, --apk and --frame only apply with --adb")
         return host_settings, None
     if apk is None and runner is None and mode != "runner":
         apk = build_demo_apk(models)  # only where Gradle and an Android SDK are installed
@@ -76,13 +77,30 @@ def make_bench_settings(
     if mode == "app" and (apk is None or not apk.is_file()):
         raise SdkError(f"--mode app needs the demo APK: --apk PATH ({apk} not found)" if apk else
                        "--mode app needs the demo APK: --apk PATH")
+    if frame_size and mode != "app":
+        raise SdkError("--frame needs app mode (--apk): executor_runner times the forward pass only")
     if mode == "runner" and (runner is None or not runner.is_file()):
         raise SdkError("--mode runner needs an executor_runner binary for the device: --runner PATH")
     package = app_package or app_package_for(models)
     if mode == "app" and package is None:
         raise SdkError("cannot tell the demo app's id: pass --app-package (e.g. com.example.mnv3.demo)")
     return host_settings, DeviceSettings(mode, thread_counts, warmup, iterations, cooldown, runner, apk, package,
-                                         pin_big_cores, app_timeout=app_timeout or max(60.0, iterations * 2.0))
+                                         pin_big_cores, app_timeout=app_timeout or max(60.0, iterations * 2.0),
+                                         frame=frame_size)
+
+
+# A 200-megapixel sensor's frame is 16384 pixels wide; anything larger is a typo.
+MAX_FRAME_SIDE = 16384
+
+
+def parse_frame(text: str) -> tuple[int, int]:
+    """"1920x1080" → (1920, 1080)."""
+    width, separator, height = text.lower().partition("x")
+    if not separator or not width.isdigit() or not height.isdigit():
+        raise SdkError(f"--frame takes WIDTHxHEIGHT in pixels, e.g. 1920x1080 (got {text!r})")
+    if not (1 <= int(width) <= MAX_FRAME_SIDE and 1 <= int(height) <= MAX_FRAME_SIDE):
+        raise SdkError(f"--frame sides must be 1 to {MAX_FRAME_SIDE} pixels (got {text!r})")
+    return int(width), int(height)
 
 
 def run_bench(command: str, models: list[Path], use_adb: bool, host_settings: HostSettings, device_settings: DeviceSettings | None,
@@ -109,6 +127,8 @@ def run_bench(command: str, models: list[Path], use_adb: bool, host_settings: Ho
         adb = Adb(find_adb())
         serials = choose_devices(adb, serial, all_devices)
         context["settings"]["mode"] = device_settings.mode
+        if device_settings.frame:
+            context["settings"]["frame"] = "{}x{}".format(*device_settings.frame)
 
         def one_device(device: str) -> tuple[dict[str, Any] | None, list[CaseResult], dict[str, str] | None]:
             try:

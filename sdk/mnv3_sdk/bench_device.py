@@ -34,6 +34,7 @@ class DeviceSettings:
     app_package: str | None
     pin_big_cores: bool
     app_timeout: float
+    frame: tuple[int, int] | None = None  # app mode: classify frames of this size, end to end
 
 
 def device_facts(adb: Adb) -> dict[str, Any]:
@@ -157,9 +158,10 @@ def _run_app(adb: Adb, model: Path, remote_model: str, threads: int, settings: D
              facts: dict[str, Any]) -> CaseResult:
     package = settings.app_package
     adb.shell(f"run-as {package} rm -f files/{BENCHMARK_RESULT}", step="clearing the previous result")
+    frame = f" --ei frame_width {settings.frame[0]} --ei frame_height {settings.frame[1]}" if settings.frame else ""
     adb.shell(
         f"am start -W -S -n {package}/.BenchmarkActivity --ei warmup {settings.warmup} "
-        f"--ei iterations {settings.iterations} --ei threads {threads} --es model {shlex.quote(remote_model)}",
+        f"--ei iterations {settings.iterations} --ei threads {threads} --es model {shlex.quote(remote_model)}{frame}",
         step=f"starting BenchmarkActivity for {model.name}",
     )
     deadline = time.monotonic() + settings.app_timeout
@@ -182,10 +184,16 @@ def _run_app(adb: Adb, model: Path, remote_model: str, threads: int, settings: D
         raise AdbError(f"device {adb.serial}: BenchmarkActivity wrote an unreadable result for {model.name}") from None
     if "error" in result:
         raise AdbError(f"device {adb.serial}: BenchmarkActivity failed on {model.name}: {result['error']}")
-    return CaseResult(model=model.stem, engine="app", threads=threads, device=adb.serial,
-                      load_ms=result["load_ms"], first_inference_ms=result["first_inference_ms"],
-                      samples_ms=list(result["iterations_ms"]), pss_kb=result.get("pss_kb"),
-                      notes=f"timed inside the app; logcat tag {BENCHMARK_LOG_TAG}")
+    if settings.frame and "preprocessing_ms" not in result:
+        raise AdbError(f"device {adb.serial}: the installed demo app has no end-to-end mode (--frame): "
+                       "rebuild it from this mnv3-sdk's android/ project")
+    frame = f"{result['frame_width']}x{result['frame_height']}" if settings.frame else None
+    return CaseResult(model=model.stem, engine="app end-to-end" if frame else "app", threads=threads,
+                      device=adb.serial, load_ms=result["load_ms"], first_inference_ms=result["first_inference_ms"],
+                      samples_ms=list(result["iterations_ms"]), pss_kb=result.get("pss_kb"), frame=frame,
+                      preprocessing_ms=list(result["preprocessing_ms"]) if frame else None,
+                      notes=f"timed inside the app; logcat tag {BENCHMARK_LOG_TAG}"
+                      + (f"; samples are the forward pass, preprocessing of {frame} frames apart" if frame else ""))
 
 
 def choose_devices(adb: Adb, serial: str | None, all_devices: bool) -> list[str]:

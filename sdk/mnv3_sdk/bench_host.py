@@ -44,6 +44,10 @@ class CaseResult:
     samples_ms: list[float]
     peak_rss_kb: int | None = None
     pss_kb: int | None = None
+    # End-to-end cases (bench --adb --frame WxH): the frame size, and each iteration's preprocessing
+    # time beside its forward pass in samples_ms.
+    frame: str | None = None
+    preprocessing_ms: list[float] | None = None
     metadata: dict[str, Any] | None = None
     notes: str = ""
 
@@ -102,8 +106,8 @@ def _input_for(metadata: dict[str, Any]):
 
     shape = metadata["input"]["shape"]
     generator = torch.Generator().manual_seed(0)
-    if metadata["input"]["dtype"] == "uint8":
-        return torch.randint(0, 256, shape, dtype=torch.uint8, generator=generator)
+    if metadata["input"]["normalized_in_graph"]:
+        return torch.randint(0, 256, shape, generator=generator).float()
     return torch.randn(shape, generator=generator)
 
 

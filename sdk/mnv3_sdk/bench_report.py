@@ -22,6 +22,10 @@ def build_report(cases: list[CaseResult], context: dict[str, Any]) -> dict[str, 
     for case in cases:
         entry = case.as_dict()
         entry["summary"] = summarize(case.samples_ms).as_dict() if case.samples_ms else None
+        if case.preprocessing_ms:
+            entry["preprocessing_summary"] = summarize(case.preprocessing_ms).as_dict()
+            totals = [pre + forward for pre, forward in zip(case.preprocessing_ms, case.samples_ms)]
+            entry["end_to_end_summary"] = summarize(totals).as_dict()
         entries.append(entry)
     reference = next((entry["summary"]["p50_ms"] for entry in entries if entry["summary"]), None)
     for entry in entries:
@@ -53,6 +57,18 @@ def to_markdown(report: dict[str, Any]) -> str:
             f"| {summary['p99_ms']:.2f} | {summary['trimmed_mean_ms']:.2f} | {summary['std_ms']:.2f} "
             f"| {summary['iterations']} | {case['ratio_to_first']:.2f}× |"
         )
+    end_to_end = [case for case in report["cases"] if case.get("preprocessing_summary")]
+    if end_to_end:
+        lines += ["", "End to end (each iteration: preprocessing the frame, then the forward pass above):", "",
+                  "| model | threads | device | frame | preprocessing p50 ms | inference p50 ms | total p50 ms | total p90 ms |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for case in end_to_end:
+            total = case["end_to_end_summary"]
+            lines.append(
+                f"| {case['model']} | {case['threads']} | {case['device']} | {case['frame']} "
+                f"| {case['preprocessing_summary']['p50_ms']:.2f} | {case['summary']['p50_ms']:.2f} "
+                f"| {total['p50_ms']:.2f} | {total['p90_ms']:.2f} |"
+            )
     for device in report.get("devices", []):
         lines += ["", f"**{device.get('serial', 'host')}**: " + ", ".join(
             f"{key} {value}" for key, value in device.items() if key != "serial")]

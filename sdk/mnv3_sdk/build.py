@@ -29,7 +29,7 @@ from mnv3_sdk.calibration import (
 from mnv3_sdk.codegen import AndroidSettings
 from mnv3_sdk.config import BuildConfig
 from mnv3_sdk.errors import SdkError
-from mnv3_sdk.export import IMAGENET_MEAN, IMAGENET_STD, example_input, export_pte, wrap_for_export
+from mnv3_sdk.export import IMAGENET_MEAN, IMAGENET_STD, example_input, export_pte, input_dtype, wrap_for_export
 from mnv3_sdk.images import LabelledImages, find_labelled_images
 from mnv3_sdk.model import arch_name
 from mnv3_sdk.quantize import QuantizationSettings, layer_sensitivity, quantize_int8, resolve_excluded_layers
@@ -99,22 +99,23 @@ def make_metadata(
     config: BuildConfig, weights: LoadedWeights, labels: list[str], crop_fraction: float
 ) -> dict[str, Any]:
     size = config.input_size
-    if config.input_format == "uint8":
-        input_spec = {"name": "image", "dtype": "uint8", "layout": "NHWC", "shape": [1, size, size, 3]}
-    else:
-        input_spec = {"name": "image", "dtype": "float32", "layout": "NCHW", "shape": [1, 3, size, size]}
-    input_spec.update(
-        {
-            "color": "RGB",
-            "mean": list(IMAGENET_MEAN),
-            "std": list(IMAGENET_STD),
-            # The float format leaves normalisation to the caller; the graph applies it otherwise.
-            "normalized_in_graph": config.input_format == "uint8",
-            "crop_fraction": crop_fraction,
-            "interpolation": "bilinear",
-            "resize": "antialiased-triangle-half-pixel",
-        }
-    )
+    dtype = str(input_dtype(config.quant)).removeprefix("torch.")
+    input_spec = {
+        "name": "image",
+        "dtype": dtype,
+        "layout": "NCHW",
+        "shape": [1, 3, size, size],
+        "color": "RGB",
+        # "pixels": RGB values 0-255 (integers stored as floats), normalized by the graph;
+        # "normalized": the caller has applied (value / 255 - mean) / std itself.
+        "values": "0-255" if config.input_format == "pixels" else "normalized",
+        "mean": list(IMAGENET_MEAN),
+        "std": list(IMAGENET_STD),
+        "normalized_in_graph": config.input_format == "pixels",
+        "crop_fraction": crop_fraction,
+        "interpolation": "bilinear",
+        "resize": "antialiased-triangle-half-pixel",
+    }
     return {
         "format": METADATA_FORMAT,
         "model": {"arch": arch_name(config.variant), "width_mult": config.width_mult, "num_classes": weights.num_classes},
@@ -122,7 +123,7 @@ def make_metadata(
         "quant": config.quant,
         "calibration": {"source": "none", "samples": 0},
         "input": input_spec,
-        "output": {"name": "logits", "dtype": "float32", "shape": [1, weights.num_classes]},
+        "output": {"name": "logits", "dtype": dtype, "shape": [1, weights.num_classes]},
         "labels": labels,
         "versions": tool_versions(),
     }
@@ -143,7 +144,7 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
         quantization = QuantizationSettings(
             per_channel=not config.per_tensor,
             excluded=resolve_excluded_layers(config.quant_exclude, network),
-            wrapped=config.input_format == "uint8",
+            wrapped=config.input_format == "pixels",
         )
         if config.calibration_dir is not None:
             find_calibration_images(config.calibration_dir)  # fail fast on an empty folder
@@ -153,7 +154,7 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
     metadata = make_metadata(config, weights, labels, crop_fraction)
 
     reference = wrap_for_export(network, config.input_format, "fp32")
-    example = example_input(config.input_format, config.input_size)
+    example = example_input(config.input_size, "fp32")
     # The inputs the .pte is compared with eager fp32 on, which the gate judges without --val-dir:
     # for int8, never the ones it was calibrated with.
     comparison_sets = {"verification inputs": verification_images(config.input_size)}
@@ -172,8 +173,9 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
         to_export = wrap_for_export(network, config.input_format, "fp16")
     else:
         to_export = reference
-    exported = export_pte(to_export, example, metadata)
+    exported = export_pte(to_export, example_input(config.input_size, config.quant), metadata, config.allow_portable_ops)
     clock.seconds.update(exported.timings)
+    warnings += exported.warnings
 
     staging = _staging_folder(config.out_dir)
     try:

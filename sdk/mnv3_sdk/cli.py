@@ -58,9 +58,9 @@ def cli() -> None:
 @click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None,
               help="UTF-8 file, one label per line, for a custom head. Default: ImageNet's 1000 classes.")
 @click.option("--input-size", type=int, default=224, show_default=True, help="Square input side in pixels.")
-@click.option("--input-format", type=click.Choice(INPUT_FORMATS), default="uint8", show_default=True,
-              help="uint8: RGB bytes NHWC, normalized inside the graph. float: normalized float NCHW "
-                   "for callers who preprocess themselves.")
+@click.option("--input-format", type=click.Choice(INPUT_FORMATS), default="pixels", show_default=True,
+              help="pixels: RGB values 0-255 as floats, NCHW, normalized inside the graph. normalized: "
+                   "mean/std-normalized floats, NCHW, for callers who normalize themselves.")
 @click.option("--crop-fraction", type=float, default=None,
               help="Central crop kept before resizing, recorded for the wrappers. "
                    "Default: what the weights were evaluated with (0.875 for most).")
@@ -76,6 +76,9 @@ def cli() -> None:
               help="int8: how many images to calibrate with (default 128 from a folder, 32 data-free).")
 @click.option("--quant-exclude", default=None, metavar="LAYERS",
               help="int8: comma-separated layers kept in fp32: first, last, or names such as features.0.0.")
+@click.option("--allow-portable-ops", is_flag=True,
+              help="Build even when operators over whole tensors are left outside XNNPACK (listed in the "
+                   "report as a warning); by default such a model is refused as needlessly slow.")
 @click.option("--per-tensor", is_flag=True, help="int8: one weight scale per tensor instead of per channel.")
 @click.option("--sensitivity", is_flag=True,
               help="int8: report each layer's SQNR against fp32, worst first (always done when the gate fails).")
@@ -118,6 +121,7 @@ def build(as_json: bool, **options: Any) -> None:
         package=options["package"],
         class_name=options["class_name"],
         build_aar=not options["no_aar"],
+        allow_portable_ops=options["allow_portable_ops"],
     )
     _say(f"building {config.name}: mobilenet_v3_{config.variant} ×{config.width_mult:g}, {config.quant}, "
          f"weights {config.weights}")
@@ -198,6 +202,9 @@ def verify(model: Path, val_dir: Path, weights: str | None, min_accuracy_ratio: 
               help="adb app mode: the demo app's APK (built from the generated Gradle project).")
 @click.option("--app-package", default=None, help="adb app mode: the demo app's id (default: from the build's report).")
 @click.option("--pin-big-cores", is_flag=True, help="adb runner mode: taskset the runner to the fastest cores.")
+@click.option("--frame", default=None, metavar="WxH",
+              help="adb app mode: classify synthetic WxH frames end to end and report preprocessing and "
+                   "inference apart (e.g. 1920x1080).")
 @click.option("--threads", default="1,2", show_default=True, help="Thread counts, comma-separated.")
 @click.option("--warmup", type=int, default=5, show_default=True, help="Untimed runs before measuring.")
 @click.option("--iterations", type=int, default=50, show_default=True, help="Measured runs, at least.")
@@ -215,7 +222,8 @@ def verify(model: Path, val_dir: Path, weights: str | None, min_accuracy_ratio: 
 @click.option("--max-regression", type=float, default=10.0, show_default=True,
               help="With --baseline: fail when a p50 grew by more than this many percent.")
 def bench(models: tuple[Path, ...], use_adb: bool, serial: str | None, all_devices: bool, mode: str | None,
-          runner: Path | None, apk: Path | None, app_package: str | None, pin_big_cores: bool, threads: str,
+          runner: Path | None, apk: Path | None, app_package: str | None, pin_big_cores: bool, frame: str | None,
+          threads: str,
           warmup: int, iterations: int, min_seconds: float, mlperf: bool, cooldown: float, app_timeout: float | None,
           eager: bool,
           json_path: Path, markdown_path: Path, plot_path: Path, baseline: Path | None, max_regression: float) -> None:
@@ -224,6 +232,7 @@ def bench(models: tuple[Path, ...], use_adb: bool, serial: str | None, all_devic
     \b
     mnv3-sdk bench dist/mnv3-small-int8 dist/mnv3-small-fp32    # host, side by side
     mnv3-sdk bench --adb --apk demo-debug.apk                    # in-app on a device
+    mnv3-sdk bench --adb --apk demo-debug.apk --frame 1920x1080  # end to end, from camera-sized frames
     mnv3-sdk bench --adb --runner executor_runner --pin-big-cores
     """
     from mnv3_sdk.bench import BenchOutputs, make_bench_settings, run_bench
@@ -234,6 +243,7 @@ def bench(models: tuple[Path, ...], use_adb: bool, serial: str | None, all_devic
         model_paths, use_adb=use_adb, serial=serial, all_devices=all_devices, mode=mode, runner=runner, apk=apk,
         app_package=app_package, pin_big_cores=pin_big_cores, threads=threads, warmup=warmup, iterations=iterations,
         min_seconds=min_seconds, mlperf=mlperf, cooldown=cooldown, app_timeout=app_timeout, eager=eager,
+        frame=frame,
     )
     command = shlex.join(["mnv3-sdk", *click.get_current_context().obj["argv"]])
     outcome = run_bench(

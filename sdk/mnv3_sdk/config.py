@@ -13,7 +13,7 @@ from mnv3_sdk.errors import SdkError
 from mnv3_sdk.model import VARIANTS
 
 QUANTS = ("fp32", "fp16", "int8")
-INPUT_FORMATS = ("uint8", "float")
+INPUT_FORMATS = ("pixels", "normalized")
 MIN_INPUT_SIZE, MAX_INPUT_SIZE = 32, 1024
 MIN_WIDTH, MAX_WIDTH = 0.1, 2.0
 
@@ -40,6 +40,7 @@ class BuildConfig:
     package: str = DEFAULT_PACKAGE
     class_name: str = DEFAULT_CLASS_NAME
     build_aar: bool = True
+    allow_portable_ops: bool = False  # warn instead of failing on tensor-sized portable operators
 
     @property
     def name(self) -> str:
@@ -57,7 +58,7 @@ def make_build_config(
     width_mult: float = 1.0,
     quant: str = "fp32",
     input_size: int = 224,
-    input_format: str = "uint8",
+    input_format: str = "pixels",
     crop_fraction: float | None = None,
     weights: str = "imagenet",
     labels_path: Path | None = None,
@@ -73,6 +74,7 @@ def make_build_config(
     package: str = DEFAULT_PACKAGE,
     class_name: str = DEFAULT_CLASS_NAME,
     build_aar: bool = True,
+    allow_portable_ops: bool = False,
 ) -> BuildConfig:
     if variant not in VARIANTS:
         raise SdkError(f"unknown variant {variant!r}: choose one of {', '.join(VARIANTS)}")
@@ -135,6 +137,7 @@ def make_build_config(
         package=package,
         class_name=class_name,
         build_aar=build_aar,
+        allow_portable_ops=allow_portable_ops,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,14 +19,18 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 # Edge operators that carry the network's arithmetic: any of them left outside XNNPACK means a
-# several-times slower model, so the build fails rather than ship it.
+# several-times slower model, so the build fails rather than ship it, whatever the flags.
 _HEAVY_OPERATORS = ("convolution", "linear", "addmm", "mm", "bmm")
 
 
-class RgbBytesInput(nn.Module):
-    """The network behind its input adapter: uint8 RGB NHWC bytes in, logits out.
+class PixelInput(nn.Module):
+    """The network behind its input adapter: RGB values 0–255 as floats (NCHW) in, logits out.
 
-    Normalisation lives in the graph, so the app only has to produce RGB bytes (DESIGN.md § 3).
+    Normalisation lives in the graph, so the app only has to produce RGB values (docs in
+    README.md, "Input contract"). The input is already float and NCHW because XNNPACK takes
+    neither a layout permute nor a dtype cast: a uint8 NHWC input left both on ExecuTorch's
+    portable kernels and cost up to +58% per inference; this multiply-add is delegated and
+    measured within noise of a plain normalized-float export (benchmarks/input_contract.py).
     """
 
     def __init__(self, network: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
@@ -38,26 +43,54 @@ class RgbBytesInput(nn.Module):
         self.register_buffer("offset", -mean_tensor / std_tensor)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        pixels = image.permute(0, 3, 1, 2).to(self.scale.dtype)
-        return self.network(pixels * self.scale + self.offset)
+        return self.network(image * self.scale + self.offset)
+
+
+class _HalfHardsigmoid(nn.Module):
+    """``nn.Hardsigmoid``'s formula, written so that it stays in fp16.
+
+    Exported in fp16, ``hardsigmoid`` decomposes through float32 and back, which XNNPACK does not
+    take (it delegates no dtype conversion): every squeeze-excite gate became its own delegate
+    with two portable casts around it (19 delegates instead of 1 for Small).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.hardtanh(x + 3.0, 0.0, 6.0) / 6.0
 
 
 class HalfPrecision(nn.Module):
-    """An fp16 copy of a model behind the float32 boundary the metadata promises.
+    """An fp16 copy of a model: float16 in, float16 out.
 
-    A float input is cast to fp16 inside the graph (a uint8 input is left to the adapter, which
-    casts to its own fp16 buffers' dtype), and the logits are cast back to float32: the app
-    feeds and reads the same dtypes whatever the precision inside.
+    The boundary is float16 too (the metadata says so), because a float32↔float16 cast is a
+    conversion XNNPACK does not delegate: it would run on portable kernels over the whole image
+    at every inference. Every RGB value 0–255 is exact in float16.
     """
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = copy.deepcopy(model).to(torch.float16)
+        for parent in self.model.modules():
+            for name, child in parent.named_children():
+                if isinstance(child, nn.Hardsigmoid):
+                    setattr(parent, name, _HalfHardsigmoid())
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        if image.is_floating_point():
-            image = image.to(torch.float16)
-        return self.model(image).to(torch.float32)
+        return self.model(image)
+
+
+@dataclass(frozen=True)
+class PortableOp:
+    """One operator call left on ExecuTorch's portable (scalar C++) kernels, with its output size."""
+
+    operator: str
+    shape: tuple[int, ...]
+
+    @property
+    def elements(self) -> int:
+        return math.prod(self.shape)
+
+    def describe(self) -> str:
+        return f"{self.operator} {list(self.shape)}"
 
 
 @dataclass(frozen=True)
@@ -66,17 +99,29 @@ class Delegation:
 
     delegated_calls: int
     delegated_operators: dict[str, int]
-    portable_operators: dict[str, int]
+    portable_ops: tuple[PortableOp, ...]
+
+    @property
+    def portable_operators(self) -> dict[str, int]:
+        return dict(sorted(Counter(op.operator for op in self.portable_ops).items()))
 
     @property
     def heavy_portable_operators(self) -> list[str]:
         return [name for name in self.portable_operators if any(h in name for h in _HEAVY_OPERATORS)]
+
+    @property
+    def tensor_sized_portable_ops(self) -> list[PortableOp]:
+        """Portable calls over more than one element: each is a scalar loop over a tensor per inference."""
+        return [op for op in self.portable_ops if op.elements > 1]
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "delegated_subgraphs": self.delegated_calls,
             "delegated_operators": self.delegated_operators,
             "portable_operators": self.portable_operators,
+            "portable_calls": [
+                {"operator": op.operator, "shape": list(op.shape), "elements": op.elements} for op in self.portable_ops
+            ],
         }
 
 
@@ -85,26 +130,36 @@ class ExportResult:
     pte: bytes
     delegation: Delegation
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def wrap_for_export(network: nn.Module, input_format: str, quant: str) -> nn.Module:
-    """The module that is exported: adapter + network (+ fp32 output cast for fp16)."""
-    model: nn.Module = RgbBytesInput(network, IMAGENET_MEAN, IMAGENET_STD) if input_format == "uint8" else network
+    """The module that is exported: adapter + network, in fp16 for ``quant == "fp16"``."""
+    model: nn.Module = PixelInput(network, IMAGENET_MEAN, IMAGENET_STD) if input_format == "pixels" else network
     if quant == "fp16":
         # HalfPrecision works on a copy: the caller's fp32 network stays the reference.
         model = HalfPrecision(model)
     return model.eval()
 
 
-def example_input(input_format: str, input_size: int) -> torch.Tensor:
-    """The graph's input: its dtype depends on the input format only, never on the quantization."""
-    if input_format == "uint8":
-        return torch.zeros(1, input_size, input_size, 3, dtype=torch.uint8)
-    return torch.zeros(1, 3, input_size, input_size, dtype=torch.float32)
+def input_dtype(quant: str) -> torch.dtype:
+    """The dtype of the graph's input and output: float16 for fp16 models, else float32."""
+    return torch.float16 if quant == "fp16" else torch.float32
 
 
-def export_pte(model: nn.Module, example: torch.Tensor, metadata: dict[str, Any]) -> ExportResult:
-    """Export ``model`` (already quantized if it should be) to .pte bytes, delegated to XNNPACK."""
+def example_input(input_size: int, quant: str) -> torch.Tensor:
+    """The graph's input, NCHW in every format (see ``input_dtype``)."""
+    return torch.zeros(1, 3, input_size, input_size, dtype=input_dtype(quant))
+
+
+def export_pte(
+    model: nn.Module, example: torch.Tensor, metadata: dict[str, Any], allow_portable_ops: bool = False
+) -> ExportResult:
+    """Export ``model`` (already quantized if it should be) to .pte bytes, delegated to XNNPACK.
+
+    Fails when XNNPACK left a convolution/linear layer, or (unless ``allow_portable_ops``) any
+    tensor-sized operator, on portable kernels; ``ExportResult.warnings`` names the allowed ones.
+    """
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
 
@@ -128,15 +183,24 @@ def export_pte(model: nn.Module, example: torch.Tensor, metadata: dict[str, Any]
             + ", ".join(delegation.heavy_portable_operators)
             + "); the model would be several times slower"
         )
+    warnings = []
+    if delegation.tensor_sized_portable_ops:
+        listed = ", ".join(op.describe() for op in delegation.tensor_sized_portable_ops)
+        if not allow_portable_ops:
+            raise SdkError(
+                f"operators left outside XNNPACK on portable kernels, over whole tensors at every inference: {listed}"
+                " (--allow-portable-ops builds anyway)"
+            )
+        warnings.append(f"operators left on portable kernels (allowed by --allow-portable-ops): {listed}")
 
     started = time.perf_counter()
     pte = edge.to_executorch().buffer
     timings["serialize"] = time.perf_counter() - started
-    return ExportResult(pte=pte, delegation=delegation, timings=timings)
+    return ExportResult(pte=pte, delegation=delegation, timings=timings, warnings=warnings)
 
 
 def inspect_delegation(graph_module: torch.fx.GraphModule) -> Delegation:
-    portable: Counter[str] = Counter()
+    portable: list[PortableOp] = []
     delegated: Counter[str] = Counter()
     calls = 0
     for node in graph_module.graph.nodes:
@@ -150,8 +214,9 @@ def inspect_delegation(graph_module: torch.fx.GraphModule) -> Delegation:
                 if inner.op == "call_function":
                     delegated[_operator_name(inner.target)] += 1
         elif name != "getitem":
-            portable[name] += 1
-    return Delegation(calls, dict(sorted(delegated.items())), dict(sorted(portable.items())))
+            value = node.meta.get("val")
+            portable.append(PortableOp(name, tuple(value.shape) if isinstance(value, torch.Tensor) else ()))
+    return Delegation(calls, dict(sorted(delegated.items())), tuple(portable))
 
 
 def _operator_name(target: Any) -> str:

@@ -13,6 +13,9 @@ from mnv3_sdk.versions import METADATA_FORMAT
 
 METADATA_METHOD = "metadata"
 
+# Formats this version refuses, with what changed, so an old .pte gets a reason and a remedy.
+OLDER_FORMATS = {"mnv3-sdk/1": "uint8 NHWC input, which left a permute and a cast outside XNNPACK"}
+
 
 def to_json_bytes(metadata: dict[str, Any]) -> bytes:
     """Canonical UTF-8 JSON (sorted keys, no timestamps) so identical inputs give identical bytes."""
@@ -29,8 +32,14 @@ def from_json_bytes(data: bytes, origin: str) -> dict[str, Any]:
         metadata = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise SdkError(f"{origin}: embedded metadata is not valid UTF-8 JSON ({error})") from None
-    if not isinstance(metadata, dict) or metadata.get("format") != METADATA_FORMAT:
-        raise SdkError(f"{origin}: metadata format is {metadata.get('format')!r}, expected {METADATA_FORMAT!r}")
+    found = metadata.get("format") if isinstance(metadata, dict) else None
+    if found in OLDER_FORMATS:
+        raise SdkError(
+            f"{origin} was built by an older mnv3-sdk (metadata {found}: {OLDER_FORMATS[found]}); "
+            f"this version reads {METADATA_FORMAT} only: rebuild the model"
+        )
+    if found != METADATA_FORMAT:
+        raise SdkError(f"{origin}: metadata format is {found!r}, expected {METADATA_FORMAT!r}")
     return metadata
 
 

@@ -23,7 +23,7 @@ _QUANTIZED_OPERATORS = ("conv2d", "linear")
 class QuantizationSettings:
     per_channel: bool
     excluded: list[str]  # network layer names kept in fp32
-    wrapped: bool  # the network sits behind the uint8 input adapter (attribute "network")
+    wrapped: bool  # the network sits behind the pixel input adapter (attribute "network")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from typing import Any
 
 
@@ -114,11 +115,14 @@ def to_markdown(report: dict[str, Any]) -> str:
         "## Delegation to XNNPACK",
         "",
         f"{delegation['delegated_subgraphs']} delegated subgraph(s) holding "
-        f"{sum(delegation['delegated_operators'].values())} operators. Left on portable kernels:",
+        f"{sum(delegation['delegated_operators'].values())} operators. Left on portable kernels "
+        "(output shape; a scalar costs a call, a tensor a scalar loop over it at every inference):",
         "",
     ]
-    portable = delegation["portable_operators"]
-    lines += [f"- `{name}` × {count}" for name, count in portable.items()] or ["- nothing"]
+    calls = Counter((call["operator"], tuple(call["shape"])) for call in delegation["portable_calls"])
+    lines += [
+        f"- `{name}` {list(shape) if shape else 'scalar'} × {count}" for (name, shape), count in calls.items()
+    ] or ["- nothing"]
     host = report.get("host")
     if host:
         lines += ["", "## Host", "", *[f"- {key}: {value}" for key, value in host.items()]]

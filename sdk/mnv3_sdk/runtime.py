@@ -61,6 +61,10 @@ def set_threads(count: int) -> None:
     _unsafe_reset_threadpool(count)
 
 
+# ExecuTorch's ScalarType codes (runtime/core/portable_type/scalar_type.h) of the float dtypes.
+_FLOAT_SCALAR_TYPES = {5: torch.float16, 6: torch.float32}
+
+
 class LoadedModel:
     """The ``forward`` method of a .pte, ready to run."""
 
@@ -69,8 +73,12 @@ class LoadedModel:
         self.program = load_program(path)
         with _native_logs_silenced():
             self.method = self.program.load_method("forward")
+        code = int(self.program.metadata("forward").input_tensor_meta(0).dtype())
+        self.input_dtype = _FLOAT_SCALAR_TYPES.get(code, torch.float32)
 
     def run(self, batch: torch.Tensor) -> torch.Tensor:
+        """Logits as float32 for a float32 batch, cast to the program's input dtype first (float16
+        for fp16 models, as the app feeds them)."""
         # The runtime silently misreads non-contiguous tensors, so always hand it a packed copy.
-        outputs = self.method.execute([batch.contiguous()])
-        return outputs[0].clone()
+        outputs = self.method.execute([batch.to(self.input_dtype).contiguous()])
+        return outputs[0].to(torch.float32, copy=True)

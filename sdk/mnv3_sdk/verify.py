@@ -100,13 +100,16 @@ def verification_images(input_size: int, count: int = 8, seed: int = 0) -> list[
 
 
 def to_model_input(rgb: np.ndarray, input_format: str) -> torch.Tensor:
-    """The tensor the exported graph takes for a preprocessed size×size×3 RGB image."""
-    batch = torch.from_numpy(np.ascontiguousarray(rgb)).unsqueeze(0)
-    if input_format == "uint8":
-        return batch
+    """The float32 NCHW tensor the exported graph takes for a preprocessed size×size×3 RGB image.
+
+    fp16 models take the same values as float16; ``LoadedModel.run`` casts, as the app does.
+    """
+    pixels = torch.from_numpy(np.ascontiguousarray(rgb)).unsqueeze(0).permute(0, 3, 1, 2).float()
+    if input_format == "pixels":
+        return pixels.contiguous()
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    return ((batch.permute(0, 3, 1, 2).float() / 255.0 - mean) / std).contiguous()
+    return ((pixels / 255.0 - mean) / std).contiguous()
 
 
 def sqnr_db(reference: torch.Tensor, test: torch.Tensor) -> float:

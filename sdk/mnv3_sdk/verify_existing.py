@@ -18,9 +18,8 @@ from mnv3_sdk.weights import build_model, load_weights
 
 def _model_input(metadata: dict[str, Any]) -> tuple[str, int, float]:
     spec = metadata["input"]
-    input_format = "uint8" if spec["dtype"] == "uint8" else "float"
-    size = spec["shape"][1] if input_format == "uint8" else spec["shape"][2]
-    return input_format, int(size), float(spec["crop_fraction"])
+    input_format = "pixels" if spec["normalized_in_graph"] else "normalized"
+    return input_format, int(spec["shape"][2]), float(spec["crop_fraction"])
 
 
 def eager_reference(metadata: dict[str, Any], weights_spec: str, origin: str) -> torch.nn.Module:

@@ -12,6 +12,8 @@ import java.io.FilterInputStream
 import java.io.IOException
 import java.io.InputStream
 import java.io.RandomAccessFile
+import java.nio.ByteBuffer
+import java.nio.ByteOrder
 import java.security.MessageDigest
 import java.util.concurrent.Callable
 import java.util.concurrent.CountDownLatch
@@ -30,6 +32,8 @@ fun main(args: Array<String>) {
         "cache" -> cacheScenarios(File(args[1]), File(args[2]))
         "cache-race" -> println(sha256(cacheOf(File(args[1])).get("model.pte", args[3], File(args[2]).length()) { File(args[2]).inputStream() }))
         "bench-result" -> benchResult(File(args[1]), args[2].toInt())
+        "model-input" -> modelInput(File(args[1]), File(args[2]), File(args[3]))
+        "half" -> halves(File(args[1]), File(args[2]))
         else -> error("unknown mode ${args[0]}")
     }
 }
@@ -47,6 +51,26 @@ private fun preprocessCases(folder: File) {
             File(folder, case.name.removeSuffix(".case") + ".rgb").writeBytes(rgb)
         }
     }
+}
+
+/** Fills a ModelInput for metadata.json from RGB bytes and writes the tensor data (little-endian). */
+private fun modelInput(metadataFile: File, rgbFile: File, out: File) {
+    val input = ModelInput(ModelMetadata.parse(metadataFile.readBytes()))
+    input.fill(rgbFile.readBytes())
+    val floats = input.floats
+    val shorts = input.shorts
+    val count = floats?.capacity() ?: shorts!!.capacity()
+    val data = ByteBuffer.allocate(count * if (floats != null) 4 else 2).order(ByteOrder.LITTLE_ENDIAN)
+    for (i in 0 until count) if (floats != null) data.putFloat(floats.get(i)) else data.putShort(shorts!!.get(i))
+    out.writeBytes(data.array())
+}
+
+/** float32 values (little-endian) → their float16 bits by HalfFloat (little-endian). */
+private fun halves(floatsFile: File, out: File) {
+    val floats = ByteBuffer.wrap(floatsFile.readBytes()).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer()
+    val data = ByteBuffer.allocate(floats.capacity() * 2).order(ByteOrder.LITTLE_ENDIAN)
+    for (i in 0 until floats.capacity()) data.putShort(HalfFloat.fromFloat(floats.get(i)))
+    out.writeBytes(data.array())
 }
 
 /** logits count + floats, maxResults, threshold, allowlist, denylist (readUTF strings), labels. */
@@ -230,5 +254,7 @@ private fun benchResult(folder: File, iterations: Int) {
     val linkError = UnsatisfiedLinkError("dlopen failed: library \"libexecutorch.so\" not found")
     BenchmarkResult.write(File(folder, "link_error.json"), BenchmarkResult.failure(linkError, null))
     BenchmarkResult.write(File(folder, "executorch_error.json"), BenchmarkResult.failure(RuntimeException("[ExecuTorch Error 0x23] Invalid program"), 0x23))
+    val frame = BenchmarkResult.EndToEnd(1920, 1080, doubleArrayOf(3.5, 4.25))
+    BenchmarkResult.write(File(folder, "end_to_end.json"), BenchmarkResult.success("m.pte", "Acme", 1, 1, 0, 1.0, 2.0, doubleArrayOf(2.0, 2.5), 1, frame))
     println("leftovers=${folder.listFiles { f -> f.name.endsWith(".tmp") }!!.size}")
 }

@@ -22,6 +22,10 @@ abstract class Tensor internal constructor(@JvmField protected val shape: LongAr
         @JvmStatic fun fromBlob(data: FloatArray, shape: LongArray): Tensor = standIn()
         @JvmStatic fun fromBlob(data: LongArray, shape: LongArray): Tensor = standIn()
         @JvmStatic fun fromBlob(data: DoubleArray, shape: LongArray): Tensor = standIn()
+        // Direct, native-order buffers are wrapped without a copy; a ShortBuffer holds float16 bits
+        // (Tensor_float16, whose dataAsFloatArray widens to float): Tensor.kt on release/1.4 and main.
+        @JvmStatic fun fromBlob(data: java.nio.FloatBuffer, shape: LongArray): Tensor = standIn()
+        @JvmStatic fun fromBlob(data: java.nio.ShortBuffer, shape: LongArray): Tensor = standIn()
         @JvmStatic fun numel(shape: LongArray): Long = standIn()
     }
 }

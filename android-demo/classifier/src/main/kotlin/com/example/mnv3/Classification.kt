@@ -9,9 +9,18 @@ data class Category(val index: Int, val label: String, val score: Float)
  * The result of one [MobileNetV3Classifier.classify] call.
  *
  * @property categories the best categories, highest score first, after the options' filters.
+ * @property preprocessingTimeMs wall time from the caller's pixels to the filled input tensor
+ *   (reading a bitmap, cropping, resizing, converting), in milliseconds.
  * @property inferenceTimeMs wall time of the model's forward pass alone, in milliseconds.
  */
-data class ClassificationResult(val categories: List<Category>, val inferenceTimeMs: Double)
+data class ClassificationResult(
+    val categories: List<Category>,
+    val preprocessingTimeMs: Double,
+    val inferenceTimeMs: Double,
+) {
+    /** Preprocessing plus inference: the latency from pixels to logits (postprocessing is negligible). */
+    val totalTimeMs: Double get() = preprocessingTimeMs + inferenceTimeMs
+}
 
 /** Turning logits into the categories a caller asked for; plain Kotlin, tested on the JVM. */
 object Postprocessing {

@@ -74,30 +74,40 @@ class MobileNetV3Classifier private constructor(
     private val lock = Any()
     private var closed = false
 
+    // One input tensor for the classifier's lifetime, wrapping a direct buffer that every call
+    // refills under the lock: no tensor-sized allocation per image.
+    private val input = ModelInput(metadata)
+    private val inputTensor: EValue = EValue.from(
+        input.floats?.let { Tensor.fromBlob(it, input.shape) } ?: Tensor.fromBlob(input.shorts!!, input.shape)
+    )
+
     /** Classifies a bitmap of any size or configuration (converted to ARGB_8888 if needed). */
     fun classify(bitmap: Bitmap): ClassificationResult {
+        val started = SystemClock.elapsedRealtimeNanos()
         val argb = if (bitmap.config == Bitmap.Config.ARGB_8888) bitmap else bitmap.copy(Bitmap.Config.ARGB_8888, false)
         val pixels = IntArray(argb.width * argb.height)
         argb.getPixels(pixels, 0, argb.width, 0, 0, argb.width, argb.height)
-        return classify(pixels, argb.width, argb.height)
+        return classifyPixels(pixels, argb.width, argb.height, started)
     }
 
     /** Classifies ARGB pixels, row-major as [Bitmap.getPixels] returns them. */
-    fun classify(pixels: IntArray, width: Int, height: Int): ClassificationResult {
-        val size = metadata.inputSize
-        val rgb = ImagePreprocessing.preprocess(pixels, width, height, size, metadata.cropFraction)
-        val input = if (metadata.inputType == "uint8") {
-            Tensor.fromBlobUnsigned(rgb, longArrayOf(1, size.toLong(), size.toLong(), 3))
-        } else {
-            Tensor.fromBlob(normalise(rgb, size), longArrayOf(1, 3, size.toLong(), size.toLong()))
-        }
+    fun classify(pixels: IntArray, width: Int, height: Int): ClassificationResult =
+        classifyPixels(pixels, width, height, SystemClock.elapsedRealtimeNanos())
+
+    private fun classifyPixels(pixels: IntArray, width: Int, height: Int, started: Long): ClassificationResult {
+        val rgb = ImagePreprocessing.preprocess(pixels, width, height, metadata.inputSize, metadata.cropFraction)
+        var preprocessingNanos = SystemClock.elapsedRealtimeNanos() - started
         val logits: FloatArray
-        val elapsedNanos: Long
+        val inferenceNanos: Long
         synchronized(lock) {
             check(!closed) { "MobileNetV3Classifier is closed" }
-            val started = SystemClock.elapsedRealtimeNanos()
-            logits = module.forward(EValue.from(input))[0].toTensor().dataAsFloatArray
-            elapsedNanos = SystemClock.elapsedRealtimeNanos() - started
+            val fillStarted = SystemClock.elapsedRealtimeNanos()
+            input.fill(rgb)
+            val forwardStarted = SystemClock.elapsedRealtimeNanos()
+            preprocessingNanos += forwardStarted - fillStarted // waiting for the lock is neither
+            // float16 logits of fp16 models are widened by dataAsFloatArray.
+            logits = module.forward(inputTensor)[0].toTensor().dataAsFloatArray
+            inferenceNanos = SystemClock.elapsedRealtimeNanos() - forwardStarted
         }
         val categories = Postprocessing.topCategories(
             Postprocessing.softmax(logits),
@@ -107,19 +117,7 @@ class MobileNetV3Classifier private constructor(
             options.categoryAllowlist,
             options.categoryDenylist,
         )
-        return ClassificationResult(categories, elapsedNanos / 1e6)
-    }
-
-    private fun normalise(rgb: ByteArray, size: Int): FloatArray {
-        val plane = size * size
-        val chw = FloatArray(3 * plane)
-        for (i in 0 until plane) {
-            for (channel in 0 until 3) {
-                val value = (rgb[i * 3 + channel].toInt() and 0xFF) / 255f
-                chw[channel * plane + i] = (value - metadata.mean[channel]) / metadata.std[channel]
-            }
-        }
-        return chw
+        return ClassificationResult(categories, preprocessingNanos / 1e6, inferenceNanos / 1e6)
     }
 
     /** Releases the model's native memory; the instance cannot classify afterwards. */

@@ -5,7 +5,7 @@ import org.json.JSONException
 import org.json.JSONObject
 
 /**
- * The metadata mnv3-sdk embeds in every model (format `mnv3-sdk/1`): what the model expects and
+ * The metadata mnv3-sdk embeds in every model (format `mnv3-sdk/2`): what the model expects and
  * what its outputs mean. Read from the model file at run time, so labels and preprocessing
  * values are never copied into source code.
  *
@@ -27,11 +27,19 @@ class ModelMetadata private constructor(private val text: String, json: JSONObje
 
     private val input = json.section("input")
 
-    /** "uint8" (RGB bytes, NHWC) or "float32" (normalised floats, NCHW). */
-    val inputType: String = input.string("dtype")
+    /** "float32", or "float16" for fp16 models: the dtype of the NCHW input and of the logits. */
+    val inputType: String = input.string("dtype").also {
+        require(it == "float32" || it == "float16") { "model input dtype $it is not float32 or float16" }
+    }
 
-    /** The side of the square model input, in pixels. */
-    val inputSize: Int = (input.array("shape").get(if (inputType == "uint8") 1 else 2) as Number).toInt()
+    /** Whether the input and the logits are float16 (fp16 models). */
+    val inputHalfPrecision: Boolean get() = inputType == "float16"
+
+    /** The side of the square model input, in pixels (the input is `[1, 3, inputSize, inputSize]`). */
+    val inputSize: Int = (input.array("shape").get(2) as Number).toInt()
+
+    /** True: the input holds RGB values 0–255 and the model normalises them; false: normalised values. */
+    val normalizedInGraph: Boolean = input.get("normalized_in_graph") as Boolean
 
     /** The fraction of the short side kept by the centre crop. */
     val cropFraction: Double = input.number("crop_fraction").toDouble()
@@ -44,7 +52,10 @@ class ModelMetadata private constructor(private val text: String, json: JSONObje
 
     companion object {
         /** The metadata format this library understands. */
-        const val FORMAT = "mnv3-sdk/1"
+        const val FORMAT = "mnv3-sdk/2"
+
+        // Formats of older mnv3-sdk releases, refused with the remedy rather than misread.
+        private val OLDER_FORMATS = setOf("mnv3-sdk/1")
 
         /** Parses the UTF-8 JSON bytes returned by the model's `metadata` method. */
         @JvmStatic
@@ -58,14 +69,16 @@ class ModelMetadata private constructor(private val text: String, json: JSONObje
             } catch (error: JSONException) {
                 throw IllegalArgumentException("model metadata is not a JSON object: ${error.message}", error)
             }
-            require(json.opt("format") == FORMAT) { "model metadata format is ${json.opt("format")}, expected $FORMAT" }
+            val format = json.opt("format")
+            require(format !in OLDER_FORMATS) {
+                "model metadata format $format is from an older mnv3-sdk; this library reads $FORMAT: rebuild the model"
+            }
+            require(format == FORMAT) { "model metadata format is $format, expected $FORMAT" }
             return try {
                 ModelMetadata(text, json)
             } catch (error: JSONException) {
                 throw IllegalArgumentException("model metadata is incomplete: ${error.message}", error)
             } catch (error: ClassCastException) {
-                throw IllegalArgumentException("model metadata is malformed: ${error.message}", error)
-            } catch (error: IndexOutOfBoundsException) {
                 throw IllegalArgumentException("model metadata is malformed: ${error.message}", error)
             }
         }

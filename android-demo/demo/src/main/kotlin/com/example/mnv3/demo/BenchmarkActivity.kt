@@ -18,9 +18,16 @@ import com.example.mnv3.MobileNetV3Classifier
  *
  * ```
  * adb shell am start -W -S -n com.example.mnv3.demo/.BenchmarkActivity \
- *     --ei warmup 10 --ei iterations 50 --ei threads 4 --es model /data/local/tmp/model.pte
+ *     --ei warmup 10 --ei iterations 50 --ei threads 4 --es model /data/local/tmp/model.pte \
+ *     --ei frame_width 1920 --ei frame_height 1080
  * adb shell run-as com.example.mnv3.demo cat files/mnv3_benchmark.json
  * ```
+ *
+ * Without `frame_width`/`frame_height`, each iteration classifies pixels already at the model's
+ * input size, so preprocessing is next to nothing and the timing is the forward pass (as
+ * ExecuTorch's benchmark app measures). With them, each iteration classifies a synthetic frame of
+ * that size through the whole pipeline, and the result holds its preprocessing times beside the
+ * forward pass's.
  *
  * Times model load (`Module.load` and preparing `forward`, as ExecuTorch's own benchmark app
  * does), the first inference and every measured iteration, writes them as JSON to
@@ -35,11 +42,13 @@ class BenchmarkActivity : Activity() {
         val iterations = intent.getIntExtra("iterations", 50)
         val threads = intent.getIntExtra("threads", 0)
         val modelPath = intent.getStringExtra("model")
+        val frameWidth = intent.getIntExtra("frame_width", 0)
+        val frameHeight = intent.getIntExtra("frame_height", 0)
         val resultFile = File(filesDir, "mnv3_benchmark.json")
         val context = applicationContext
         Thread({
             val result = try {
-                run(context, warmup, iterations, threads, modelPath)
+                run(context, warmup, iterations, threads, modelPath, frameWidth, frameHeight)
             } catch (error: Throwable) {
                 // Not only exceptions: UnsatisfiedLinkError (no ExecuTorch library for this ABI) and
                 // OutOfMemoryError must reach the host as a result too, not as a crash it has to guess.
@@ -56,7 +65,16 @@ class BenchmarkActivity : Activity() {
         }, "benchmark").start()
     }
 
-    private fun run(context: Context, warmup: Int, iterations: Int, threads: Int, modelPath: String?): JSONObject {
+    private fun run(
+        context: Context,
+        warmup: Int,
+        iterations: Int,
+        threads: Int,
+        modelPath: String?,
+        frameWidth: Int,
+        frameHeight: Int,
+    ): JSONObject {
+        require((frameWidth > 0) == (frameHeight > 0)) { "give both frame_width and frame_height, or neither" }
         val options = MobileNetV3Classifier.Options(numThreads = threads)
         val classifier = if (modelPath != null) {
             MobileNetV3Classifier.createFromFile(File(modelPath), options)
@@ -64,12 +82,20 @@ class BenchmarkActivity : Activity() {
             MobileNetV3Classifier.create(context, options)
         }
         classifier.use { model ->
-            val size = model.metadata.inputSize
+            val endToEnd = frameWidth > 0
+            val width = if (endToEnd) frameWidth else model.metadata.inputSize
+            val height = if (endToEnd) frameHeight else model.metadata.inputSize
             val random = Random(0)
-            val pixels = IntArray(size * size) { random.nextInt() or (0xFF shl 24) }
-            val firstMs = model.classify(pixels, size, size).inferenceTimeMs
-            repeat(warmup) { model.classify(pixels, size, size) }
-            val times = DoubleArray(iterations) { model.classify(pixels, size, size).inferenceTimeMs }
+            val pixels = IntArray(width * height) { random.nextInt() or (0xFF shl 24) }
+            val firstMs = model.classify(pixels, width, height).inferenceTimeMs
+            repeat(warmup) { model.classify(pixels, width, height) }
+            val results = List(iterations) { model.classify(pixels, width, height) }
+            val times = DoubleArray(iterations) { results[it].inferenceTimeMs }
+            val frame = if (endToEnd) {
+                BenchmarkResult.EndToEnd(width, height, DoubleArray(iterations) { results[it].preprocessingTimeMs })
+            } else {
+                null
+            }
             val pssKb = Debug.getPss()
             val sorted = times.sorted()
             val median = if (sorted.isEmpty()) 0.0 else sorted[sorted.size / 2]
@@ -85,6 +111,7 @@ class BenchmarkActivity : Activity() {
                 firstInferenceMs = firstMs,
                 iterationsMs = times,
                 pssKb = pssKb,
+                frame = frame,
             )
         }
     }

@@ -22,6 +22,7 @@ internal object BenchmarkResult {
         firstInferenceMs: Double,
         iterationsMs: DoubleArray,
         pssKb: Long,
+        frame: EndToEnd? = null,
     ): JSONObject = JSONObject()
         .put("model", model)
         .put("device", device)
@@ -32,6 +33,19 @@ internal object BenchmarkResult {
         .put("first_inference_ms", firstInferenceMs)
         .put("iterations_ms", JSONArray().apply { iterationsMs.forEach { put(it) } })
         .put("pss_kb", pssKb)
+        .apply {
+            if (frame != null) {
+                put("frame_width", frame.width)
+                put("frame_height", frame.height)
+                put("preprocessing_ms", JSONArray().apply { frame.preprocessingMs.forEach { put(it) } })
+            }
+        }
+
+    /**
+     * End-to-end mode: each iteration classified a [width]×[height] frame; `iterations_ms` is then
+     * still the forward pass alone and [preprocessingMs] the same iterations' preprocessing.
+     */
+    class EndToEnd(val width: Int, val height: Int, val preprocessingMs: DoubleArray)
 
     /**
      * A failed run: `error` (the exception as text), `error_type`, and `error_code` when ExecuTorch

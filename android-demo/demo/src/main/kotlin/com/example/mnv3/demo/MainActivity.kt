@@ -81,7 +81,9 @@ class MainActivity : Activity() {
                 runOnUiThread {
                     if (!isDestroyed) {
                         image.setImageBitmap(bitmap)
-                        results.text = "%s\n\ninference %.1f ms".format(lines, result.inferenceTimeMs)
+                        results.text = "%s\n\npreprocessing %.1f ms + inference %.1f ms = %.1f ms".format(
+                            lines, result.preprocessingTimeMs, result.inferenceTimeMs, result.totalTimeMs,
+                        )
                     }
                 }
             } catch (error: Throwable) {

@@ -1,0 +1,48 @@
+"""What the host-latency benchmarks share: interleaved timing, one process per thread count, the host line."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+
+def interleaved(cases: dict[str, Callable[[], object]], rounds: int, per_round: int) -> dict[str, list[float]]:
+    """Milliseconds per call of every case, after 5 warm-up calls each, in interleaved rounds so
+    that machine drift hits every case alike."""
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for run in cases.values():
+        for _ in range(5):
+            run()
+    for _ in range(rounds):
+        for name, run in cases.items():
+            for _ in range(per_round):
+                started = time.perf_counter()
+                run()
+                times[name].append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def per_thread_count(script: str, models: Path, rounds: int, per_round: int) -> dict[int, dict[str, list[float]]]:
+    """Run ``script --worker N`` for 1 and 2 threads, one process each: ExecuTorch's thread pool
+    is sized once per process (resizing it under a loaded XNNPACK program crashes)."""
+    results = {}
+    for threads in (1, 2):
+        output = subprocess.run(
+            [sys.executable, script, "--worker", str(threads), "--models", str(models),
+             "--rounds", str(rounds), "--per-round", str(per_round)],
+            check=True, capture_output=True, text=True,
+        ).stdout
+        results[threads] = json.loads(output.strip().splitlines()[-1])
+    return results
+
+
+def host_line() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return f"host: {cpu}, {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}"
