@@ -33,7 +33,7 @@ def main() -> None:
     # The real runner fills inputs with ones of the method's input shape; ours reads the shape
     # from the model's embedded metadata.
     metadata = json.loads(bytes(program.load_method("metadata").execute([])[0].numpy().tobytes()))
-    image = torch.ones(metadata["input"]["shape"], dtype=torch.uint8)
+    image = torch.ones(metadata["input"]["shape"], dtype=getattr(torch, metadata["input"]["dtype"]))
     log("Inputs prepared.")
     spent = 0.0
     for _ in range(args.num_executions):
