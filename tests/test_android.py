@@ -141,6 +141,33 @@ def test_library_and_demo_app_compile_against_android_and_executorch(tmp_path):
     assert (tmp_path / "demo" / "com" / "example" / "mnv3" / "demo" / "BenchmarkActivity.class").is_file()
 
 
+def test_the_compiled_library_is_reused_for_another_model_but_not_another_class(tmp_path, monkeypatch):
+    """The classes depend on package, class name, templates and toolchain, not on the model:
+    a rebuild with another model takes them from the cache; another class name compiles anew."""
+    import dataclasses
+
+    import mnv3_sdk.android as android
+
+    api = executorch_api(toolchain_cache())
+    first = tmp_path / "first"
+    render_project(DEFAULT_SETTINGS, first)
+    compiled = compile_library(first, DEFAULT_SETTINGS, api, tmp_path / "first.jar")
+
+    def no_compiler(*args, **kwargs):
+        raise AssertionError("kotlinc ran")
+
+    monkeypatch.setattr(android, "compile_kotlin", no_compiler)
+    again = tmp_path / "again"
+    render_project(DEFAULT_SETTINGS, again)
+    (again / "classifier" / "src" / "main" / "assets").mkdir(parents=True)
+    (again / "classifier" / "src" / "main" / "assets" / "other-model.pte").write_bytes(b"another model")
+    assert compile_library(again, DEFAULT_SETTINGS, api, tmp_path / "again.jar").read_bytes() == compiled.read_bytes()
+    renamed = dataclasses.replace(DEFAULT_SETTINGS, class_name="BirdClassifier")
+    render_project(renamed, tmp_path / "renamed")
+    with pytest.raises(AssertionError, match="kotlinc ran"):
+        compile_library(tmp_path / "renamed", renamed, api, tmp_path / "renamed.jar")
+
+
 def test_generated_library_files_and_settings(random_build):
     library = random_build / "android" / "classifier"
     gradle = (library / "build.gradle.kts").read_text()
