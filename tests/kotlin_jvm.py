@@ -22,7 +22,10 @@ DEFAULT_SETTINGS = default_demo_settings()
 
 
 class JvmHarness:
-    def __init__(self, folder: Path) -> None:
+    """The plain-Kotlin files of the default project plus tests/kotlin/JvmHarness.kt (and
+    ``extra_sources``, e.g. a benchmark's own main), compiled once, run as ``java`` processes."""
+
+    def __init__(self, folder: Path, extra_sources: tuple[Path, ...] = ()) -> None:
         project = folder / "project"
         render_project(DEFAULT_SETTINGS, project)
         sources = sorted(p for p in project.rglob("*.kt") if p.name in PLAIN_KOTLIN)
@@ -35,13 +38,13 @@ class JvmHarness:
                          encoding="utf-8")
         self.classes = folder / "classes"
         org_json = fetch(ORG_JSON)
-        compile_kotlin([*sources, other, HARNESS], [org_json], self.classes)
+        compile_kotlin([*sources, other, HARNESS, *extra_sources], [org_json], self.classes)
         self.classpath = os.pathsep.join([str(self.classes), str(org_json), str(fetch(KOTLIN_STDLIB))])
 
-    def command(self, *args: str) -> list[str]:
-        return [str(find_java()), "-cp", self.classpath, "com.example.mnv3.JvmHarnessKt", *args]
+    def command(self, *args: str, main: str = "com.example.mnv3.JvmHarnessKt") -> list[str]:
+        return [str(find_java()), "-cp", self.classpath, main, *args]
 
-    def run(self, *args: str) -> str:
-        result = subprocess.run(self.command(*args), capture_output=True, text=True, timeout=600)
+    def run(self, *args: str, main: str = "com.example.mnv3.JvmHarnessKt") -> str:
+        result = subprocess.run(self.command(*args, main=main), capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stderr
         return result.stdout

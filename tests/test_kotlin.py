@@ -33,6 +33,8 @@ def kotlin_preprocess(harness, folder, images: dict[str, tuple[np.ndarray, int, 
         header = struct.pack(">iiid", width, height, size, crop_fraction)
         (folder / f"{name}.case").write_bytes(header + to_argb(rgb).astype(">u4").tobytes())
     harness.run("preprocess", str(folder))
+    for name in images:  # the same bytes when the pixels come through a PixelSource, band by band
+        assert (folder / f"{name}.banded").read_bytes() == (folder / f"{name}.rgb").read_bytes(), name
     return {name: (folder / f"{name}.rgb").read_bytes() for name in images}
 
 
@@ -57,11 +59,29 @@ def test_kotlin_preprocessing_is_byte_identical_to_python(harness, tmp_path):
         "exact_224": (rng.integers(0, 256, (224, 224, 3), dtype=np.uint8), 224, 1.0),
         "crop_only_256": (rng.integers(0, 256, (256, 256, 3), dtype=np.uint8), 224, 0.875),
         "upscale_97x131": (rng.integers(0, 256, (97, 131, 3), dtype=np.uint8), 160, 0.9),
+        # The first stage (block reduction) at factors 2 and 3, with partial blocks at the edges.
+        "hd_1920x1080": (rng.integers(0, 256, (1080, 1920, 3), dtype=np.uint8), 224, 0.875),
+        "reduce_by_2_exactly": (rng.integers(0, 256, (896, 896, 3), dtype=np.uint8), 224, 1.0),
+        "reduce_odd_131x97": (rng.integers(0, 256, (131, 97, 3), dtype=np.uint8), 16, 1.0),
+        "china_64": (china, 64, 0.875),
+        "reduce_by_306_to_1": (rng.integers(0, 256, (700, 1000, 3), dtype=np.uint8), 1, 0.875),
     }
     kotlin = kotlin_preprocess(harness, tmp_path, cases)
     for name, (rgb, size, crop_fraction) in cases.items():
         python = preprocess_rgb(argb_to_rgb(to_argb(rgb), rgb.shape[1], rgb.shape[0]), size, crop_fraction)
         assert kotlin[name] == python.tobytes(), name
+
+
+def test_a_12_megapixel_source_is_read_in_bands_of_the_crop_only(harness, tmp_path):
+    """classify(bitmap) reads through getPixels: only the crop and the filter's reach, a few rows
+    at a time (peak buffer well under a megapixel), never the whole 48 MB frame."""
+    rgb = np.random.default_rng(2).integers(0, 256, (3000, 4000, 3), dtype=np.uint8)
+    kotlin_preprocess(harness, tmp_path, {"photo": (rgb, 224, 0.875)})
+    reads, pixels, largest = map(int, (tmp_path / "photo.reads").read_text().split())
+    crop = 2625 * 2625
+    assert crop <= pixels <= 1.01 * crop  # the crop plus a few pixels of filter reach
+    assert largest <= 5 * 2640  # one block row (factor 5) of the crop and its filter reach
+    assert reads >= 2625 // 5
 
 
 def test_kotlin_made_input_gives_the_same_top5_through_the_pte(harness, digits, digits_build, tmp_path):

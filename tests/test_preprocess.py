@@ -1,16 +1,44 @@
-"""The reference preprocessing is Pillow's antialiased bilinear resize of the central crop, byte for byte."""
+"""The reference preprocessing is Pillow's two-stage resize of the central crop (block reduction, then
+the antialiased bilinear filter), byte for byte against the contract and within a level of Pillow."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from mnv3_sdk.preprocess import argb_to_rgb, center_crop_box, preprocess_rgb
+from mnv3_sdk.preprocess import (
+    REDUCING_GAP,
+    argb_to_rgb,
+    center_crop_box,
+    preprocess_rgb,
+    reduce_blocks,
+    reduce_box,
+    reduction_factor,
+)
 
 
 def naive_reference(image: np.ndarray, size: int, crop_fraction: float) -> np.ndarray:
-    """The contract written out as plain loops (DESIGN.md § 3), independent of the vectorised code."""
+    """The contract written out as plain loops (README.md, "Input contract"), independent of the
+    vectorised code."""
     height, width = image.shape[:2]
     box = center_crop_box(width, height, crop_fraction)
+    left, top, right, bottom = box.left, box.top, box.left + box.side, box.top + box.side
+    factor = int(box.side / size / 2.0) or 1
+    if factor > 1:
+        support = 0.5 * box.side / size
+        x0, y0 = max(0, int(left - support)), max(0, int(top - support))
+        x1, y1 = min(width, int(np.ceil(right + support))), min(height, int(np.ceil(bottom + support)))
+        reduced = np.zeros(((y1 - y0 + factor - 1) // factor, (x1 - x0 + factor - 1) // factor, 3), dtype=np.uint8)
+        for by in range(reduced.shape[0]):
+            for bx in range(reduced.shape[1]):
+                block = [(y, x) for y in range(y0 + by * factor, min(y1, y0 + (by + 1) * factor))
+                         for x in range(x0 + bx * factor, min(x1, x0 + (bx + 1) * factor))]
+                multiplier = int(np.float32(2.0 ** 32) / np.float32(256 * len(block)))
+                for c in range(3):
+                    total = sum(int(image[y, x, c]) for y, x in block) + len(block) // 2
+                    reduced[by, bx, c] = (total * multiplier) >> 24
+        image, (height, width) = reduced, reduced.shape[:2]
+        left, right = (left - x0) / factor, (right - x0) / factor
+        top, bottom = (top - y0) / factor, (bottom - y0) / factor
 
     def weights(in_size, start, end):
         scale = (end - start) / size
@@ -29,8 +57,8 @@ def naive_reference(image: np.ndarray, size: int, crop_fraction: float) -> np.nd
     def clamp(value):
         return min(255, max(0, value >> 22))
 
-    horizontal = weights(width, box.left, box.left + box.side)
-    vertical = weights(height, box.top, box.top + box.side)
+    horizontal = weights(width, left, right)
+    vertical = weights(height, top, bottom)
     temp = np.zeros((height, size, 3), dtype=np.int64)
     for y in range(height):
         for x, (first, taps) in enumerate(horizontal):
@@ -47,7 +75,7 @@ def naive_reference(image: np.ndarray, size: int, crop_fraction: float) -> np.nd
 def pillow_reference(image: np.ndarray, size: int, crop_fraction: float) -> np.ndarray:
     box = center_crop_box(image.shape[1], image.shape[0], crop_fraction)
     crop = (box.left, box.top, box.left + box.side, box.top + box.side)
-    return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR, box=crop))
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR, box=crop, reducing_gap=REDUCING_GAP))
 
 
 def sample_photos():
@@ -101,11 +129,30 @@ def assert_pillow_equivalent(ours: np.ndarray, pillow: np.ndarray) -> None:
 
 @pytest.mark.parametrize(
     "height, width, size, crop_fraction",
-    [(1, 1, 16, 0.875), (40, 3, 16, 0.875), (3, 40, 16, 1.0), (300, 200, 24, 0.875), (33, 47, 50, 0.9), (64, 64, 64, 1.0)],
+    [(1, 1, 16, 0.875), (40, 3, 16, 0.875), (3, 40, 16, 1.0), (300, 200, 24, 0.875), (33, 47, 50, 0.9), (64, 64, 64, 1.0),
+     (131, 97, 16, 1.0), (64, 64, 16, 1.0), (63, 64, 16, 1.0), (90, 250, 7, 0.8)],
 )
 def test_matches_the_contract_written_as_loops_exactly(height, width, size, crop_fraction):
     image = noise(height, width, seed=height * 1000 + width)
     np.testing.assert_array_equal(preprocess_rgb(image, size, crop_fraction), naive_reference(image, size, crop_fraction))
+
+
+@pytest.mark.parametrize("height, width, side, size", [(3000, 4000, 2625, 224), (97, 131, 97, 16), (1080, 1920, 945, 224),
+                                                      (64, 64, 64, 16), (5, 400, 5, 1)])
+def test_block_reduction_is_pillows_reduce_exactly(height, width, side, size):
+    """Pillow's Image.reduce(factor, box) on the region the contract reduces, byte for byte,
+    including the partial blocks of the right and bottom edges."""
+    image = noise(height, width, seed=side)
+    box = center_crop_box(width, height, side / min(width, height))
+    factor = reduction_factor(box.side, size)
+    assert factor > 1
+    region = reduce_box(width, height, box, size)
+    pillow = np.asarray(Image.fromarray(image).reduce(factor, box=region))
+    np.testing.assert_array_equal(reduce_blocks(image, factor, region), pillow)
+
+
+def test_reduction_starts_at_four_times_the_output():
+    assert [reduction_factor(side, 224) for side in (895, 896, 1343, 1344, 2625)] == [1, 2, 2, 3, 5]
 
 
 def test_center_crop_box_rounds_half_up_and_centres():

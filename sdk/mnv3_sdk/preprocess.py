@@ -1,19 +1,28 @@
-"""The preprocessing contract (DESIGN.md § 3), reference implementation.
+"""The preprocessing contract (README.md, "Input contract"), reference implementation.
 
 Steps: take the central square of side ``round(min(w, h) * crop_fraction)``, resize it to the
-model's input size, emit RGB bytes in NHWC order. Normalisation happens inside the graph.
+model's input size, emit RGB bytes in HWC order (``verify.to_model_input`` makes the tensor).
 
-The resize is an *antialiased* bilinear (triangle) filter with half-pixel centres whose support
-grows with the downscale factor: the algorithm of Pillow's ``Image.resize(..., BILINEAR,
-box=...)`` (byte-exact with Pillow ≤ 12, which always resamples horizontally first; Pillow 13
-may pick the other pass order and then differs by one level on some pixels), which is what
-torchvision's training transforms use on PIL images. A plain
-4-tap bilinear would alias badly when a 12-megapixel photo is reduced to 224×224 and feed the
-network pixels it never saw in training.
+The resize is Pillow's ``Image.resize(..., BILINEAR, box=crop, reducing_gap=2.0)``, which
+torchvision's training transforms approximate on PIL images:
 
-Every step is specified in integers, or in float64 operations whose results are exactly
+1. When the crop is at least twice ``REDUCING_GAP`` times the output (``factor =
+   int(side / size / REDUCING_GAP) >= 2``), the crop plus the filter's reach (Pillow's
+   ``_get_safe_box``) is first reduced by averaging ``factor``×``factor`` blocks (Pillow's
+   ``Image.reduce``; partial blocks at the right and bottom edges average what they hold). This
+   is what makes a 12-megapixel photo cheap: the filter then reads ``factor``² fewer pixels, and
+   the result stays within one level of the single-stage resize (Pillow: "indistinguishable" from
+   fair resampling from a gap of 3, close at 2, the gap its ``thumbnail`` uses).
+2. An *antialiased* bilinear (triangle) filter with half-pixel centres whose support grows with
+   the downscale factor resizes the (reduced) crop, whose box is then fractional, to size×size:
+   horizontal pass first, as Pillow ≤ 12 always does (Pillow 13 may pick the other order and then
+   differs by one level on some pixels). A plain 4-tap bilinear would alias badly.
+
+Every step is specified in integers, or in float operations whose results are exactly
 reproducible (IEEE-754 +, -, *, /), so the Kotlin port produces the same bytes:
 
+* block averages are ``((sum + n // 2) * m) >> 24`` with ``m = trunc(float32(2**32) /
+  float32(256 * n))`` for a block of ``n`` pixels (Pillow's ``division_UINT32``, single precision);
 * filter weights are computed in float64, normalised per output pixel, then scaled by 2**22 and
   rounded half away from zero to ints;
 * a horizontal pass then a vertical pass, each accumulating ``pixel * weight`` in integers from
@@ -29,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 PRECISION_BITS = 22  # Pillow's fixed-point precision for 8-bit resampling
+REDUCING_GAP = 2.0  # Pillow's Image.thumbnail default: reduce first when the crop is ≥ 4× the output
 
 
 @dataclass(frozen=True)
@@ -110,18 +120,68 @@ def _resample_axis(image: np.ndarray, coefficients: ResampleCoefficients, axis: 
     return np.clip(accumulated >> PRECISION_BITS, 0, 255).astype(np.uint8)
 
 
+def reduction_factor(side: int, size: int) -> int:
+    """The block size of the first stage: Pillow's ``int(side / size / reducing_gap) or 1``."""
+    return int(side / size / REDUCING_GAP) or 1
+
+
+def reduce_box(width: int, height: int, box: CropBox, size: int) -> tuple[int, int, int, int]:
+    """The region reduced in the first stage (left, top, right, bottom): the crop widened by the
+    bilinear filter's reach, half a pixel of the output on each side (Pillow's ``_get_safe_box``)."""
+    support = 0.5 * (box.side / size)
+    return (
+        max(0, int(box.left - support)),
+        max(0, int(box.top - support)),
+        min(width, math.ceil(box.left + box.side + support)),
+        min(height, math.ceil(box.top + box.side + support)),
+    )
+
+
+def block_multiplier(count: np.ndarray) -> np.ndarray:
+    """Pillow's ``division_UINT32(count, 8)``: 2**32 / (256 * count) in float32, truncated."""
+    return (np.float32(2.0 ** 32) / (256 * count).astype(np.float32)).astype(np.int64)
+
+
+def reduce_blocks(image: np.ndarray, factor: int, region: tuple[int, int, int, int]) -> np.ndarray:
+    """Average ``factor``×``factor`` blocks of ``region`` of an H×W×3 uint8 image (Pillow's ``reduce``)."""
+    left, top, right, bottom = region
+    height, width = bottom - top, right - left
+    out_height, out_width = -(-height // factor), -(-width // factor)
+    padded = np.zeros((out_height * factor, out_width * factor, 3), dtype=np.uint8)
+    padded[:height, :width] = image[top:bottom, left:right]
+    sums = padded.reshape(out_height, factor, out_width, factor, 3).sum(axis=(1, 3), dtype=np.int64)
+    rows = np.minimum(factor, height - factor * np.arange(out_height))
+    columns = np.minimum(factor, width - factor * np.arange(out_width))
+    counts = (rows[:, None] * columns[None, :])[..., None]
+    return (((sums + counts // 2) * block_multiplier(counts)) >> 24).astype(np.uint8)
+
+
 def resize_square(image: np.ndarray, box: CropBox, size: int) -> np.ndarray:
-    """Resize the ``box`` region of an H×W×3 uint8 image to size×size (Pillow-exact)."""
+    """Resize the ``box`` region of an H×W×3 uint8 image to size×size (the contract's two stages)."""
     height, width = image.shape[:2]
-    horizontal = resample_coefficients(width, box.left, box.left + box.side, size)
-    vertical = resample_coefficients(height, box.top, box.top + box.side, size)
+    bounds = (box.left, box.top, box.left + box.side, box.top + box.side)
+    factor = reduction_factor(box.side, size)
+    if factor > 1:
+        region = reduce_box(width, height, box, size)
+        image = reduce_blocks(image, factor, region)
+        bounds = tuple((edge - region[index % 2]) / factor for index, edge in enumerate(bounds))
+    return resample(image, bounds, size)
+
+
+def resample(image: np.ndarray, bounds: tuple[float, float, float, float], size: int) -> np.ndarray:
+    """Resize the (left, top, right, bottom) region, fractional or not, of an H×W×3 uint8 image to
+    size×size with the antialiased bilinear filter (Pillow-exact, horizontal pass first)."""
+    height, width = image.shape[:2]
+    left, top, right, bottom = bounds
+    horizontal = resample_coefficients(width, left, right, size)
+    vertical = resample_coefficients(height, top, bottom, size)
     # Pillow only runs the horizontal pass over the rows the vertical pass will read.
     first_row = int(vertical.starts[0])
     last_row = int(vertical.starts[-1] + vertical.counts[-1])
     rows = image[first_row:last_row]
     shifted_vertical = ResampleCoefficients(vertical.starts - first_row, vertical.counts, vertical.weights)
-    needs_horizontal = size != width or box.left != 0 or box.left + box.side != size
-    needs_vertical = size != height or box.top != 0 or box.top + box.side != size
+    needs_horizontal = size != width or left != 0 or right != size
+    needs_vertical = size != height or top != 0 or bottom != size
     if needs_horizontal:
         rows = _resample_axis(rows, horizontal, axis=1)
     else:

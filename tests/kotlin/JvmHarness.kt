@@ -26,7 +26,6 @@ fun main(args: Array<String>) {
         "preprocess" -> preprocessCases(File(args[1]))
         "postprocess" -> postprocessCase(File(args[1]))
         "metadata" -> printMetadata(File(args[1]))
-        "time" -> timePreprocessing(args[1].toInt(), args[2].toInt(), args[3].toInt(), args[4].toInt())
         "metadata-error" -> println(metadataError(File(args[1])))
         "threads" -> threadPolicy()
         "cache" -> cacheScenarios(File(args[1]), File(args[2]))
@@ -49,6 +48,12 @@ private fun preprocessCases(folder: File) {
             val pixels = IntArray(width * height) { input.readInt() }
             val rgb = ImagePreprocessing.preprocess(pixels, width, height, size, cropFraction)
             File(folder, case.name.removeSuffix(".case") + ".rgb").writeBytes(rgb)
+            // The same pixels behind a PixelSource that copies as Bitmap.getPixels does.
+            val source = GetPixelsSource(pixels, width, height)
+            val banded = ImagePreprocessing.preprocess(source, size, cropFraction)
+            File(folder, case.name.removeSuffix(".case") + ".banded").writeBytes(banded)
+            File(folder, case.name.removeSuffix(".case") + ".reads")
+                .writeText("${source.reads.get()} ${source.pixelsRead.get()} ${source.largestRead.get()}")
         }
     }
 }
@@ -71,6 +76,30 @@ private fun halves(floatsFile: File, out: File) {
     val data = ByteBuffer.allocate(floats.capacity() * 2).order(ByteOrder.LITTLE_ENDIAN)
     for (i in 0 until floats.capacity()) data.putShort(HalfFloat.fromFloat(floats.get(i)))
     out.writeBytes(data.array())
+}
+
+/**
+ * Test double of a `Bitmap` behind [PixelSource]: copies like `Bitmap.getPixels(destination, 0,
+ * columns, left, top, columns, rows)`, with the argument checks of Android's
+ * `Bitmap.checkPixelsAccess` (frameworks/base graphics/java/android/graphics/Bitmap.java), which
+ * throw rather than read outside the bitmap; counts what is read.
+ */
+private class GetPixelsSource(private val argb: IntArray, override val width: Int, override val height: Int) : PixelSource {
+    val reads = AtomicInteger()
+    val pixelsRead = java.util.concurrent.atomic.AtomicLong()
+    val largestRead = AtomicInteger()
+
+    override fun readPixels(destination: IntArray, left: Int, top: Int, columns: Int, rows: Int) {
+        require(left >= 0 && top >= 0) { "x and y must be >= 0" }
+        require(left + columns <= width) { "x + width must be <= bitmap.width()" }
+        require(top + rows <= height) { "y + height must be <= bitmap.height()" }
+        if (columns == 0 || rows == 0) return
+        if ((rows - 1) * columns + columns > destination.size) throw ArrayIndexOutOfBoundsException()
+        for (row in 0 until rows) System.arraycopy(argb, (top + row) * width + left, destination, row * columns, columns)
+        reads.incrementAndGet()
+        pixelsRead.addAndGet(columns.toLong() * rows)
+        largestRead.accumulateAndGet(columns * rows, ::maxOf)
+    }
 }
 
 /** logits count + floats, maxResults, threshold, allowlist, denylist (readUTF strings), labels. */
@@ -99,19 +128,6 @@ private fun printMetadata(file: File) {
         metadata.inputSize.toString(), metadata.cropFraction.toString(),
     ) + metadata.labels
     File(file.path + ".out").writeText(lines.joinToString("\n"), Charsets.UTF_8)
-}
-
-/** Median wall time of preprocessing a width×height frame, over `repeats` runs after a warm-up. */
-private fun timePreprocessing(width: Int, height: Int, size: Int, repeats: Int) {
-    val random = java.util.Random(0)
-    val pixels = IntArray(width * height) { random.nextInt() }
-    repeat(5) { ImagePreprocessing.preprocess(pixels, width, height, size, 0.875) }
-    val times = DoubleArray(repeats) {
-        val started = System.nanoTime()
-        ImagePreprocessing.preprocess(pixels, width, height, size, 0.875)
-        (System.nanoTime() - started) / 1e6
-    }.sorted()
-    println("%.3f".format(times[times.size / 2]))
 }
 
 /** The IllegalArgumentException ModelMetadata.parse throws for a malformed document, as "class: message". */

@@ -1,5 +1,6 @@
 package com.example.mnv3
 
+import java.util.stream.IntStream
 import kotlin.math.abs
 import kotlin.math.ceil
 import kotlin.math.floor
@@ -8,19 +9,48 @@ import kotlin.math.floor
 data class CropBox(val left: Int, val top: Int, val side: Int)
 
 /**
+ * ARGB pixels that preprocessing reads one band of rows at a time, so that a large image is never
+ * copied whole: [ImagePreprocessing] asks only for the rows and columns the crop and the filter
+ * reach, a few rows at a time for large reductions. A `Bitmap` is one:
+ * `{ destination, left, top, columns, rows -> bitmap.getPixels(destination, 0, columns, left, top, columns, rows) }`.
+ */
+interface PixelSource {
+    val width: Int
+    val height: Int
+
+    /**
+     * Copies `rows` rows from [top] of `columns` columns from [left] into [destination], row after
+     * row, `columns` ints apart, as `Bitmap.getPixels(destination, 0, columns, left, top, columns,
+     * rows)` does. Bands are disjoint and may be read from several threads at once.
+     */
+    fun readPixels(destination: IntArray, left: Int, top: Int, columns: Int, rows: Int)
+}
+
+/**
  * Turns camera or gallery pixels into the model's input bytes, exactly as mnv3-sdk does in Python.
  *
  * Steps (the preprocessing contract): take the central square of side
- * `round(min(width, height) * cropFraction)`, resize it to `size`×`size` with an antialiased
- * bilinear (triangle) filter using half-pixel centres, and emit RGB bytes in NHWC order.
- * Normalisation (mean/std) happens inside the model, so it is not repeated here.
+ * `round(min(width, height) * cropFraction)`; when it is at least 4× the output side, first average
+ * `factor`×`factor` blocks of it and of the filter's reach around it (`factor = side / size / 2`:
+ * Pillow's `reduce`, as its `resize` does with `reducing_gap=2`); then resize to `size`×`size`
+ * with an antialiased bilinear (triangle) filter using half-pixel centres, and emit RGB bytes in
+ * HWC order. Normalisation (mean/std) happens inside the model, so it is not repeated here.
  *
- * All arithmetic is integer or exactly reproducible double math, so the output is byte-identical
- * to the Python reference; the build's tests check this on real photos and odd sizes.
+ * All arithmetic is integer or exactly reproducible float math, so the output is byte-identical
+ * to the Python reference; the build's tests check this on real photos and odd sizes. Large
+ * images are worked on in bands of rows, one per CPU core.
  */
 object ImagePreprocessing {
     private const val PRECISION_BITS = 22
     private const val HALF = 1 shl (PRECISION_BITS - 1)
+    private const val REDUCING_GAP = 2.0
+
+    // Below about this many multiply-adds (or pixels summed) a pass runs in one piece: handing
+    // bands to other threads costs more than it saves for small images.
+    private const val PARALLEL_WORK = 200_000L
+
+    // Rows summed in 16-bit halves of an int before they are split (see reduceBlocks).
+    private const val LANE_ROWS = 256
 
     /** The central square kept before resizing; never empty. */
     @JvmStatic
@@ -37,82 +67,241 @@ object ImagePreprocessing {
      */
     @JvmStatic
     fun preprocess(argb: IntArray, width: Int, height: Int, size: Int, cropFraction: Double): ByteArray {
+        require(width >= 1 && height >= 1) { "image must be at least 1×1, got ${width}×$height" }
         require(argb.size >= width * height) { "expected ${width * height} pixels, got ${argb.size}" }
-        require(size >= 1) { "output size must be positive, got $size" }
-        val box = centerCropBox(width, height, cropFraction)
-        val horizontal = Coefficients.compute(width, box.left, box.left + box.side, size)
-        val vertical = Coefficients.compute(height, box.top, box.top + box.side, size)
-        // Only the rows the vertical pass reads are resampled horizontally.
-        val firstRow = vertical.starts[0]
-        val lastRow = vertical.starts[size - 1] + vertical.counts[size - 1]
-        val needsHorizontal = size != width || box.left != 0 || box.left + box.side != size
-        val needsVertical = size != height || box.top != 0 || box.top + box.side != size
+        return preprocess(Pixels(width, height, argb, null), size, cropFraction)
+    }
 
-        val rowCount = lastRow - firstRow
+    /**
+     * Preprocesses the pixels of [source] into `size * size * 3` RGB bytes (alpha is dropped),
+     * reading only the rows and columns it needs, in bands of a few rows for large images.
+     */
+    @JvmStatic
+    fun preprocess(source: PixelSource, size: Int, cropFraction: Double): ByteArray =
+        preprocess(Pixels(source.width, source.height, null, source), size, cropFraction)
+
+    private fun preprocess(source: Pixels, size: Int, cropFraction: Double): ByteArray {
+        require(size >= 1) { "output size must be positive, got $size" }
+        val box = centerCropBox(source.width, source.height, cropFraction)
+        val right = box.left + box.side
+        val bottom = box.top + box.side
+        val factor = maxOf(1, (box.side.toDouble() / size / REDUCING_GAP).toInt())
+        if (factor == 1) {
+            return resample(source, box.left.toDouble(), box.top.toDouble(), right.toDouble(), bottom.toDouble(), size)
+        }
+        // The crop plus the filter's reach (half an output pixel each side), as Pillow's _get_safe_box.
+        val support = 0.5 * (box.side.toDouble() / size)
+        val regionLeft = maxOf(0, (box.left - support).toInt())
+        val regionTop = maxOf(0, (box.top - support).toInt())
+        val regionRight = minOf(source.width, ceil(right + support).toInt())
+        val regionBottom = minOf(source.height, ceil(bottom + support).toInt())
+        val reduced = reduceBlocks(source, regionLeft, regionTop, regionRight, regionBottom, factor)
+        return resample(
+            reduced,
+            (box.left - regionLeft).toDouble() / factor, (box.top - regionTop).toDouble() / factor,
+            (right - regionLeft).toDouble() / factor, (bottom - regionTop).toDouble() / factor,
+            size,
+        )
+    }
+
+    /**
+     * Averages `factor`×`factor` blocks of the region (Pillow's `reduce`; partial blocks at the right
+     * and bottom average what they hold) into packed RGB ints: `((sum + n / 2) * m) >> 24` with
+     * Pillow's single-precision `m = 2^32 / (256 n)` for a block of `n` pixels. Reads `factor` rows
+     * at a time.
+     */
+    private fun reduceBlocks(source: Pixels, left: Int, top: Int, right: Int, bottom: Int, factor: Int): Pixels {
+        val regionWidth = right - left
+        val outWidth = (regionWidth + factor - 1) / factor
+        val outHeight = (bottom - top + factor - 1) / factor
+        val out = IntArray(outWidth * outHeight)
+        val fullMultiplier = blockMultiplier(factor * factor)
+        inBands(outHeight, regionWidth.toLong() * (bottom - top)) { from, to ->
+            val buffer = source.bufferFor(regionWidth * minOf(factor, LANE_ROWS))
+            // Per input column, red and blue side by side in one int: up to 256 rows add at most
+            // 255 × 256 to each 16-bit half, so neither carries into the other.
+            val redBlue = IntArray(regionWidth)
+            val greenShifted = IntArray(regionWidth)
+            val red = IntArray(outWidth)
+            val green = IntArray(outWidth)
+            val blue = IntArray(outWidth)
+            for (blockRow in from until to) {
+                red.fill(0)
+                green.fill(0)
+                blue.fill(0)
+                val firstRow = top + blockRow * factor
+                val rows = minOf(factor, bottom - firstRow)
+                for (chunk in 0 until rows step LANE_ROWS) {
+                    val chunkRows = minOf(LANE_ROWS, rows - chunk)
+                    val window = source.window(left, firstRow + chunk, regionWidth, chunkRows, buffer)
+                    redBlue.fill(0)
+                    greenShifted.fill(0)
+                    for (row in 0 until chunkRows) {
+                        accumulateRow(window.pixels, window.offset + row * window.stride, regionWidth, redBlue, greenShifted)
+                    }
+                    for (column in 0 until outWidth) {
+                        for (x in column * factor until minOf(column * factor + factor, regionWidth)) {
+                            red[column] += redBlue[x] ushr 16
+                            blue[column] += redBlue[x] and 0xFFFF
+                            green[column] += greenShifted[x] ushr 8
+                        }
+                    }
+                }
+                for (column in 0 until outWidth) {
+                    val count = rows * minOf(factor, regionWidth - column * factor)
+                    val multiplier = if (count == factor * factor) fullMultiplier else blockMultiplier(count)
+                    val amend = count / 2
+                    // Pillow computes in UINT32; the product stays below 2^32, and ushr reads
+                    // Kotlin's wrapped Int as that unsigned value.
+                    val r = (red[column] + amend) * multiplier ushr 24
+                    val g = (green[column] + amend) * multiplier ushr 24
+                    val b = (blue[column] + amend) * multiplier ushr 24
+                    out[blockRow * outWidth + column] = (r shl 16) or (g shl 8) or b
+                }
+            }
+        }
+        return Pixels(outWidth, outHeight, out, null)
+    }
+
+    /** Adds one row to the column sums: a plain unit-stride loop in a method of its own, which the JIT optimises best. */
+    private fun accumulateRow(pixels: IntArray, start: Int, count: Int, redBlue: IntArray, greenShifted: IntArray) {
+        for (x in 0 until count) {
+            val pixel = pixels[start + x]
+            redBlue[x] += pixel and 0xFF00FF
+            greenShifted[x] += pixel and 0xFF00
+        }
+    }
+
+    /** Pillow's `division_UINT32(count, 8)`: 2^32 / (256 count) in single precision, truncated. */
+    private fun blockMultiplier(count: Int): Int = (4294967296f / (256 * count).toFloat()).toLong().toInt()
+
+    /**
+     * The antialiased bilinear resize of a (possibly fractional) box, horizontal pass first; reads
+     * only the rows and columns the filter reaches, in one piece (at most about 4 × size squared).
+     */
+    private fun resample(source: Pixels, left: Double, top: Double, right: Double, bottom: Double, size: Int): ByteArray {
+        val horizontal = Coefficients.compute(source.width, left, right, size)
+        val vertical = Coefficients.compute(source.height, top, bottom, size)
+        val firstRow = vertical.starts[0]
+        val rowCount = vertical.starts[size - 1] + vertical.counts[size - 1] - firstRow
+        val needsHorizontal = size != source.width || left != 0.0 || right != size.toDouble()
+        val needsVertical = size != source.height || top != 0.0 || bottom != size.toDouble()
+
         val rows = if (needsHorizontal) {
-            resampleRows(argb, width, firstRow, rowCount, horizontal)
+            val firstColumn = horizontal.starts[0]
+            val columns = (0 until size).maxOf { horizontal.starts[it] + horizontal.counts[it] } - firstColumn
+            val window = source.window(firstColumn, firstRow, columns, rowCount, source.bufferFor(columns * rowCount))
+            resampleRows(window, firstColumn, rowCount, horizontal)
         } else {
-            copyRows(argb, width, firstRow, rowCount)
+            val window = source.window(0, firstRow, source.width, rowCount, source.bufferFor(source.width * rowCount))
+            copyRows(window, source.width, rowCount)
         }
         return if (needsVertical) resampleColumns(rows, size, vertical, firstRow) else rows
     }
 
-    private fun resampleRows(argb: IntArray, width: Int, firstRow: Int, rowCount: Int, c: Coefficients): ByteArray {
-        val outWidth = c.starts.size
-        val out = ByteArray(rowCount * outWidth * 3)
-        for (row in 0 until rowCount) {
-            val rowOffset = (firstRow + row) * width
-            for (x in 0 until outWidth) {
-                val start = c.starts[x]
-                val weightOffset = x * c.taps
-                var red = HALF
-                var green = HALF
-                var blue = HALF
-                for (tap in 0 until c.counts[x]) {
-                    val pixel = argb[rowOffset + start + tap]
-                    val weight = c.weights[weightOffset + tap]
-                    red += ((pixel shr 16) and 0xFF) * weight
-                    green += ((pixel shr 8) and 0xFF) * weight
-                    blue += (pixel and 0xFF) * weight
-                }
-                val o = (row * outWidth + x) * 3
-                out[o] = clamp(red)
-                out[o + 1] = clamp(green)
-                out[o + 2] = clamp(blue)
+    /** The horizontal pass over a window whose column 0 is input column [firstColumn]. */
+    private fun resampleRows(window: PixelWindow, firstColumn: Int, rowCount: Int, c: Coefficients): ByteArray {
+        val out = ByteArray(rowCount * c.starts.size * 3)
+        inBands(rowCount, rowCount.toLong() * c.weights.size) { from, to ->
+            for (row in from until to) {
+                resampleRow(window.pixels, window.offset + row * window.stride - firstColumn, c, out, row * c.starts.size * 3)
             }
         }
         return out
     }
 
-    private fun copyRows(argb: IntArray, width: Int, firstRow: Int, rowCount: Int): ByteArray {
+    /** One row of the horizontal pass; a method of its own, which the JIT optimises best. */
+    private fun resampleRow(pixels: IntArray, rowOffset: Int, c: Coefficients, out: ByteArray, outOffset: Int) {
+        val starts = c.starts
+        val counts = c.counts
+        val weights = c.weights
+        val taps = c.taps
+        var o = outOffset
+        for (x in starts.indices) {
+            val start = rowOffset + starts[x]
+            val weightOffset = x * taps
+            var red = HALF
+            var green = HALF
+            var blue = HALF
+            for (tap in 0 until counts[x]) {
+                val pixel = pixels[start + tap]
+                val weight = weights[weightOffset + tap]
+                red += ((pixel shr 16) and 0xFF) * weight
+                green += ((pixel shr 8) and 0xFF) * weight
+                blue += (pixel and 0xFF) * weight
+            }
+            out[o] = clamp(red)
+            out[o + 1] = clamp(green)
+            out[o + 2] = clamp(blue)
+            o += 3
+        }
+    }
+
+    private fun copyRows(window: PixelWindow, width: Int, rowCount: Int): ByteArray {
         val out = ByteArray(rowCount * width * 3)
-        for (i in 0 until rowCount * width) {
-            val pixel = argb[firstRow * width + i]
-            out[i * 3] = (pixel shr 16).toByte()
-            out[i * 3 + 1] = (pixel shr 8).toByte()
-            out[i * 3 + 2] = pixel.toByte()
+        for (row in 0 until rowCount) {
+            for (x in 0 until width) {
+                val pixel = window.pixels[window.offset + row * window.stride + x]
+                val o = (row * width + x) * 3
+                out[o] = (pixel shr 16).toByte()
+                out[o + 1] = (pixel shr 8).toByte()
+                out[o + 2] = pixel.toByte()
+            }
         }
         return out
     }
 
     private fun resampleColumns(rows: ByteArray, width: Int, c: Coefficients, firstRow: Int): ByteArray {
         val outHeight = c.starts.size
-        val out = ByteArray(outHeight * width * 3)
-        for (y in 0 until outHeight) {
-            val start = c.starts[y] - firstRow
-            val weightOffset = y * c.taps
-            for (x in 0 until width) {
-                for (channel in 0 until 3) {
-                    var sum = HALF
-                    for (tap in 0 until c.counts[y]) {
-                        val value = rows[((start + tap) * width + x) * 3 + channel].toInt() and 0xFF
-                        sum += value * c.weights[weightOffset + tap]
-                    }
-                    out[(y * width + x) * 3 + channel] = clamp(sum)
+        val rowBytes = width * 3
+        val out = ByteArray(outHeight * rowBytes)
+        inBands(outHeight, rowBytes.toLong() * c.weights.size) { from, to ->
+            val sums = IntArray(rowBytes)
+            for (y in from until to) {
+                sums.fill(HALF)
+                val start = c.starts[y] - firstRow
+                val weightOffset = y * c.taps
+                // Tap by tap over whole rows: the bytes are read in order.
+                for (tap in 0 until c.counts[y]) {
+                    val weight = c.weights[weightOffset + tap]
+                    val rowOffset = (start + tap) * rowBytes
+                    for (i in 0 until rowBytes) sums[i] += (rows[rowOffset + i].toInt() and 0xFF) * weight
                 }
+                val outOffset = y * rowBytes
+                for (i in 0 until rowBytes) out[outOffset + i] = clamp(sums[i])
             }
         }
         return out
+    }
+
+    /** Pixel (x, y) of a window is `pixels[offset + y * stride + x]`. */
+    private class PixelWindow(val pixels: IntArray, val offset: Int, val stride: Int)
+
+    /** The pixels being preprocessed: an array read in place, or a [PixelSource] read into buffers. */
+    private class Pixels(val width: Int, val height: Int, private val argb: IntArray?, private val source: PixelSource?) {
+        /** A buffer for [window] to copy `count` pixels into; none is needed for an array. */
+        fun bufferFor(count: Int): IntArray? = if (argb != null) null else IntArray(count)
+
+        fun window(left: Int, top: Int, columns: Int, rows: Int, buffer: IntArray?): PixelWindow {
+            if (argb != null) return PixelWindow(argb, top * width + left, width)
+            source!!.readPixels(buffer!!, left, top, columns, rows)
+            return PixelWindow(buffer, 0, columns)
+        }
+    }
+
+    /**
+     * Runs [body] over `0 until count` split in one band per CPU core (on the common fork-join
+     * pool and the calling thread), or in one piece when the pass is too small to repay the
+     * hand-off. Each band writes its own rows of the output, so the result does not depend on
+     * the split.
+     */
+    private inline fun inBands(count: Int, work: Long, crossinline body: (Int, Int) -> Unit) {
+        val bands = if (work < PARALLEL_WORK) 1 else minOf(count, Runtime.getRuntime().availableProcessors())
+        if (bands <= 1) {
+            body(0, count)
+        } else {
+            IntStream.range(0, bands).parallel().forEach { band -> body(count * band / bands, count * (band + 1) / bands) }
+        }
     }
 
     private fun clamp(accumulated: Int): Byte = (accumulated shr PRECISION_BITS).coerceIn(0, 255).toByte()
@@ -120,8 +309,8 @@ object ImagePreprocessing {
     /** Per output pixel: first input index, tap count, and fixed-point weights (Pillow's layout). */
     private class Coefficients(val starts: IntArray, val counts: IntArray, val weights: IntArray, val taps: Int) {
         companion object {
-            fun compute(inSize: Int, boxStart: Int, boxEnd: Int, outSize: Int): Coefficients {
-                val scale = (boxEnd - boxStart).toDouble() / outSize
+            fun compute(inSize: Int, boxStart: Double, boxEnd: Double, outSize: Int): Coefficients {
+                val scale = (boxEnd - boxStart) / outSize
                 val filterScale = maxOf(scale, 1.0)
                 val support = filterScale // the triangle filter's support is 1 at scale 1
                 val taps = ceil(support).toInt() * 2 + 1

@@ -81,21 +81,31 @@ class MobileNetV3Classifier private constructor(
         input.floats?.let { Tensor.fromBlob(it, input.shape) } ?: Tensor.fromBlob(input.shorts!!, input.shape)
     )
 
-    /** Classifies a bitmap of any size or configuration (converted to ARGB_8888 if needed). */
+    /**
+     * Classifies a bitmap of any size or configuration (converted to ARGB_8888 if needed). Only the
+     * central crop is read, a few rows at a time: a 12-megapixel photo is never copied whole.
+     */
     fun classify(bitmap: Bitmap): ClassificationResult {
         val started = SystemClock.elapsedRealtimeNanos()
         val argb = if (bitmap.config == Bitmap.Config.ARGB_8888) bitmap else bitmap.copy(Bitmap.Config.ARGB_8888, false)
-        val pixels = IntArray(argb.width * argb.height)
-        argb.getPixels(pixels, 0, argb.width, 0, 0, argb.width, argb.height)
-        return classifyPixels(pixels, argb.width, argb.height, started)
+        val source = object : PixelSource {
+            override val width = argb.width
+            override val height = argb.height
+
+            override fun readPixels(destination: IntArray, left: Int, top: Int, columns: Int, rows: Int) =
+                argb.getPixels(destination, 0, columns, left, top, columns, rows)
+        }
+        return classifyRgb(ImagePreprocessing.preprocess(source, metadata.inputSize, metadata.cropFraction), started)
     }
 
     /** Classifies ARGB pixels, row-major as [Bitmap.getPixels] returns them. */
-    fun classify(pixels: IntArray, width: Int, height: Int): ClassificationResult =
-        classifyPixels(pixels, width, height, SystemClock.elapsedRealtimeNanos())
-
-    private fun classifyPixels(pixels: IntArray, width: Int, height: Int, started: Long): ClassificationResult {
+    fun classify(pixels: IntArray, width: Int, height: Int): ClassificationResult {
+        val started = SystemClock.elapsedRealtimeNanos()
         val rgb = ImagePreprocessing.preprocess(pixels, width, height, metadata.inputSize, metadata.cropFraction)
+        return classifyRgb(rgb, started)
+    }
+
+    private fun classifyRgb(rgb: ByteArray, started: Long): ClassificationResult {
         var preprocessingNanos = SystemClock.elapsedRealtimeNanos() - started
         val logits: FloatArray
         val inferenceNanos: Long
