@@ -16,6 +16,7 @@ median latency and the ratio to `normalized`. Target: default <= 1.05x normalize
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 from pathlib import Path

@@ -33,12 +33,14 @@ def per_thread_count(script: str, models: Path, rounds: int, per_round: int) -> 
     is sized once per process (resizing it under a loaded XNNPACK program crashes)."""
     results = {}
     for threads in (1, 2):
-        output = subprocess.run(
+        worker = subprocess.run(
             [sys.executable, script, "--worker", str(threads), "--models", str(models),
              "--rounds", str(rounds), "--per-round", str(per_round)],
-            check=True, capture_output=True, text=True,
-        ).stdout
-        results[threads] = json.loads(output.strip().splitlines()[-1])
+            capture_output=True, text=True,
+        )
+        if worker.returncode != 0:
+            raise SystemExit(f"the {threads}-thread worker failed:\n{worker.stderr}")
+        results[threads] = json.loads(worker.stdout.strip().splitlines()[-1])
     return results
 
 

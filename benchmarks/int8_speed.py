@@ -1,0 +1,105 @@
+"""int8 against fp32 for MobileNetV3-Large, and what changes the ratio, same run.
+
+Builds Large (random weights, 224 px, the default pixel input) as fp32 and as int8 in variants:
+  * int8            what `mnv3-sdk build --quant int8` makes (per-channel weights)
+  * int8 per-tensor `--per-tensor`
+  * int8 hardswish  hard-swish written as x * clamp(x + 3, 0, 6) / 6, so that the XNNPACK
+                    quantizer quantizes its add, clamp and multiplies: ExecuTorch's XNNPACK
+                    partitioner takes `hardswish` in fp32 only, so in the int8 graph every
+                    hard-swish runs in fp32 between a dequantize and a quantize
+then times them for 1 and 2 threads (one process each), interleaved, and prints the median and
+the ratio to fp32. Target in issue 9: int8 <= 0.65x fp32 at 1 thread.
+
+    .venv/bin/python benchmarks/int8_speed.py [--rounds 15] [--per-round 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from timing import host_line, interleaved, per_thread_count
+
+VARIANTS = ("fp32", "int8", "int8 per-tensor", "int8 hardswish")
+
+
+class _DecomposedHardswish(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * (F.hardtanh(x + 3.0, 0.0, 6.0) * (1.0 / 6.0))
+
+
+def _with_decomposed_hardswish(network: nn.Module) -> nn.Module:
+    network = copy.deepcopy(network)
+    for parent in network.modules():
+        for name, child in parent.named_children():
+            if isinstance(child, nn.Hardswish):
+                setattr(parent, name, _DecomposedHardswish())
+    return network
+
+
+def build_all(folder: Path) -> None:
+    from mnv3_sdk.export import example_input, export_pte, wrap_for_export
+    from mnv3_sdk.quantize import QuantizationSettings, quantize_int8
+    from mnv3_sdk.weights import build_model, load_weights
+
+    network = build_model(load_weights("random", "large", 1.0), "large", 1.0).eval()
+    example = example_input(224, "fp32")
+    generator = torch.Generator().manual_seed(0)
+    calibration = [torch.randint(0, 256, (1, 3, 224, 224), generator=generator).float() for _ in range(16)]
+    per_channel = QuantizationSettings(per_channel=True, excluded=[], wrapped=True)
+    fp32 = wrap_for_export(network, "pixels", "fp32")
+    models = {
+        "fp32": fp32,
+        "int8": quantize_int8(fp32, example, calibration, per_channel),
+        "int8 per-tensor": quantize_int8(
+            fp32, example, calibration, QuantizationSettings(per_channel=False, excluded=[], wrapped=True)),
+        "int8 hardswish": quantize_int8(
+            wrap_for_export(_with_decomposed_hardswish(network), "pixels", "fp32"), example, calibration, per_channel),
+    }
+    for name, model in models.items():
+        (folder / f"{name}.pte").write_bytes(export_pte(model, example, {}).pte)
+
+
+def measure(threads: int, rounds: int, per_round: int, folder: Path) -> dict[str, list[float]]:
+    from mnv3_sdk.runtime import LoadedModel, set_threads
+
+    set_threads(threads)
+    pixels = torch.randint(0, 256, (1, 3, 224, 224), generator=torch.Generator().manual_seed(1)).float()
+    cases = {name: (lambda m=LoadedModel(folder / f"{name}.pte").method: m.execute([pixels])) for name in VARIANTS}
+    return interleaved(cases, rounds, per_round)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--per-round", type=int, default=10)
+    parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--models", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker is not None:
+        print(json.dumps(measure(args.worker, args.rounds, args.per_round, args.models)))
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        build_all(Path(folder))
+        results = per_thread_count(__file__, Path(folder), args.rounds, args.per_round)
+    print(f"{host_line()}; Large, 224 px; {args.rounds}x{args.per_round} runs per case, interleaved")
+    print("| model | threads | median ms | vs fp32 |")
+    print("|---|---|---|---|")
+    for threads, times in results.items():
+        floor = statistics.median(times["fp32"])
+        for name in VARIANTS:
+            median = statistics.median(times[name])
+            print(f"| {name} | {threads} | {median:.2f} | {median / floor:.3f}x |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
