@@ -58,27 +58,24 @@ def read_from_program(program: Any, origin: str) -> dict[str, Any]:
     return from_json_bytes(bytes(outputs[0].numpy().tobytes()), origin)
 
 
-# ExecuTorch's ScalarType codes (runtime/core/portable_type/scalar_type.h) for the dtypes the
-# metadata can name.
-_SCALAR_TYPES = {"uint8": 0, "float16": 5, "float32": 6}
-
-
 def check_program_matches(program: Any, metadata: dict[str, Any], origin: str) -> None:
     """Fail unless ``forward``'s input and output are exactly the dtype and shape the metadata promises.
 
     The app builds its tensors from the metadata alone: a graph that expects anything else fails
     on the device at the first classify ("unexpected scalar type"), so the build checks it here.
     """
+    from mnv3_sdk.runtime import SCALAR_TYPES
+
     method = program.metadata("forward")
     inputs, outputs = method.num_inputs(), method.num_outputs()
     if (inputs, outputs) != (1, 1):
         raise SdkError(f"{origin}: forward takes {inputs} inputs and returns {outputs} outputs, expected 1 and 1")
     for role, spec, tensor in (("input", metadata["input"], method.input_tensor_meta(0)),
                                ("output", metadata["output"], method.output_tensor_meta(0))):
-        expected = (_SCALAR_TYPES.get(spec["dtype"]), tuple(spec["shape"]))
+        expected = (SCALAR_TYPES.get(spec["dtype"]), tuple(spec["shape"]))
         actual = (int(tensor.dtype()), tuple(tensor.sizes()))
         if actual != expected:
-            names = {code: name for name, code in _SCALAR_TYPES.items()}
+            names = {code: name for name, code in SCALAR_TYPES.items()}
             raise SdkError(
                 f"{origin}: forward's {role} is {names.get(actual[0], f'dtype {actual[0]}')} {list(actual[1])} "
                 f"but the metadata promises {spec['dtype']} {list(spec['shape'])}"

@@ -61,8 +61,12 @@ def set_threads(count: int) -> None:
     _unsafe_reset_threadpool(count)
 
 
-# ExecuTorch's ScalarType codes (runtime/core/portable_type/scalar_type.h) of the float dtypes.
-_FLOAT_SCALAR_TYPES = {5: torch.float16, 6: torch.float32}
+# ExecuTorch's ScalarType codes (runtime/core/portable_type/scalar_type.h) of the dtypes the
+# metadata can name.
+SCALAR_TYPES = {"uint8": 0, "float16": 5, "float32": 6}
+_FLOAT_SCALAR_TYPES = {
+    code: getattr(torch, name) for name, code in SCALAR_TYPES.items() if name.startswith("float")
+}
 
 
 class LoadedModel:

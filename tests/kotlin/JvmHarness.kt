@@ -80,9 +80,10 @@ private fun halves(floatsFile: File, out: File) {
 
 /**
  * Test double of a `Bitmap` behind [PixelSource]: copies like `Bitmap.getPixels(destination, 0,
- * columns, left, top, columns, rows)`, with the argument checks of Android's
- * `Bitmap.checkPixelsAccess` (frameworks/base graphics/java/android/graphics/Bitmap.java), which
- * throw rather than read outside the bitmap; counts what is read.
+ * columns, left, top, columns, rows)`, in the order Android's `getPixels` and `checkPixelsAccess`
+ * apply their rules (aosp-mirror/platform_frameworks_base, graphics/java/android/graphics/
+ * Bitmap.java): nothing happens for an empty rectangle, then a read outside the bitmap throws
+ * IllegalArgumentException and one past the array ArrayIndexOutOfBoundsException. Counts reads.
  */
 private class GetPixelsSource(private val argb: IntArray, override val width: Int, override val height: Int) : PixelSource {
     val reads = AtomicInteger()
@@ -90,10 +91,13 @@ private class GetPixelsSource(private val argb: IntArray, override val width: In
     val largestRead = AtomicInteger()
 
     override fun readPixels(destination: IntArray, left: Int, top: Int, columns: Int, rows: Int) {
-        require(left >= 0 && top >= 0) { "x and y must be >= 0" }
+        if (columns == 0 || rows == 0) return
+        require(left >= 0) { "x must be >= 0" }
+        require(top >= 0) { "y must be >= 0" }
+        require(columns >= 0) { "width must be >= 0" }
+        require(rows >= 0) { "height must be >= 0" }
         require(left + columns <= width) { "x + width must be <= bitmap.width()" }
         require(top + rows <= height) { "y + height must be <= bitmap.height()" }
-        if (columns == 0 || rows == 0) return
         if ((rows - 1) * columns + columns > destination.size) throw ArrayIndexOutOfBoundsException()
         for (row in 0 until rows) System.arraycopy(argb, (top + row) * width + left, destination, row * columns, columns)
         reads.incrementAndGet()

@@ -11,8 +11,8 @@ data class CropBox(val left: Int, val top: Int, val side: Int)
 /**
  * ARGB pixels that preprocessing reads one band of rows at a time, so that a large image is never
  * copied whole: [ImagePreprocessing] asks only for the rows and columns the crop and the filter
- * reach, a few rows at a time for large reductions. A `Bitmap` is one:
- * `{ destination, left, top, columns, rows -> bitmap.getPixels(destination, 0, columns, left, top, columns, rows) }`.
+ * reach, a few rows at a time for large reductions. The classifier reads a `Bitmap` this way,
+ * with `readPixels` calling `bitmap.getPixels(destination, 0, columns, left, top, columns, rows)`.
  */
 interface PixelSource {
     val width: Int
