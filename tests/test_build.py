@@ -83,6 +83,8 @@ def test_info_prints_the_metadata_from_the_pte_alone(random_build, run_cli, tmp_
     result = run_cli("info", str(lonely), "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["model"]["arch"] == "mobilenet_v3_small"
+    text = run_cli("info", str(lonely)).stdout
+    assert "input:   image float32 NCHW [1, 3, 224, 224] (RGB 0-255, normalized in the graph)" in text
 
 
 def test_trained_model_keeps_its_accuracy(digits_build, digits):

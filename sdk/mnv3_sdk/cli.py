@@ -159,7 +159,8 @@ def info(model: Path, as_json: bool) -> None:
     click.echo(f"{model}: {model_info['arch']} ×{model_info['width_mult']:g}, {model_info['num_classes']} classes, "
                f"{metadata['quant']}")
     click.echo(f"  weights: {metadata['weights']['source']} (sha256 {metadata['weights']['sha256']})")
-    click.echo(f"  input:   {inputs['name']} {inputs['dtype']} {inputs['layout']} {inputs['shape']}, "
+    values = "RGB 0-255, normalized in the graph" if inputs["normalized_in_graph"] else "normalized RGB"
+    click.echo(f"  input:   {inputs['name']} {inputs['dtype']} {inputs['layout']} {inputs['shape']} ({values}), "
                f"crop fraction {inputs['crop_fraction']:g}, {inputs['interpolation']}")
     click.echo(f"  output:  {metadata['output']['name']} {metadata['output']['dtype']} {metadata['output']['shape']}")
     labels = metadata["labels"]
