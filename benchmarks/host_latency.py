@@ -10,10 +10,7 @@ hits all cases alike. Prints a Markdown table of median and p90 latency in milli
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +21,7 @@ from mnv3_sdk.config import make_build_config
 from mnv3_sdk.export import wrap_for_export
 from mnv3_sdk.runtime import LoadedModel, set_threads
 from mnv3_sdk.weights import build_model, load_weights
-from timing import host_line, interleaved, per_thread_count
+from timing import host_line, interleaved, measure_per_thread_count
 
 
 def build(variant: str, quant: str, folder: Path) -> Path:
@@ -33,6 +30,12 @@ def build(variant: str, quant: str, folder: Path) -> Path:
         calibration_samples=8 if quant == "int8" else None, build_aar=False,
     )
     return run_build(config).pte_path
+
+
+def build_all(folder: Path) -> None:
+    for variant in ("small", "large"):
+        for quant in ("fp32", "int8"):
+            build(variant, quant, folder)
 
 
 def measure(threads: int, rounds: int, per_round: int, folder: Path) -> dict[str, list[float]]:
@@ -53,23 +56,11 @@ def measure(threads: int, rounds: int, per_round: int, folder: Path) -> dict[str
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--per-round", type=int, default=10)
-    parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--models", type=Path, default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker is not None:
-        print(json.dumps(measure(args.worker, args.rounds, args.per_round, args.models)))
+    measured = measure_per_thread_count(__doc__.splitlines()[0], __file__, build_all, measure, rounds=10)
+    if measured is None:
         return
-
-    with tempfile.TemporaryDirectory() as folder:
-        for variant in ("small", "large"):
-            for quant in ("fp32", "int8"):
-                build(variant, quant, Path(folder))
-        results = per_thread_count(__file__, Path(folder), args.rounds, args.per_round)
-
-    print(f"{host_line()}; {args.rounds}×{args.per_round} runs per case, cases interleaved within each thread count")
+    results = measured.by_threads
+    print(f"{host_line()}; {measured.rounds}×{measured.per_round} runs per case, cases interleaved within each thread count")
     print("| model | engine | threads | median ms | p90 ms |")
     print("|---|---|---|---|---|")
     for threads, times in results.items():

@@ -15,16 +15,13 @@ median latency and the ratio to `normalized`. Target: default <= 1.05x normalize
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from timing import host_line, interleaved, per_thread_count
+from timing import host_line, interleaved, measure_per_thread_count
 
 VARIANTS = ("small", "large")
 CONTRACTS = ("default", "normalized", "uint8 NHWC")
@@ -79,21 +76,11 @@ def measure(threads: int, rounds: int, per_round: int, folder: Path) -> dict[str
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--per-round", type=int, default=10)
-    parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--models", type=Path, default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker is not None:
-        print(json.dumps(measure(args.worker, args.rounds, args.per_round, args.models)))
+    measured = measure_per_thread_count(__doc__.splitlines()[0], __file__, build_all, measure)
+    if measured is None:
         return
-
-    with tempfile.TemporaryDirectory() as folder:
-        build_all(Path(folder))
-        results = per_thread_count(__file__, Path(folder), args.rounds, args.per_round)
-
-    print(f"{host_line()}; fp32, 224 px; {args.rounds}x{args.per_round} runs per case, interleaved")
+    results = measured.by_threads
+    print(f"{host_line()}; fp32, 224 px; {measured.rounds}x{measured.per_round} runs per case, interleaved")
     print("| model | input | threads | median ms | vs normalized |")
     print("|---|---|---|---|---|")
     for threads, times in results.items():

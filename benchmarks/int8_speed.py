@@ -15,19 +15,15 @@ the ratio to fp32. Target in issue 9: int8 <= 0.65x fp32 at 1 thread.
 
 from __future__ import annotations
 
-import argparse
 import copy
-import json
 import statistics
-import sys
-import tempfile
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from timing import host_line, interleaved, per_thread_count
+from timing import host_line, interleaved, measure_per_thread_count
 
 VARIANTS = ("fp32", "int8", "int8 per-tensor", "int8 hardswish")
 
@@ -79,19 +75,11 @@ def measure(threads: int, rounds: int, per_round: int, folder: Path) -> dict[str
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--per-round", type=int, default=10)
-    parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--models", type=Path, default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker is not None:
-        print(json.dumps(measure(args.worker, args.rounds, args.per_round, args.models)))
+    measured = measure_per_thread_count(__doc__.splitlines()[0], __file__, build_all, measure)
+    if measured is None:
         return
-    with tempfile.TemporaryDirectory() as folder:
-        build_all(Path(folder))
-        results = per_thread_count(__file__, Path(folder), args.rounds, args.per_round)
-    print(f"{host_line()}; Large, 224 px; {args.rounds}x{args.per_round} runs per case, interleaved")
+    results = measured.by_threads
+    print(f"{host_line()}; Large, 224 px; {measured.rounds}x{measured.per_round} runs per case, interleaved")
     print("| model | threads | median ms | vs fp32 |")
     print("|---|---|---|---|")
     for threads, times in results.items():
@@ -102,4 +90,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+Times = dict[str, list[float]]
+
+
+@dataclass(frozen=True)
+class Measured:
+    rounds: int
+    per_round: int
+    by_threads: dict[int, Times]  # thread count → case → milliseconds
+
+
+def measure_per_thread_count(
+    description: str, script: str, build: Callable[[Path], None],
+    measure: Callable[[int, int, int, Path], Times], rounds: int = 15,
+) -> Measured | None:
+    """The command line every latency benchmark shares: build the models into a temporary folder
+    with ``build``, then run ``script --worker N`` (which calls ``measure`` and prints JSON) for 1
+    and 2 threads. In a worker process, prints its measurement and returns None."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--per-round", type=int, default=10)
+    parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--models", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker is not None:
+        print(json.dumps(measure(args.worker, args.rounds, args.per_round, args.models)))
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        build(Path(folder))
+        results = per_thread_count(script, Path(folder), args.rounds, args.per_round)
+    return Measured(args.rounds, args.per_round, results)
 
 
 def interleaved(cases: dict[str, Callable[[], object]], rounds: int, per_round: int) -> dict[str, list[float]]:
