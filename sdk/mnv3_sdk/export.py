@@ -78,6 +78,26 @@ class HalfPrecision(nn.Module):
         return self.model(image)
 
 
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """A copy with every Conv→BatchNorm pair folded into the conv (BatchNorm becomes Identity).
+
+    Exporting the folded copy takes 40% of the nodes out of the graph ExecuTorch's lowering walks
+    (each of its dozens of passes retraces every node): Small fp32 lowers in ~16 s instead of ~25 s here, and the
+    result is the same arithmetic XNNPACK's own FuseBatchNormPass would bake in. prepare_pt2e
+    folds BatchNorm itself; comparing int8 layer outputs needs an fp32 reference folded the same way.
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    folded = copy.deepcopy(model).eval()
+    for module in folded.modules():
+        children = list(module.named_children())
+        for (conv_name, conv), (norm_name, norm) in zip(children, children[1:]):
+            if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d):
+                setattr(module, conv_name, fuse_conv_bn_eval(conv, norm))
+                setattr(module, norm_name, nn.Identity())
+    return folded
+
+
 @dataclass(frozen=True)
 class PortableOp:
     """One operator call left on ExecuTorch's portable (scalar C++) kernels, with its output size."""

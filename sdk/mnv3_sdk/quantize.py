@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +10,7 @@ import torch
 from torch import nn
 
 from mnv3_sdk.errors import SdkError
+from mnv3_sdk.export import fold_batchnorm
 
 # Layer names are the network's own (state dict) names; the exported module wraps the network
 # in the input adapter, whose attribute is "network".
@@ -84,24 +84,6 @@ def quantize_int8(
         for batch in calibration_inputs:
             prepared(batch.contiguous())
         return convert_pt2e(prepared)
-
-
-def fold_batchnorm(model: nn.Module) -> nn.Module:
-    """A copy with every Conv→BatchNorm pair folded into the conv (BatchNorm becomes Identity).
-
-    prepare_pt2e folds BatchNorm itself; comparing layer outputs needs an fp32 reference whose
-    conv outputs mean the same thing.
-    """
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
-
-    folded = copy.deepcopy(model).eval()
-    for module in folded.modules():
-        children = list(module.named_children())
-        for (conv_name, conv), (norm_name, norm) in zip(children, children[1:]):
-            if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d):
-                setattr(module, conv_name, fuse_conv_bn_eval(conv, norm))
-                setattr(module, norm_name, nn.Identity())
-    return folded
 
 
 class _LayerOutputRecorder(torch.fx.Interpreter):
