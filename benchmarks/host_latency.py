@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-from mnv3_sdk.build import run_build
-from mnv3_sdk.config import make_build_config
-from mnv3_sdk.export import wrap_for_export
-from mnv3_sdk.runtime import LoadedModel, set_threads
-from mnv3_sdk.weights import build_model, load_weights
 from timing import host_line, interleaved, measure_per_thread_count
+
+from mnv3_sdk.build.config import make_build_config
+from mnv3_sdk.build.pipeline import run_build
+from mnv3_sdk.export.adapter import wrap_for_export
+from mnv3_sdk.network.weights import build_model, load_weights
+from mnv3_sdk.pte.runtime import LoadedModel, set_threads
 
 
 def build(variant: str, quant: str, folder: Path) -> Path:

@@ -19,9 +19,8 @@ import statistics
 from pathlib import Path
 
 import torch
-from torch import nn
-
 from timing import host_line, interleaved, measure_per_thread_count
+from torch import nn
 
 VARIANTS = ("small", "large")
 CONTRACTS = ("default", "normalized", "uint8 NHWC")
@@ -32,7 +31,8 @@ class _BytesInput(nn.Module):
 
     def __init__(self, network: nn.Module) -> None:
         super().__init__()
-        from mnv3_sdk.export import IMAGENET_MEAN, IMAGENET_STD, PixelInput
+        from mnv3_sdk.imaging.model_input import IMAGENET_MEAN, IMAGENET_STD
+        from mnv3_sdk.export.adapter import PixelInput
 
         self.pixels = PixelInput(network, IMAGENET_MEAN, IMAGENET_STD)
 
@@ -41,10 +41,10 @@ class _BytesInput(nn.Module):
 
 
 def build_all(folder: Path) -> None:
-    from mnv3_sdk.build import run_build
-    from mnv3_sdk.config import make_build_config
-    from mnv3_sdk.export import export_pte
-    from mnv3_sdk.weights import build_model, load_weights
+    from mnv3_sdk.build.config import make_build_config
+    from mnv3_sdk.build.pipeline import run_build
+    from mnv3_sdk.export.lower import export_pte
+    from mnv3_sdk.network.weights import build_model, load_weights
 
     for variant in VARIANTS:
         for contract, input_format in (("default", "pixels"), ("normalized", "normalized")):
@@ -58,7 +58,7 @@ def build_all(folder: Path) -> None:
 
 
 def measure(threads: int, rounds: int, per_round: int, folder: Path) -> dict[str, list[float]]:
-    from mnv3_sdk.runtime import LoadedModel, set_threads
+    from mnv3_sdk.pte.runtime import LoadedModel, set_threads
 
     set_threads(threads)
     generator = torch.Generator().manual_seed(0)

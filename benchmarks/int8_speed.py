@@ -21,9 +21,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from timing import host_line, interleaved, measure_per_thread_count
+from torch import nn
 
 VARIANTS = ("fp32", "int8", "int8 per-tensor", "int8 hardswish")
 
@@ -43,9 +42,10 @@ def _with_decomposed_hardswish(network: nn.Module) -> nn.Module:
 
 
 def build_all(folder: Path) -> None:
-    from mnv3_sdk.export import example_input, export_pte, wrap_for_export
-    from mnv3_sdk.quantize import QuantizationSettings, quantize_int8
-    from mnv3_sdk.weights import build_model, load_weights
+    from mnv3_sdk.export.adapter import example_input, wrap_for_export
+    from mnv3_sdk.export.lower import export_pte
+    from mnv3_sdk.export.quantize import QuantizationSettings, quantize_int8
+    from mnv3_sdk.network.weights import build_model, load_weights
 
     network = build_model(load_weights("random", "large", 1.0), "large", 1.0).eval()
     example = example_input(224, "fp32")
@@ -66,7 +66,7 @@ def build_all(folder: Path) -> None:
 
 
 def measure(threads: int, rounds: int, per_round: int, folder: Path) -> dict[str, list[float]]:
-    from mnv3_sdk.runtime import LoadedModel, set_threads
+    from mnv3_sdk.pte.runtime import LoadedModel, set_threads
 
     set_threads(threads)
     pixels = torch.randint(0, 256, (1, 3, 224, 224), generator=torch.Generator().manual_seed(1)).float()

@@ -25,11 +25,12 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from digits import CROP_FRACTION, INPUT_SIZE, LABELS, make_digits_fixture  # noqa: E402
-from mnv3_sdk.export import wrap_for_export  # noqa: E402
-from mnv3_sdk.images import read_rgb  # noqa: E402
-from mnv3_sdk.preprocess import center_crop_box, preprocess_rgb, reduction_factor, resample  # noqa: E402
-from mnv3_sdk.verify import to_model_input  # noqa: E402
-from mnv3_sdk.weights import build_model, load_weights  # noqa: E402
+
+from mnv3_sdk.export.adapter import wrap_for_export
+from mnv3_sdk.imaging.files import read_rgb  # noqa: E402
+from mnv3_sdk.imaging.preprocess import center_crop_box, preprocess_rgb, reduction_factor, resample  # noqa: E402
+from mnv3_sdk.network.weights import build_model, load_weights  # noqa: E402
+from mnv3_sdk.imaging.model_input import to_model_input
 
 
 def frame(digit: np.ndarray, side: int) -> np.ndarray:

@@ -13,9 +13,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from mnv3_sdk.export import IMAGENET_MEAN, IMAGENET_STD, PixelInput
-from mnv3_sdk.model import MobileNetV3, reestimate_batchnorm
-from mnv3_sdk.preprocess import preprocess_rgb
+from mnv3_sdk.imaging.model_input import IMAGENET_MEAN, IMAGENET_STD
+from mnv3_sdk.export.adapter import PixelInput
+from mnv3_sdk.imaging.preprocess import preprocess_rgb
+from mnv3_sdk.network.mobilenetv3 import MobileNetV3, reestimate_batchnorm
 
 INPUT_SIZE = 32
 CROP_FRACTION = 1.0

@@ -6,9 +6,9 @@ import os
 import subprocess
 from pathlib import Path
 
-from mnv3_sdk.codegen import default_demo_settings, render_project
-from mnv3_sdk.kotlin import compile_kotlin
-from mnv3_sdk.toolchain import KOTLIN_STDLIB, Artifact, fetch, find_java
+from mnv3_sdk.android.kotlin import compile_kotlin
+from mnv3_sdk.android.project import default_demo_settings, render_project
+from mnv3_sdk.android.toolchain import KOTLIN_STDLIB, Artifact, fetch, find_java
 
 HARNESS = Path(__file__).parent / "kotlin" / "JvmHarness.kt"
 # The files that must not depend on android.*: they are compiled here without android.jar.

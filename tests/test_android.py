@@ -8,13 +8,13 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-
 from kotlin_jvm import DEFAULT_SETTINGS
-from mnv3_sdk.aar import AAR_METADATA_ENTRY
-from mnv3_sdk.android import compile_library, demo_sources, executorch_api, toolchain_cache
-from mnv3_sdk.codegen import AGP_VERSION, COMPILE_SDK, MIN_SDK, render_project
-from mnv3_sdk.kotlin import compile_kotlin, module_name
-from mnv3_sdk.toolchain import OLDEST_KOTLIN_CONSUMER, android_jar
+
+from mnv3_sdk.android.aar import AAR_METADATA_ENTRY
+from mnv3_sdk.android.kotlin import compile_kotlin, module_name
+from mnv3_sdk.android.project import AGP_VERSION, COMPILE_SDK, MIN_SDK, render_project
+from mnv3_sdk.android.stage import compile_library, demo_sources, executorch_api, toolchain_cache
+from mnv3_sdk.android.toolchain import OLDEST_KOTLIN_CONSUMER, android_jar
 from mnv3_sdk.versions import EXECUTORCH_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
@@ -146,7 +146,7 @@ def test_the_compiled_library_is_reused_for_another_model_but_not_another_class(
     a rebuild with another model takes them from the cache; another class name compiles anew."""
     import dataclasses
 
-    import mnv3_sdk.android as android
+    import mnv3_sdk.android.stage as android
 
     api = executorch_api(toolchain_cache())
     first = tmp_path / "first"
@@ -187,7 +187,7 @@ def test_committed_android_demo_matches_the_templates(tmp_path):
     committed = REPO / "android-demo"
     rendered_files = sorted(p.relative_to(rendered) for p in rendered.rglob("*") if p.is_file())
     committed_files = sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())
-    assert rendered_files == committed_files, "re-render it: .venv/bin/python -m mnv3_sdk.codegen android-demo"
+    assert rendered_files == committed_files, "re-render it: .venv/bin/python -m mnv3_sdk.android.project android-demo"
     for relative in rendered_files:
         assert filecmp.cmp(rendered / relative, committed / relative, shallow=False), relative
 
@@ -237,7 +237,7 @@ def test_no_aar_writes_the_gradle_project_only(digits, tmp_path, run_cli):
 
 
 def test_a_local_executorch_aar_is_compiled_against_when_given(tmp_path, monkeypatch):
-    from mnv3_sdk.android import standin_jar
+    from mnv3_sdk.android.stage import standin_jar
 
     # An AAR laid out like the real one (its classes.jar here holds the stand-in's classes).
     aar = tmp_path / "executorch-android-1.5.1.aar"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mnv3_sdk.bench_report import regressions
-from mnv3_sdk.bench_stats import interleaved_schedule, percentile, summarize, trimmed_mean
+from mnv3_sdk.bench.report import regressions
+from mnv3_sdk.bench.stats import interleaved_schedule, percentile, summarize, trimmed_mean
 
 TESTS = Path(__file__).parent
 QUICK = ["--threads", "1", "--warmup", "1", "--iterations", "10", "--min-seconds", "0"]

@@ -4,13 +4,13 @@ import json
 
 import numpy as np
 import torch
-
 from conftest import digits_build_args
 from digits import CROP_FRACTION, INPUT_SIZE
-from mnv3_sdk.metadata import read_from_pte
-from mnv3_sdk.preprocess import preprocess_rgb
-from mnv3_sdk.runtime import LoadedModel
-from mnv3_sdk.verify import to_model_input
+
+from mnv3_sdk.imaging.preprocess import preprocess_rgb
+from mnv3_sdk.pte.metadata import read_from_pte
+from mnv3_sdk.pte.runtime import LoadedModel
+from mnv3_sdk.imaging.model_input import to_model_input
 
 
 def test_build_writes_model_metadata_and_reports(random_build):
@@ -47,7 +47,7 @@ def test_tensor_sized_portable_operators_fail_the_export_unless_allowed():
     from torch import nn
 
     from mnv3_sdk.errors import SdkError
-    from mnv3_sdk.export import export_pte
+    from mnv3_sdk.export.lower import export_pte
 
     class BytesInput(nn.Module):
         def __init__(self) -> None:
@@ -70,7 +70,7 @@ def test_older_metadata_formats_are_refused_with_the_remedy():
     import pytest
 
     from mnv3_sdk.errors import SdkError
-    from mnv3_sdk.metadata import from_json_bytes
+    from mnv3_sdk.pte.metadata import from_json_bytes
 
     with pytest.raises(SdkError, match=r"old.pte was built by an older mnv3-sdk \(metadata mnv3-sdk/1: uint8 NHWC"
                                        r".*rebuild the model"):
@@ -97,8 +97,8 @@ def test_trained_model_keeps_its_accuracy(digits_build, digits):
 
 
 def test_fp32_pte_equals_eager_within_1e4_relative(digits_build, digits):
-    from mnv3_sdk.export import wrap_for_export
-    from mnv3_sdk.weights import build_model, load_weights
+    from mnv3_sdk.export.adapter import wrap_for_export
+    from mnv3_sdk.network.weights import build_model, load_weights
 
     eager = wrap_for_export(build_model(load_weights(str(digits.weights_path), "small", 0.5), "small", 0.5), "pixels", "fp32")
     model = LoadedModel(digits_build / "digits-fp32.pte")
@@ -139,7 +139,7 @@ def test_verify_scores_an_existing_model(digits_build, digits, run_cli):
 
 
 def test_gate_compares_pte_top1_with_a_fraction_of_eager_top1():
-    from mnv3_sdk.verify import Accuracy, Agreement, accuracy_gate
+    from mnv3_sdk.verify.metrics import Accuracy, Agreement, accuracy_gate
 
     agreement = Agreement(samples=8, top1_agreement=1.0, max_abs_error=0.0, max_relative_error=0.0, sqnr_db=99.0)
     good = Accuracy(samples=100, eager_top1=0.90, eager_top5=1.0, pte_top1=0.89, pte_top5=1.0, skipped_files=0)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from mnv3_sdk.android import STANDIN_MODULE, compile_library, executorch_api, standin_jar, toolchain_cache
-from mnv3_sdk.codegen import AndroidSettings, render_project
-from mnv3_sdk.kotlin import compile_kotlin, module_name
-from mnv3_sdk.toolchain import (
+from mnv3_sdk.android.kotlin import compile_kotlin, module_name
+from mnv3_sdk.android.project import AndroidSettings, render_project
+from mnv3_sdk.android.stage import STANDIN_MODULE, compile_library, executorch_api, standin_jar, toolchain_cache
+from mnv3_sdk.android.toolchain import (
     ANDROID_ALL,
     CONSUMER_KOTLIN_STDLIB,
     KOTLIN_COMPILER,

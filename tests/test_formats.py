@@ -10,15 +10,15 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from conftest import digits_build_args
 from digits import CROP_FRACTION, INPUT_SIZE
+
 from mnv3_sdk.errors import SdkError
-from mnv3_sdk.images import read_rgb
-from mnv3_sdk.metadata import check_program_matches, read_from_pte
-from mnv3_sdk.preprocess import preprocess_rgb
-from mnv3_sdk.runtime import LoadedModel
-from mnv3_sdk.verify import to_model_input
+from mnv3_sdk.imaging.files import read_rgb
+from mnv3_sdk.imaging.preprocess import preprocess_rgb
+from mnv3_sdk.pte.metadata import check_program_matches, read_from_pte
+from mnv3_sdk.pte.runtime import LoadedModel
+from mnv3_sdk.imaging.model_input import to_model_input
 
 QUANTS = ("fp32", "fp16", "int8")
 FORMATS = ("pixels", "normalized")

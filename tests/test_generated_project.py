@@ -5,10 +5,10 @@ import re
 from pathlib import Path
 
 import pytest
-
 from kotlin_jvm import DEFAULT_SETTINGS
-from mnv3_sdk.codegen import AGP_VERSION, GRADLE_VERSION, render_project
-from mnv3_sdk.toolchain import KOTLIN_VERSION
+
+from mnv3_sdk.android.project import AGP_VERSION, GRADLE_VERSION, render_project
+from mnv3_sdk.android.toolchain import KOTLIN_VERSION
 
 PACKAGE_PATH = DEFAULT_SETTINGS.package.replace(".", "/")
 
@@ -105,7 +105,7 @@ def test_load_time_is_module_load_and_load_method_only(project):
 
 
 def test_benchmark_activity_reports_every_failure_in_its_result_file(project):
-    """The host waits for files/mnv3_benchmark.json (sdk/mnv3_sdk/bench_device.py): every Throwable
+    """The host waits for files/mnv3_benchmark.json (sdk/mnv3_sdk/bench/device.py): every Throwable
     (UnsatisfiedLinkError, OutOfMemoryError too) is written as a result, with ExecuTorch's error code
     when an ExecutorchRuntimeException is in the cause chain, and through BenchmarkResult.write (the
     atomic write tested on the JVM in test_kotlin.py)."""

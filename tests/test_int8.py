@@ -4,12 +4,11 @@ import dataclasses
 import json
 
 import pytest
-from PIL import Image
-
 from conftest import digits_build_args, run_cli_once
 from digits import make_digits_fixture
+from PIL import Image
 
-from mnv3_sdk.verify import Agreement, agreement_gate
+from mnv3_sdk.verify.metrics import Agreement, agreement_gate
 
 # MobileNetV3-Small ×0.5 has 52 convolutions and 2 linear layers.
 QUANTIZABLE_LAYERS = 54

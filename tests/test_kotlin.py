@@ -6,13 +6,13 @@ import struct
 import numpy as np
 import pytest
 import torch
-
 from conftest import digits_build_args
 from digits import CROP_FRACTION, INPUT_SIZE
 from kotlin_jvm import JvmHarness
-from mnv3_sdk.preprocess import argb_to_rgb, preprocess_rgb
-from mnv3_sdk.runtime import LoadedModel
-from mnv3_sdk.verify import to_model_input
+
+from mnv3_sdk.imaging.preprocess import argb_to_rgb, preprocess_rgb
+from mnv3_sdk.pte.runtime import LoadedModel
+from mnv3_sdk.imaging.model_input import to_model_input
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +86,7 @@ def test_a_12_megapixel_source_is_read_in_bands_of_the_crop_only(harness, tmp_pa
 
 def test_kotlin_made_input_gives_the_same_top5_through_the_pte(harness, digits, digits_build, tmp_path):
     paths = sorted(digits.val_dir.rglob("*.png"))[::20]
-    from mnv3_sdk.images import read_rgb
+    from mnv3_sdk.imaging.files import read_rgb
 
     images = {f"digit{i:03d}": (read_rgb(path), INPUT_SIZE, CROP_FRACTION) for i, path in enumerate(paths)}
     kotlin = kotlin_preprocess(harness, tmp_path, images)
@@ -161,7 +161,7 @@ def weird_labels_build(digits, tmp_path_factory):
 
 
 def test_labels_with_any_characters_survive_into_the_running_kotlin(harness, weird_labels_build):
-    from mnv3_sdk.metadata import read_from_pte
+    from mnv3_sdk.pte.metadata import read_from_pte
 
     embedded = read_from_pte(weird_labels_build / "weird.pte")
     assert embedded["labels"] == WEIRD_LABELS
@@ -175,9 +175,9 @@ def test_labels_with_any_characters_survive_into_the_running_kotlin(harness, wei
 @pytest.mark.parametrize("dtype", ["float32", "float16"])
 @pytest.mark.parametrize("input_format", ["pixels", "normalized"])
 def test_kotlin_fills_the_input_tensor_exactly_as_python_feeds_the_pte(harness, tmp_path, input_format, dtype):
-    """ModelInput writes what mnv3_sdk.verify.to_model_input gives, cast as LoadedModel.run casts:
+    """ModelInput writes what mnv3_sdk.imaging.model_input.to_model_input gives, cast as LoadedModel.run casts:
     every byte value in every channel, CHW order, float32 or float16 bits."""
-    from mnv3_sdk.export import IMAGENET_MEAN, IMAGENET_STD
+    from mnv3_sdk.imaging.model_input import IMAGENET_MEAN, IMAGENET_STD
 
     size = 17  # odd, and 289 pixels: each channel holds every byte value
     rng = np.random.default_rng(3)
@@ -330,7 +330,7 @@ def test_processes_racing_to_copy_the_model_all_get_the_whole_file(harness, tmp_
 
 def test_benchmark_result_is_whole_when_it_appears_and_failures_carry_the_error_code(harness, tmp_path):
     """`mnv3-sdk bench --adb` reads files/mnv3_benchmark.json with `run-as cat` as soon as it exists
-    (sdk/mnv3_sdk/bench_device.py), so BenchmarkResult writes a temporary file and renames it; a
+    (sdk/mnv3_sdk/bench/device.py), so BenchmarkResult writes a temporary file and renames it; a
     reader polling for the file always parses it whole. Failures carry ExecuTorch's error code
     (ExecutorchRuntimeException.errorCode, runtime/core/error.h values; extension/android/
     executorch_android/.../ExecutorchRuntimeException.kt) and errors that are not exceptions."""

@@ -4,10 +4,10 @@ import json
 
 import pytest
 import torch
-
 from conftest import DATA
-from mnv3_sdk.model import MobileNetV3
-from mnv3_sdk.weights import build_model, load_weights
+
+from mnv3_sdk.network.mobilenetv3 import MobileNetV3
+from mnv3_sdk.network.weights import build_model, load_weights
 
 
 @pytest.mark.parametrize("variant, expected", [("small", 2_542_856), ("large", 5_483_032)])

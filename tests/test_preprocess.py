@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnv3_sdk.preprocess import (
+from mnv3_sdk.imaging.preprocess import (
     REDUCING_GAP,
     argb_to_rgb,
     center_crop_box,

@@ -4,12 +4,12 @@ import pickle
 
 import pytest
 import torch
-
 from conftest import DATA
+
 from mnv3_sdk.errors import SdkError
-from mnv3_sdk.labels import read_labels
-from mnv3_sdk.model import MobileNetV3
-from mnv3_sdk.weights import load_weights
+from mnv3_sdk.network.labels import read_labels
+from mnv3_sdk.network.mobilenetv3 import MobileNetV3
+from mnv3_sdk.network.weights import load_weights
 
 CHECKPOINT = DATA / "torchvision_small_w025_c5.pth"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import shlex
 import os
+import shlex
 import sys
 import traceback
 import warnings
@@ -15,10 +15,10 @@ from typing import Any, Iterable
 import click
 
 from mnv3_sdk import __version__
-from mnv3_sdk import report as report_io
-from mnv3_sdk.config import INPUT_FORMATS, QUANTS, make_build_config
+from mnv3_sdk.build import report as report_io
+from mnv3_sdk.build.config import INPUT_FORMATS, QUANTS, make_build_config
 from mnv3_sdk.errors import SdkError
-from mnv3_sdk.model import VARIANTS
+from mnv3_sdk.network.mobilenetv3 import VARIANTS
 
 
 def _progress(items: Iterable[Any], label: str) -> Iterable[Any]:
@@ -98,7 +98,7 @@ def build(as_json: bool, **options: Any) -> None:
     Writes <out>/<name>.pte (metadata embedded), metadata.json, report.json and report.md.
     The folder appears only when every step and the accuracy gate passed.
     """
-    from mnv3_sdk.build import run_build
+    from mnv3_sdk.build.pipeline import run_build
 
     config = make_build_config(
         variant=options["variant"],
@@ -149,7 +149,7 @@ def build(as_json: bool, **options: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the metadata as JSON only.")
 def info(model: Path, as_json: bool) -> None:
     """Print the metadata embedded in MODEL.pte (the .pte alone is enough)."""
-    from mnv3_sdk.metadata import read_from_pte
+    from mnv3_sdk.pte.metadata import read_from_pte
 
     metadata = read_from_pte(model)
     if as_json:
@@ -178,7 +178,7 @@ def info(model: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 def verify(model: Path, val_dir: Path, weights: str | None, min_accuracy_ratio: float, as_json: bool) -> None:
     """Score an existing MODEL.pte on a labelled folder, optionally against eager weights."""
-    from mnv3_sdk.verify_existing import verify_existing
+    from mnv3_sdk.verify.existing import verify_existing
 
     result = verify_existing(model, val_dir, weights, min_accuracy_ratio, progress=_progress)
     if as_json:
@@ -236,8 +236,8 @@ def bench(models: tuple[Path, ...], use_adb: bool, serial: str | None, all_devic
     mnv3-sdk bench --adb --apk demo-debug.apk --frame 1920x1080  # end to end, from camera-sized frames
     mnv3-sdk bench --adb --runner executor_runner --pin-big-cores
     """
-    from mnv3_sdk.bench import BenchOutputs, make_bench_settings, run_bench
-    from mnv3_sdk.bench_host import resolve_models
+    from mnv3_sdk.bench.host import resolve_models
+    from mnv3_sdk.bench.run import BenchOutputs, make_bench_settings, run_bench
 
     model_paths = resolve_models(list(models))
     host_settings, device_settings = make_bench_settings(
@@ -269,7 +269,7 @@ def bench(models: tuple[Path, ...], use_adb: bool, serial: str | None, all_devic
 @click.option("--fetch", "fetch_missing", is_flag=True, help="Download missing jars from Maven Central now.")
 def doctor(fetch_missing: bool) -> None:
     """Show the Android toolchain found on this machine (JDK, Kotlin compiler, android.jar, runtime, adb)."""
-    from mnv3_sdk.doctor import run_checks
+    from mnv3_sdk.android.doctor import run_checks
 
     for check in run_checks(fetch_missing):
         click.echo(f"{'ok     ' if check.ok else 'missing'}  {check.name}: {check.detail}")

@@ -22,7 +22,7 @@ internal class ModelInput(metadata: ModelMetadata) {
     val shape = longArrayOf(1, 3, metadata.inputSize.toLong(), metadata.inputSize.toLong())
 
     // The value of byte b in channel c is at [c * 256 + b]: one lookup per value, and exactly the
-    // float32 arithmetic of the Python reference (mnv3_sdk.verify.to_model_input).
+    // float32 arithmetic of the Python reference (mnv3_sdk.imaging.model_input.to_model_input).
     private val values = FloatArray(3 * 256) { index ->
         val channel = index / 256
         val byte = (index % 256).toFloat()

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from mnv3_sdk.errors import SdkError
-from mnv3_sdk.model import MobileNetV3, arch_name, reestimate_batchnorm
+from mnv3_sdk.network.mobilenetv3 import MobileNetV3, arch_name, reestimate_batchnorm
 
 # torchvision's published checkpoints; the 8 hex digits in the file name are the start of the
 # file's sha256, which torch.hub checks. Large uses IMAGENET1K_V2 (torchvision's default),

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mnv3_sdk.bench_host import CaseResult
-from mnv3_sdk.bench_stats import summarize
+from mnv3_sdk.bench.host import CaseResult
+from mnv3_sdk.bench.stats import summarize
 from mnv3_sdk.errors import SdkError
 
 

@@ -11,12 +11,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnv3_sdk import aar as aar_io
-from mnv3_sdk.calibration import data_free_cache_dir
-from mnv3_sdk.codegen import LIBRARY_MODULE, AndroidSettings, render_project
+from mnv3_sdk.android import aar as aar_io
+from mnv3_sdk.android.kotlin import JVM_TARGET, compile_kotlin, module_name
+from mnv3_sdk.android.project import LIBRARY_MODULE, AndroidSettings, render_project
+from mnv3_sdk.android.toolchain import EXECUTORCH_ANDROID, KOTLIN_API_VERSION, KOTLIN_VERSION, android_jar, fetch
 from mnv3_sdk.errors import SdkError
-from mnv3_sdk.kotlin import JVM_TARGET, compile_kotlin, module_name
-from mnv3_sdk.toolchain import EXECUTORCH_ANDROID, KOTLIN_API_VERSION, KOTLIN_VERSION, android_jar, fetch
+from mnv3_sdk.cache import user_cache_dir
 
 STANDIN_SOURCES = Path(__file__).parent / "executorch_api_standin"
 # A module name of its own, so its META-INF/*.kotlin_module never meets a library's (never shipped).
@@ -95,7 +95,7 @@ def standin_jar(cache: Path) -> Path:
 
 
 def toolchain_cache() -> Path:
-    return data_free_cache_dir().parent / "toolchain"
+    return user_cache_dir() / "toolchain"
 
 
 def library_source_root(project: Path) -> Path:

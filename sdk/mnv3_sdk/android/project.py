@@ -15,10 +15,10 @@ from pathlib import Path
 import jinja2
 
 from mnv3_sdk import __version__
+from mnv3_sdk.android.kotlin import module_name
+from mnv3_sdk.android.toolchain import KOTLIN_API_VERSION, KOTLIN_VERSION, OLDEST_KOTLIN_CONSUMER
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.resources import templates_dir
-from mnv3_sdk.kotlin import module_name
-from mnv3_sdk.toolchain import KOTLIN_API_VERSION, KOTLIN_VERSION, OLDEST_KOTLIN_CONSUMER
 from mnv3_sdk.versions import EXECUTORCH_VERSION
 
 DEFAULT_PACKAGE = "com.example.mnv3"
@@ -160,7 +160,7 @@ def default_demo_settings() -> AndroidSettings:
 
 
 if __name__ == "__main__":
-    # Re-render the committed demo project: python -m mnv3_sdk.codegen android-demo
+    # Re-render the committed demo project: python -m mnv3_sdk.android.project android-demo
     import shutil
     import sys
 

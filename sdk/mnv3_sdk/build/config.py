@@ -8,9 +8,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnv3_sdk.codegen import DEFAULT_CLASS_NAME, DEFAULT_PACKAGE, validate_class_name, validate_package
+from mnv3_sdk.android.project import DEFAULT_CLASS_NAME, DEFAULT_PACKAGE, validate_class_name, validate_package
 from mnv3_sdk.errors import SdkError
-from mnv3_sdk.model import VARIANTS
+from mnv3_sdk.network.mobilenetv3 import VARIANTS
 
 QUANTS = ("fp32", "fp16", "int8")
 INPUT_FORMATS = ("pixels", "normalized")

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mnv3_sdk import bench_report, host
-from mnv3_sdk.adb import Adb, AdbError, find_adb
-from mnv3_sdk.bench_device import DeviceSettings, choose_devices, run_device
-from mnv3_sdk.bench_host import CaseResult, HostSettings, run_host
+from mnv3_sdk import hostinfo as host
+from mnv3_sdk.bench import report as bench_report
+from mnv3_sdk.bench.adb import Adb, AdbError, find_adb
+from mnv3_sdk.bench.device import DeviceSettings, choose_devices, run_device
+from mnv3_sdk.bench.host import CaseResult, HostSettings, run_host
 from mnv3_sdk.errors import SdkError
-from mnv3_sdk.metadata import read_from_pte
+from mnv3_sdk.pte.metadata import read_from_pte
 from mnv3_sdk.versions import tool_versions
 
 

@@ -45,7 +45,7 @@ def from_json_bytes(data: bytes, origin: str) -> dict[str, Any]:
 
 def read_from_pte(path: Path) -> dict[str, Any]:
     """Read the metadata embedded in a .pte, using the .pte alone."""
-    from mnv3_sdk.runtime import load_program
+    from mnv3_sdk.pte.runtime import load_program
 
     return read_from_program(load_program(path), str(path))
 
@@ -64,7 +64,7 @@ def check_program_matches(program: Any, metadata: dict[str, Any], origin: str) -
     The app builds its tensors from the metadata alone: a graph that expects anything else fails
     on the device at the first classify ("unexpected scalar type"), so the build checks it here.
     """
-    from mnv3_sdk.runtime import SCALAR_TYPES
+    from mnv3_sdk.pte.runtime import SCALAR_TYPES
 
     method = program.metadata("forward")
     inputs, outputs = method.num_inputs(), method.num_outputs()
@@ -80,3 +80,10 @@ def check_program_matches(program: Any, metadata: dict[str, Any], origin: str) -
                 f"{origin}: forward's {role} is {names.get(actual[0], f'dtype {actual[0]}')} {list(actual[1])} "
                 f"but the metadata promises {spec['dtype']} {list(spec['shape'])}"
             )
+
+
+def input_spec(metadata: dict[str, Any]) -> tuple[str, int, float]:
+    """(input format, input size, crop fraction) of the model ``metadata`` describes."""
+    spec = metadata["input"]
+    input_format = "pixels" if spec["normalized_in_graph"] else "normalized"
+    return input_format, int(spec["shape"][2]), float(spec["crop_fraction"])

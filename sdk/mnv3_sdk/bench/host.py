@@ -1,7 +1,7 @@
 """Host benchmarks: .pte files in the ExecuTorch runtime (and optionally eager PyTorch), interleaved.
 
 ExecuTorch's threadpool size can only be set before a program is loaded, so each thread count
-runs in its own worker process (``python -m mnv3_sdk.bench_host SPEC``); within it, every model
+runs in its own worker process (``python -m mnv3_sdk.bench.host SPEC``); within it, every model
 is measured in round-robin blocks until each has both enough iterations and enough seconds.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from mnv3_sdk.bench_stats import interleaved_schedule
+from mnv3_sdk.bench.stats import interleaved_schedule
 from mnv3_sdk.errors import SdkError
 
 BLOCK = 10  # iterations per case per round
@@ -91,7 +91,7 @@ def run_host(models: list[Path], settings: HostSettings, host_name: str) -> list
     for threads in settings.threads:
         spec = {"models": [str(model) for model in models], "threads": threads, "warmup": settings.warmup,
                 "iterations": settings.iterations, "min_seconds": settings.min_seconds, "eager": settings.eager}
-        completed = subprocess.run([sys.executable, "-m", "mnv3_sdk.bench_host", json.dumps(spec)],
+        completed = subprocess.run([sys.executable, "-m", "mnv3_sdk.bench.host", json.dumps(spec)],
                                    capture_output=True, text=True)
         if completed.returncode != 0:
             last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
@@ -112,7 +112,7 @@ def _input_for(metadata: dict[str, Any]):
 
 
 def _eager_model(metadata: dict[str, Any], origin: str):
-    from mnv3_sdk.verify_existing import eager_reference
+    from mnv3_sdk.export.adapter import eager_reference
 
     source = metadata["weights"]["source"]
     if source not in ("random", "imagenet"):
@@ -124,8 +124,8 @@ def _eager_model(metadata: dict[str, Any], origin: str):
 def _worker(spec: dict[str, Any]) -> list[dict[str, Any]]:
     import torch
 
-    from mnv3_sdk.metadata import read_from_program
-    from mnv3_sdk.runtime import LoadedModel, set_threads
+    from mnv3_sdk.pte.metadata import read_from_program
+    from mnv3_sdk.pte.runtime import LoadedModel, set_threads
 
     threads = int(spec["threads"])
     set_threads(threads)  # before any program is loaded

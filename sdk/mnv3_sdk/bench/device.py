@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mnv3_sdk.adb import Adb, AdbError
-from mnv3_sdk.bench_host import CaseResult, summary_of_metadata
-from mnv3_sdk.codegen import BENCHMARK_LOG_TAG, BENCHMARK_RESULT
+from mnv3_sdk.android.project import BENCHMARK_LOG_TAG, BENCHMARK_RESULT
+from mnv3_sdk.bench.adb import Adb, AdbError
+from mnv3_sdk.bench.host import CaseResult, summary_of_metadata
 from mnv3_sdk.errors import SdkError
 
 REMOTE_DIR = "/data/local/tmp/mnv3-sdk"

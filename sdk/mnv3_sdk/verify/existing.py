@@ -8,31 +8,12 @@ from typing import Any, Callable, Iterable
 import torch
 
 from mnv3_sdk.errors import SdkError
-from mnv3_sdk.export import wrap_for_export
-from mnv3_sdk.images import find_labelled_images
-from mnv3_sdk.metadata import check_program_matches, read_from_pte
-from mnv3_sdk.runtime import LoadedModel
-from mnv3_sdk.verify import accuracy_gate, compare, evaluate, to_model_input, verification_images
-from mnv3_sdk.weights import build_model, load_weights
-
-
-def _model_input(metadata: dict[str, Any]) -> tuple[str, int, float]:
-    spec = metadata["input"]
-    input_format = "pixels" if spec["normalized_in_graph"] else "normalized"
-    return input_format, int(spec["shape"][2]), float(spec["crop_fraction"])
-
-
-def eager_reference(metadata: dict[str, Any], weights_spec: str, origin: str) -> torch.nn.Module:
-    """The eager fp32 model, behind the same input adapter, that a .pte with ``metadata`` was built from."""
-    variant = metadata["model"]["arch"].removeprefix("mobilenet_v3_")
-    width = float(metadata["model"]["width_mult"])
-    weights = load_weights(weights_spec, variant, width)
-    if weights.num_classes != metadata["model"]["num_classes"]:
-        raise SdkError(
-            f"weights {weights.source} have {weights.num_classes} classes but {origin} has "
-            f"{metadata['model']['num_classes']}"
-        )
-    return wrap_for_export(build_model(weights, variant, width), _model_input(metadata)[0], "fp32")
+from mnv3_sdk.export.adapter import eager_reference
+from mnv3_sdk.imaging.files import find_labelled_images
+from mnv3_sdk.pte.metadata import check_program_matches, input_spec, read_from_pte
+from mnv3_sdk.pte.runtime import LoadedModel
+from mnv3_sdk.imaging.model_input import to_model_input
+from mnv3_sdk.verify.metrics import accuracy_gate, compare, evaluate, verification_images
 
 
 def verify_existing(
@@ -45,7 +26,7 @@ def verify_existing(
     if not 0.0 <= min_accuracy_ratio <= 1.0:
         raise SdkError(f"minimum accuracy ratio {min_accuracy_ratio:g} must be between 0 and 1")
     metadata = read_from_pte(model_path)
-    input_format, size, crop_fraction = _model_input(metadata)
+    input_format, size, crop_fraction = input_spec(metadata)
     dataset = find_labelled_images(val_dir, metadata["labels"])
     loaded = LoadedModel(model_path)
     check_program_matches(loaded.program, metadata, str(model_path))

@@ -14,10 +14,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from mnv3_sdk.cache import user_cache_dir
 from mnv3_sdk.errors import SdkError
-from mnv3_sdk.export import IMAGENET_MEAN, IMAGENET_STD
-from mnv3_sdk.images import IMAGE_SUFFIXES, is_image_file, read_rgb
-from mnv3_sdk.preprocess import center_crop_box, preprocess_rgb, resize_square
+from mnv3_sdk.imaging.model_input import normalized_to_rgb
+from mnv3_sdk.imaging.files import IMAGE_SUFFIXES, is_image_file, read_rgb
+from mnv3_sdk.imaging.preprocess import center_crop_box, preprocess_rgb, resize_square
 
 Progress = Callable[[Iterable[Any], str], Iterable[Any]]
 
@@ -99,10 +100,7 @@ def load_held_out_images(
 
 
 def data_free_cache_dir() -> Path:
-    base = os.environ.get("MNV3_SDK_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mnv3-sdk"
-    )
-    return Path(base) / "data-free"
+    return user_cache_dir() / "data-free"
 
 
 def synthesize_from_batchnorm(
@@ -174,7 +172,7 @@ def _optimise_images(
                 )
                 loss.backward()
                 optimiser.step()
-            images += _to_rgb_bytes(pixels.detach())
+            images += normalized_to_rgb(pixels.detach())
     finally:
         for hook in hooks:
             hook.remove()
@@ -183,9 +181,4 @@ def _optimise_images(
     return images
 
 
-def _to_rgb_bytes(normalized: torch.Tensor) -> list[np.ndarray]:
-    """Normalized float NCHW → the RGB bytes the exported graph takes (its input adapter's inverse)."""
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    rgb = ((normalized * std + mean) * 255.0).round().clamp(0, 255).to(torch.uint8)
-    return [np.ascontiguousarray(image.permute(1, 2, 0).numpy()) for image in rgb]
+#END

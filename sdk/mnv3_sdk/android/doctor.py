@@ -8,8 +8,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnv3_sdk.errors import SdkError
-from mnv3_sdk.toolchain import (
+from mnv3_sdk.android.toolchain import (
     ANDROID_ALL,
     EXECUTORCH_ANDROID,
     KOTLIN_COMPILER,
@@ -17,6 +16,7 @@ from mnv3_sdk.toolchain import (
     find_java,
     maven_repository,
 )
+from mnv3_sdk.errors import SdkError
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from mnv3_sdk.export import IMAGENET_MEAN, IMAGENET_STD
-from mnv3_sdk.images import LabelledImages, read_rgb
-from mnv3_sdk.preprocess import center_crop_box, preprocess_rgb, resize_square
+from mnv3_sdk.imaging.files import LabelledImages, read_rgb
+from mnv3_sdk.imaging.model_input import to_model_input
+from mnv3_sdk.imaging.preprocess import center_crop_box, preprocess_rgb, resize_square
 
 Classifier = Callable[[torch.Tensor], torch.Tensor]
 
@@ -97,19 +97,6 @@ def verification_images(input_size: int, count: int = 8, seed: int = 0) -> list[
             image = resize_square(coarse, center_crop_box(8, 8, 1.0), input_size)
         images.append(image)
     return images
-
-
-def to_model_input(rgb: np.ndarray, input_format: str) -> torch.Tensor:
-    """The float32 NCHW tensor the exported graph takes for a preprocessed size×size×3 RGB image.
-
-    fp16 models take the same values as float16; ``LoadedModel.run`` casts, as the app does.
-    """
-    pixels = torch.from_numpy(np.ascontiguousarray(rgb)).unsqueeze(0).permute(0, 3, 1, 2).float()
-    if input_format == "pixels":
-        return pixels.contiguous()
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    return ((pixels / 255.0 - mean) / std).contiguous()
 
 
 def sqnr_db(reference: torch.Tensor, test: torch.Tensor) -> float:

@@ -1,0 +1,1 @@
+"""The `bench` command: host and adb device latency, statistics, and its report."""

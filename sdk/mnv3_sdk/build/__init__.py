@@ -1,0 +1,1 @@
+"""The `build` command: options, the stage-by-stage pipeline, its report, the atomic publish."""

@@ -1,0 +1,1 @@
+"""Images in: reading files, and the preprocessing contract (crop, resize, RGB)."""

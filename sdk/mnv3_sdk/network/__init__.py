@@ -1,0 +1,1 @@
+"""The network: MobileNetV3's architecture, its weights and its labels."""
