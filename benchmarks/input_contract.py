@@ -31,8 +31,8 @@ class _BytesInput(nn.Module):
 
     def __init__(self, network: nn.Module) -> None:
         super().__init__()
-        from mnv3_sdk.imaging.model_input import IMAGENET_MEAN, IMAGENET_STD
         from mnv3_sdk.export.adapter import PixelInput
+        from mnv3_sdk.imaging.model_input import IMAGENET_MEAN, IMAGENET_STD
 
         self.pixels = PixelInput(network, IMAGENET_MEAN, IMAGENET_STD)
 

@@ -26,19 +26,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from digits import LABELS, DigitsFixture, make_digits_fixture  # noqa: E402
 
 from mnv3_sdk.build.pipeline import no_progress  # noqa: E402
+from mnv3_sdk.export.adapter import example_input, wrap_for_export
 from mnv3_sdk.export.calibration import (  # noqa: E402
     load_calibration_folder,
     load_held_out_images,
     synthesize_from_batchnorm,
 )
-from mnv3_sdk.export.adapter import example_input, wrap_for_export
 from mnv3_sdk.export.lower import export_pte
 from mnv3_sdk.export.quantize import QuantizationSettings, quantize_int8  # noqa: E402
 from mnv3_sdk.imaging.files import find_labelled_images  # noqa: E402
+from mnv3_sdk.imaging.model_input import to_model_input
 from mnv3_sdk.network.weights import build_model, load_weights  # noqa: E402
 from mnv3_sdk.pte.runtime import LoadedModel  # noqa: E402
-from mnv3_sdk.verify.metrics import GATE_SYNTHESIS_SEED, GATE_SYNTHESIZED_SAMPLES, agreement_of, evaluate, paired_logits, verification_images
-from mnv3_sdk.imaging.model_input import to_model_input
+from mnv3_sdk.verify.metrics import (
+    GATE_SYNTHESIS_SEED,
+    GATE_SYNTHESIZED_SAMPLES,
+    agreement_of,
+    evaluate,
+    paired_logits,
+    verification_images,
+)
 
 
 def calibrations(network, sha256: str, size: int, calibration_dir: Path) -> dict[str, list[np.ndarray]]:

@@ -28,9 +28,9 @@ from digits import CROP_FRACTION, INPUT_SIZE, LABELS, make_digits_fixture  # noq
 
 from mnv3_sdk.export.adapter import wrap_for_export
 from mnv3_sdk.imaging.files import read_rgb  # noqa: E402
+from mnv3_sdk.imaging.model_input import to_model_input
 from mnv3_sdk.imaging.preprocess import center_crop_box, preprocess_rgb, reduction_factor, resample  # noqa: E402
 from mnv3_sdk.network.weights import build_model, load_weights  # noqa: E402
-from mnv3_sdk.imaging.model_input import to_model_input
 
 
 def frame(digit: np.ndarray, side: int) -> np.ndarray:

@@ -1,7 +1,7 @@
 """A real trained model for tests: MobileNetV3-Small on scikit-learn's bundled digits.
 
 No weights can be downloaded here, and random weights prove only plumbing, so the tests train a
-small network on data a package ships (DESIGN.md § 5). It is trained once per test session.
+small network on data a package ships (docs/testing.md). It is trained once per test session.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from mnv3_sdk.imaging.model_input import IMAGENET_MEAN, IMAGENET_STD
 from mnv3_sdk.export.adapter import PixelInput
+from mnv3_sdk.imaging.model_input import IMAGENET_MEAN, IMAGENET_STD
 from mnv3_sdk.imaging.preprocess import preprocess_rgb
 from mnv3_sdk.network.mobilenetv3 import MobileNetV3, reestimate_batchnorm
 

@@ -244,8 +244,8 @@ def benchmark_in_app(model: Path, warmup: int, iterations: int, threads: int, de
     import torch
     from executorch.runtime import Runtime
 
-    from mnv3_sdk.imaging.preprocess import preprocess_rgb
     from mnv3_sdk.imaging.model_input import to_model_input
+    from mnv3_sdk.imaging.preprocess import preprocess_rgb
 
     started = time.perf_counter()
     program = Runtime.get().load_program(model)

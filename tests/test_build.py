@@ -7,10 +7,10 @@ import torch
 from conftest import digits_build_args
 from digits import CROP_FRACTION, INPUT_SIZE
 
+from mnv3_sdk.imaging.model_input import to_model_input
 from mnv3_sdk.imaging.preprocess import preprocess_rgb
 from mnv3_sdk.pte.metadata import read_from_pte
 from mnv3_sdk.pte.runtime import LoadedModel
-from mnv3_sdk.imaging.model_input import to_model_input
 
 
 def test_build_writes_model_metadata_and_reports(random_build):

@@ -15,10 +15,10 @@ from digits import CROP_FRACTION, INPUT_SIZE
 
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.imaging.files import read_rgb
+from mnv3_sdk.imaging.model_input import to_model_input
 from mnv3_sdk.imaging.preprocess import preprocess_rgb
 from mnv3_sdk.pte.metadata import check_program_matches, read_from_pte
 from mnv3_sdk.pte.runtime import LoadedModel
-from mnv3_sdk.imaging.model_input import to_model_input
 
 QUANTS = ("fp32", "fp16", "int8")
 FORMATS = ("pixels", "normalized")

@@ -10,9 +10,9 @@ from conftest import digits_build_args
 from digits import CROP_FRACTION, INPUT_SIZE
 from kotlin_jvm import JvmHarness
 
+from mnv3_sdk.imaging.model_input import to_model_input
 from mnv3_sdk.imaging.preprocess import argb_to_rgb, preprocess_rgb
 from mnv3_sdk.pte.runtime import LoadedModel
-from mnv3_sdk.imaging.model_input import to_model_input
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from importlib import metadata
 
 from mnv3_sdk import __version__
 
-# The Android runtime must not be older than the exporter that wrote the .pte (DESIGN.md § 4).
+# The Android runtime must not be older than the exporter that wrote the .pte (docs/toolchain.md, "Android runtime").
 EXECUTORCH_VERSION = "1.5.1"
 # 2: float NCHW input (RGB 0-255 or normalized; float16 for fp16 models). 1 had uint8 NHWC bytes.
 METADATA_FORMAT = "mnv3-sdk/2"

@@ -15,8 +15,8 @@ from mnv3_sdk.android import aar as aar_io
 from mnv3_sdk.android.kotlin import JVM_TARGET, compile_kotlin, module_name
 from mnv3_sdk.android.project import LIBRARY_MODULE, AndroidSettings, render_project
 from mnv3_sdk.android.toolchain import EXECUTORCH_ANDROID, KOTLIN_API_VERSION, KOTLIN_VERSION, android_jar, fetch
-from mnv3_sdk.errors import SdkError
 from mnv3_sdk.cache import user_cache_dir
+from mnv3_sdk.errors import SdkError
 
 STANDIN_SOURCES = Path(__file__).parent / "executorch_api_standin"
 # A module name of its own, so its META-INF/*.kotlin_module never meets a library's (never shipped).

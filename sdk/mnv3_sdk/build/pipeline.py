@@ -21,6 +21,7 @@ from mnv3_sdk.android.stage import build_android
 from mnv3_sdk.build import report as report_io
 from mnv3_sdk.build.config import BuildConfig
 from mnv3_sdk.errors import SdkError
+from mnv3_sdk.export.adapter import example_input, input_dtype, wrap_for_export
 from mnv3_sdk.export.calibration import (
     DATA_FREE_DEFAULT_SAMPLES,
     CalibrationSet,
@@ -29,19 +30,26 @@ from mnv3_sdk.export.calibration import (
     load_held_out_images,
     synthesize_from_batchnorm,
 )
-from mnv3_sdk.imaging.model_input import IMAGENET_MEAN, IMAGENET_STD
-from mnv3_sdk.export.adapter import example_input, input_dtype, wrap_for_export
 from mnv3_sdk.export.lower import export_pte, fold_batchnorm
 from mnv3_sdk.export.quantize import QuantizationSettings, quantize_int8, resolve_excluded_layers
-from mnv3_sdk.verify.sensitivity import layer_sensitivity
 from mnv3_sdk.imaging.files import LabelledImages, find_labelled_images
+from mnv3_sdk.imaging.model_input import IMAGENET_MEAN, IMAGENET_STD, to_model_input
 from mnv3_sdk.network import labels as labels_io
 from mnv3_sdk.network.mobilenetv3 import arch_name
 from mnv3_sdk.network.weights import LoadedWeights, build_model, load_weights
 from mnv3_sdk.pte import metadata as metadata_io
 from mnv3_sdk.pte.runtime import LoadedModel
-from mnv3_sdk.verify.metrics import CLEAR_MARGIN, GATE_FOLDER_SAMPLES, GATE_SYNTHESIS_SEED, GATE_SYNTHESIZED_SAMPLES, accuracy_gate, compare_sets, evaluate, verification_images
-from mnv3_sdk.imaging.model_input import to_model_input
+from mnv3_sdk.verify.metrics import (
+    CLEAR_MARGIN,
+    GATE_FOLDER_SAMPLES,
+    GATE_SYNTHESIS_SEED,
+    GATE_SYNTHESIZED_SAMPLES,
+    accuracy_gate,
+    compare_sets,
+    evaluate,
+    verification_images,
+)
+from mnv3_sdk.verify.sensitivity import layer_sensitivity
 from mnv3_sdk.versions import METADATA_FORMAT, tool_versions
 
 Progress = Callable[[Iterable[Any], str], Iterable[Any]]

@@ -16,8 +16,8 @@ from torch import nn
 
 from mnv3_sdk.cache import user_cache_dir
 from mnv3_sdk.errors import SdkError
-from mnv3_sdk.imaging.model_input import normalized_to_rgb
 from mnv3_sdk.imaging.files import IMAGE_SUFFIXES, is_image_file, read_rgb
+from mnv3_sdk.imaging.model_input import normalized_to_rgb
 from mnv3_sdk.imaging.preprocess import center_crop_box, preprocess_rgb, resize_square
 
 Progress = Callable[[Iterable[Any], str], Iterable[Any]]

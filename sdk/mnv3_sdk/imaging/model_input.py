@@ -2,7 +2,7 @@
 
 Models built with ``--input-format pixels`` (the default) take float RGB values 0–255 and
 normalize in the graph (``export.adapter.PixelInput``); ``normalized`` models take the
-normalized floats this module computes. docs/contracts.md, "Input", states the contract.
+normalized floats this module computes. docs/contracts.md § 2 states the contract.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""The preprocessing contract (README.md, "Input contract"), reference implementation.
+"""The preprocessing contract (docs/contracts.md § 3), reference implementation.
 
 Steps: take the central square of side ``round(min(w, h) * crop_fraction)``, resize it to the
-model's input size, emit RGB bytes in HWC order (``imaging.model_input.to_model_input`` makes the tensor).
+model's input size, emit RGB bytes in HWC order (``imaging.model_input.to_model_input`` makes
+the tensor).
 
 The resize is Pillow's ``Image.resize(..., BILINEAR, box=crop, reducing_gap=2.0)``, which
 torchvision's training transforms approximate on PIL images:

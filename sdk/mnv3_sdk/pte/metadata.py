@@ -1,4 +1,4 @@
-"""The metadata contract (DESIGN.md § 2): one JSON document, in metadata.json and in the .pte."""
+"""The metadata contract (docs/contracts.md § 1): one JSON document, in metadata.json and in the .pte."""
 
 from __future__ import annotations
 

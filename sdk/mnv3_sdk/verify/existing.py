@@ -10,9 +10,9 @@ import torch
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.export.adapter import eager_reference
 from mnv3_sdk.imaging.files import find_labelled_images
+from mnv3_sdk.imaging.model_input import to_model_input
 from mnv3_sdk.pte.metadata import check_program_matches, input_spec, read_from_pte
 from mnv3_sdk.pte.runtime import LoadedModel
-from mnv3_sdk.imaging.model_input import to_model_input
 from mnv3_sdk.verify.metrics import accuracy_gate, compare, evaluate, verification_images
 
 
