@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: build test
+.PHONY: build test android-demo
 
 # Set everything up and run the main job, offline (random weights: no ImageNet download needed).
 build: $(STAMP)
@@ -18,3 +18,8 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $@
+
+# Re-render the committed android-demo/ from the templates (tests/test_android.py checks it is current).
+android-demo: $(STAMP)
+	rm -rf android-demo
+	$(VENV)/bin/python -c "from pathlib import Path; from mnv3_sdk.android.project import default_demo_settings, render_project; render_project(default_demo_settings(), Path('android-demo'))"

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from digits import LABELS, DigitsFixture, make_digits_fixture  # noqa: E402
 
-from mnv3_sdk.build.pipeline import no_progress  # noqa: E402
+from mnv3_sdk.progress import no_progress  # noqa: E402
 from mnv3_sdk.export.adapter import example_input, wrap_for_export
 from mnv3_sdk.export.calibration import (  # noqa: E402
     load_calibration_folder,

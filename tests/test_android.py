@@ -187,7 +187,7 @@ def test_committed_android_demo_matches_the_templates(tmp_path):
     committed = REPO / "android-demo"
     rendered_files = sorted(p.relative_to(rendered) for p in rendered.rglob("*") if p.is_file())
     committed_files = sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())
-    assert rendered_files == committed_files, "re-render it: .venv/bin/python -m mnv3_sdk.android.project android-demo"
+    assert rendered_files == committed_files, "re-render it: make android-demo"
     for relative in rendered_files:
         assert filecmp.cmp(rendered / relative, committed / relative, shallow=False), relative
 

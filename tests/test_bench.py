@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mnv3_sdk.bench.report import regressions
-from mnv3_sdk.bench.stats import interleaved_schedule, percentile, summarize, trimmed_mean
+from mnv3_sdk.bench.stats import percentile, summarize, trimmed_mean
 
 TESTS = Path(__file__).parent
 QUICK = ["--threads", "1", "--warmup", "1", "--iterations", "10", "--min-seconds", "0"]
@@ -38,11 +38,6 @@ def test_summary_of_known_samples():
     assert summary.std_ms == pytest.approx((32 / 7) ** 0.5)  # sample standard deviation
     assert summary.p50_ms == 4.5
     assert summary.seconds == pytest.approx(0.040)
-
-
-def test_cases_are_measured_in_interleaved_blocks():
-    assert interleaved_schedule(["a", "b", "c"], 10, 2) == [
-        ("a", 10), ("b", 10), ("c", 10), ("a", 10), ("b", 10), ("c", 10)]
 
 
 def test_baseline_regressions_compare_p50_of_the_same_case(tmp_path):

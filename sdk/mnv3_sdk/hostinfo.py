@@ -1,7 +1,8 @@
-"""What this host's CPU can do, for the report's notes on fp16."""
+"""Facts about this host: what its CPU can do (for the notes on fp16), where its Android SDK is."""
 
 from __future__ import annotations
 
+import os
 import platform
 from pathlib import Path
 
@@ -42,3 +43,8 @@ def _model_name() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def android_sdk_roots() -> list[Path]:
+    """The Android SDK folders named by ``$ANDROID_HOME`` and ``$ANDROID_SDK_ROOT``, in that order, when set."""
+    return [Path(os.environ[name]) for name in ("ANDROID_HOME", "ANDROID_SDK_ROOT") if os.environ.get(name)]

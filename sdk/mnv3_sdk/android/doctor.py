@@ -17,6 +17,7 @@ from mnv3_sdk.android.toolchain import (
     maven_repository,
 )
 from mnv3_sdk.errors import SdkError
+from mnv3_sdk.hostinfo import android_sdk_roots
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def run_checks(fetch_missing: bool) -> list[Check]:
                 continue
         checks.append(Check(purpose, path.is_file(), str(path) if path.is_file()
                             else f"{artifact.coordinates} not cached yet (fetched by the first build, or doctor --fetch)"))
-    sdk = os.environ.get("ANDROID_HOME") or os.environ.get("ANDROID_SDK_ROOT")
+    sdk = next((str(root) for root in android_sdk_roots()), None)
     checks.append(Check("Android SDK", bool(sdk), sdk or "not set: android-all from Maven Central stands in for android.jar"))
     local = os.environ.get("MNV3_SDK_EXECUTORCH_AAR")
     if local:

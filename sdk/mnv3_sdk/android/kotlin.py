@@ -13,6 +13,10 @@ from mnv3_sdk.errors import SdkError
 JVM_TARGET = "17"
 
 
+class KotlinCompileError(SdkError):
+    """kotlinc rejected the sources: a bug in the generated code, never a missing tool to skip."""
+
+
 def module_name(group: str, artifact: str) -> str:
     """The Kotlin module name of a library published as ``group:artifact``.
 
@@ -56,4 +60,4 @@ def compile_kotlin(
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         problems = [line for line in result.stderr.splitlines() if "error:" in line or "warning:" in line]
-        raise SdkError("Kotlin compilation failed: " + (" | ".join(problems[:3]) or result.stderr.strip()[:300]))
+        raise KotlinCompileError("Kotlin compilation failed: " + (" | ".join(problems[:3]) or result.stderr.strip()[:300]))

@@ -157,13 +157,3 @@ def _walk(folder: Traversable, prefix: str):
 def default_demo_settings() -> AndroidSettings:
     """What README command 1 builds (Small, int8): the project committed in android-demo/."""
     return AndroidSettings(DEFAULT_PACKAGE, DEFAULT_CLASS_NAME, "mnv3-small-int8.pte", "mobilenet_v3_small", "int8")
-
-
-if __name__ == "__main__":
-    # Re-render the committed demo project: python -m mnv3_sdk.android.project android-demo
-    import shutil
-    import sys
-
-    target = Path(sys.argv[1])
-    shutil.rmtree(target, ignore_errors=True)
-    render_project(default_demo_settings(), target)

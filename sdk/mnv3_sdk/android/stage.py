@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mnv3_sdk.android import aar as aar_io
-from mnv3_sdk.android.kotlin import JVM_TARGET, compile_kotlin, module_name
+from mnv3_sdk.android.kotlin import JVM_TARGET, KotlinCompileError, compile_kotlin, module_name
 from mnv3_sdk.android.project import LIBRARY_MODULE, AndroidSettings, render_project
 from mnv3_sdk.android.toolchain import EXECUTORCH_ANDROID, KOTLIN_API_VERSION, KOTLIN_VERSION, android_jar, fetch
-from mnv3_sdk.cache import user_cache_dir
+from mnv3_sdk.cache import entry_writer, user_cache_dir, write_entry
 from mnv3_sdk.errors import SdkError
 
 STANDIN_SOURCES = Path(__file__).parent / "executorch_api_standin"
@@ -58,7 +58,7 @@ def executorch_api(cache: Path) -> ExecutorchApi:
     try:
         aar = fetch(EXECUTORCH_ANDROID)
     except SdkError as error:
-        _atomic_write(unavailable, str(error).encode())
+        write_entry(unavailable, str(error).encode())
         return ExecutorchApi(standin_jar(cache), standin)
     return _classes_of(aar, cache, f"executorch-android {EXECUTORCH_ANDROID.version} (Maven Central)")
 
@@ -70,7 +70,7 @@ def _classes_of(aar: Path, cache: Path, kind: str) -> ExecutorchApi:
         classes = cache / f"executorch-android-{digest}-classes.jar"
         if not classes.is_file():
             with zipfile.ZipFile(aar) as archive:
-                _atomic_write(classes, archive.read("classes.jar"))
+                write_entry(classes, archive.read("classes.jar"))
     except (OSError, zipfile.BadZipFile, KeyError) as error:
         raise SdkError(f"cannot read classes.jar from {aar}: {error}") from None
     return ExecutorchApi(classes, kind)
@@ -88,9 +88,8 @@ def standin_jar(cache: Path) -> Path:
             classes = Path(scratch) / "classes"
             compile_kotlin(sources, [], classes, module=STANDIN_MODULE)
             cache.mkdir(parents=True, exist_ok=True)
-            partial = jar.with_suffix(f".{os.getpid()}.tmp")
-            aar_io.folder_jar(classes, partial)
-            partial.replace(jar)
+            with entry_writer(jar) as partial:
+                aar_io.folder_jar(classes, partial)
     return jar
 
 
@@ -130,7 +129,7 @@ def compile_library(project: Path, settings: AndroidSettings, api: ExecutorchApi
             classes = Path(scratch) / "classes"
             compile_kotlin(sources, classpath, classes, module=module)
             aar_io.folder_jar(classes, Path(scratch) / "classes.jar")
-            _atomic_write(cached, (Path(scratch) / "classes.jar").read_bytes())
+            write_entry(cached, (Path(scratch) / "classes.jar").read_bytes())
     shutil.copyfile(cached, target)
     return target
 
@@ -157,17 +156,10 @@ def build_android(
             aar = out_dir / f"{name}.aar"
             consumer_rules = (project / LIBRARY_MODULE / "consumer-rules.pro").read_bytes()
             aar_io.write_aar(aar, settings, jar, consumer_rules, model)
+    except KotlinCompileError:
+        raise  # a bug in the generated code, never something to skip quietly
     except SdkError as error:
-        if "Kotlin compilation failed" in str(error):
-            raise  # a bug in the generated code, never something to skip quietly
         return AndroidResult(project, None, None, f"AAR not built: {error}", None)
     maven = out_dir / "maven"
     aar_io.write_maven_repository(maven, settings, aar, library_source_root(project))
     return AndroidResult(project, aar, maven, None, api.kind)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_bytes(data)
-    partial.replace(path)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mnv3_sdk.errors import SdkError
+from mnv3_sdk.hostinfo import android_sdk_roots
 from mnv3_sdk.versions import EXECUTORCH_VERSION
 
 KOTLIN_VERSION = "2.2.21"
@@ -124,11 +125,9 @@ def fetch(artifact: Artifact) -> Path:
 
 def android_jar() -> Path:
     """``$ANDROID_HOME/platforms/android-N/android.jar`` (newest) when an SDK is present, else android-all."""
-    for variable in ("ANDROID_HOME", "ANDROID_SDK_ROOT"):
-        sdk = os.environ.get(variable)
-        if sdk:
-            jars = sorted(Path(sdk).glob("platforms/android-*/android.jar"),
-                          key=lambda jar: int(jar.parent.name.split("-")[1]) if jar.parent.name.split("-")[1].isdigit() else 0)
-            if jars:
-                return jars[-1]
+    for sdk in android_sdk_roots():
+        jars = sorted(sdk.glob("platforms/android-*/android.jar"),
+                      key=lambda jar: int(jar.parent.name.split("-")[1]) if jar.parent.name.split("-")[1].isdigit() else 0)
+        if jars:
+            return jars[-1]
     return fetch(ANDROID_ALL)

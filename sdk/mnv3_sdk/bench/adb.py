@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from mnv3_sdk.errors import SdkError
+from mnv3_sdk.hostinfo import android_sdk_roots
 
 
 class AdbError(SdkError):
-    """An adb command failed; the message names the device and the step."""
+    """An adb step failed. ``device`` (None before one is chosen) and ``step`` say where, for the
+    report's failure list; ``output`` is what adb or the device said, if anything."""
+
+    def __init__(self, message: str, device: str | None, step: str, output: str = "") -> None:
+        super().__init__(message)
+        self.device = device
+        self.step = step
+        self.output = output
 
 
 def find_adb() -> Path:
     """``$ANDROID_HOME/platform-tools/adb`` first, then ``adb`` on PATH."""
-    for variable in ("ANDROID_HOME", "ANDROID_SDK_ROOT"):
-        sdk = os.environ.get(variable)
-        if sdk and (Path(sdk) / "platform-tools" / "adb").is_file():
-            return Path(sdk) / "platform-tools" / "adb"
+    for sdk in android_sdk_roots():
+        if (sdk / "platform-tools" / "adb").is_file():
+            return sdk / "platform-tools" / "adb"
     found = shutil.which("adb")
     if found is None:
         raise SdkError("adb not found: install Android platform-tools (Debian: apt-get install adb) "
@@ -63,10 +69,11 @@ class Adb:
         try:
             result = subprocess.run(command, capture_output=True, text=True, timeout=timeout or self.timeout)
         except subprocess.TimeoutExpired:
-            raise AdbError(f"{self._who()}: {step} timed out after {timeout or self.timeout:g} s") from None
+            raise AdbError(f"{self._who()}: {step} timed out after {timeout or self.timeout:g} s",
+                           self.serial, step) from None
         if result.returncode != 0:
             message = (result.stderr.strip() or result.stdout.strip() or f"exit code {result.returncode}")
-            raise AdbError(f"{self._who()}: {step} failed: {message.splitlines()[-1][:200]}")
+            raise AdbError(f"{self._who()}: {step} failed: {message.splitlines()[-1][:200]}", self.serial, step, message)
         # adb's shell protocol v2 keeps the device's stderr apart; ExecuTorch logs go there.
         return result.stdout + result.stderr if with_stderr else result.stdout
 
@@ -82,7 +89,7 @@ class Adb:
     def install(self, apk: Path, step: str) -> None:
         output = self.run("install", "-r", "-g", str(apk), step=step)
         if "Success" not in output:
-            raise AdbError(f"{self._who()}: {step} failed: {output.strip()[:200]}")
+            raise AdbError(f"{self._who()}: {step} failed: {output.strip()[:200]}", self.serial, step, output)
 
     def _who(self) -> str:
         return f"device {self.serial}" if self.serial else "adb"

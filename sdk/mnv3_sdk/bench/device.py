@@ -140,7 +140,8 @@ def _run_runner(adb: Adb, model: Path, remote_model: str, threads: int, settings
     try:
         samples, total_ms, executions = parse_runner_output(output)
     except ValueError as error:
-        raise AdbError(f"device {adb.serial}: cannot parse the runner's output for {model.name}: {error}") from None
+        raise AdbError(f"device {adb.serial}: cannot parse the runner's output for {model.name}: {error}",
+                       adb.serial, f"reading the runner's output for {model.name}", output) from None
     notes = "per-iteration times from the runner"
     if not samples:
         # Upstream executor_runner prints only a total: time blocks of executions and keep each mean.
@@ -171,22 +172,25 @@ def _run_app(adb: Adb, model: Path, remote_model: str, threads: int, settings: D
             text = adb.shell(f"run-as {package} cat files/{BENCHMARK_RESULT}", step="reading the result")
             break
         except AdbError as error:
-            if "No such file" not in str(error):
+            if "No such file" not in error.output:  # the app has not written it yet
                 raise
             time.sleep(0.5)
     if text is None:
         crash = adb.run("logcat", "-d", "-s", "AndroidRuntime:E", step="reading logcat")
         reason = "the app crashed" if "FATAL EXCEPTION" in crash else f"no result after {settings.app_timeout:g} s"
-        raise AdbError(f"device {adb.serial}: BenchmarkActivity for {model.name}: {reason}")
+        raise AdbError(f"device {adb.serial}: BenchmarkActivity for {model.name}: {reason}",
+                       adb.serial, f"running BenchmarkActivity for {model.name}", crash)
     try:
         result = json.loads(text)
     except ValueError:
-        raise AdbError(f"device {adb.serial}: BenchmarkActivity wrote an unreadable result for {model.name}") from None
+        raise AdbError(f"device {adb.serial}: BenchmarkActivity wrote an unreadable result for {model.name}",
+                       adb.serial, "reading the result", text) from None
     if "error" in result:
-        raise AdbError(f"device {adb.serial}: BenchmarkActivity failed on {model.name}: {result['error']}")
+        raise AdbError(f"device {adb.serial}: BenchmarkActivity failed on {model.name}: {result['error']}",
+                       adb.serial, f"running BenchmarkActivity for {model.name}", str(result["error"]))
     if settings.frame and "preprocessing_ms" not in result:
         raise AdbError(f"device {adb.serial}: the installed demo app has no end-to-end mode (--frame): "
-                       "rebuild it from this mnv3-sdk's android/ project")
+                       "rebuild it from this mnv3-sdk's android/ project", adb.serial, "reading the result")
     frame = f"{result['frame_width']}x{result['frame_height']}" if settings.frame else None
     return CaseResult(model=model.stem, engine="app end-to-end" if frame else "app", threads=threads,
                       device=adb.serial, load_ms=result["load_ms"], first_inference_ms=result["first_inference_ms"],

@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from mnv3_sdk.bench.stats import interleaved_schedule
 from mnv3_sdk.errors import SdkError
 
 BLOCK = 10  # iterations per case per round
@@ -153,9 +152,10 @@ def _worker(spec: dict[str, Any]) -> list[dict[str, Any]]:
                 run()
         while not all(len(record["samples_ms"]) >= spec["iterations"]
                       and sum(record["samples_ms"]) / 1000 >= spec["min_seconds"] for record, _ in cases):
-            for index, count in interleaved_schedule(list(range(len(cases))), BLOCK, rounds=1):
-                record, run = cases[index]
-                for _ in range(count):
+            # Blocks of BLOCK runs, case after case, so drift over time (heat, other load) hits
+            # every case alike.
+            for record, run in cases:
+                for _ in range(BLOCK):
                     started = time.perf_counter()
                     run()
                     record["samples_ms"].append((time.perf_counter() - started) * 1000)

@@ -135,8 +135,10 @@ def run_bench(command: str, models: list[Path], use_adb: bool, host_settings: Ho
             try:
                 facts, results = run_device(adb.for_device(device), models, metadata, device_settings)
                 return facts, results, None
-            except (AdbError, SdkError) as error:
-                return None, [], {"device": device, "step": _step_of(str(error)), "error": str(error)}
+            except AdbError as error:
+                return None, [], {"device": device, "step": error.step, "error": str(error)}
+            except SdkError as error:
+                return None, [], {"device": device, "step": "benchmarking", "error": str(error)}
 
         with ThreadPoolExecutor(max_workers=len(serials)) as pool:
             for facts, results, failure in pool.map(one_device, serials):
@@ -156,12 +158,6 @@ def run_bench(command: str, models: list[Path], use_adb: bool, host_settings: Ho
     return BenchOutcome(report, markdown, found)
 
 
-def _step_of(message: str) -> str:
-    # "device X: <step> failed: …" → "<step>"
-    after_device = message.split(": ", 1)[1] if message.startswith("device ") and ": " in message else message
-    return after_device.split(" failed")[0].split(" timed out")[0].split(":")[0]
-
-
 def build_demo_apk(models: list[Path]) -> Path | None:
     """Build the demo APK with the generated Gradle project when Gradle and an Android SDK exist.
 
@@ -171,11 +167,11 @@ def build_demo_apk(models: list[Path]) -> Path | None:
     import shutil
     import subprocess
 
-    sdk = os.environ.get("ANDROID_HOME") or os.environ.get("ANDROID_SDK_ROOT")
+    has_sdk = bool(host.android_sdk_roots())
     for model in models:
         project = model.parent / "android"
         gradle = project / "gradlew" if (project / "gradlew").is_file() else shutil.which("gradle")
-        if not sdk or gradle is None or not (project / "settings.gradle.kts").is_file():
+        if not has_sdk or gradle is None or not (project / "settings.gradle.kts").is_file():
             continue
         result = subprocess.run([str(gradle), "-p", str(project), ":demo:assembleDebug"], capture_output=True, text=True)
         if result.returncode != 0:

@@ -58,8 +58,3 @@ def summarize(samples_ms: list[float]) -> LatencySummary:
         std_ms=math.sqrt(variance),
         trimmed_mean_ms=trimmed_mean(samples_ms),
     )
-
-
-def interleaved_schedule(cases: list, block: int, rounds: int) -> list[tuple[object, int]]:
-    """Round-robin blocks: ``[(case, iterations), …]`` so drift over time hits every case alike."""
-    return [(case, block) for _ in range(rounds) for case in cases]

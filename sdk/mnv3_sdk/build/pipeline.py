@@ -9,7 +9,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -37,6 +37,7 @@ from mnv3_sdk.imaging.model_input import IMAGENET_MEAN, IMAGENET_STD, to_model_i
 from mnv3_sdk.network import labels as labels_io
 from mnv3_sdk.network.mobilenetv3 import arch_name
 from mnv3_sdk.network.weights import LoadedWeights, build_model, load_weights
+from mnv3_sdk.progress import Progress, no_progress
 from mnv3_sdk.pte import metadata as metadata_io
 from mnv3_sdk.pte.runtime import LoadedModel
 from mnv3_sdk.verify.metrics import (
@@ -52,12 +53,7 @@ from mnv3_sdk.verify.metrics import (
 from mnv3_sdk.verify.sensitivity import layer_sensitivity
 from mnv3_sdk.versions import METADATA_FORMAT, tool_versions
 
-Progress = Callable[[Iterable[Any], str], Iterable[Any]]
 CALIBRATION_DEFAULT_SAMPLES = 128
-
-
-def no_progress(items: Iterable[Any], _label: str) -> Iterable[Any]:
-    return items
 
 
 @dataclass(frozen=True)
@@ -234,15 +230,9 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
             "metadata": {key: value for key, value in metadata.items() if key != "labels"},
             "warnings": warnings,
             "gate": {
-                "passed": gate.passed,
+                **gate.as_dict(),
                 "enforced": gate_enforced,
-                "basis": gate.basis,
-                "measured": gate.measured,
-                "required": gate.required,
                 "min_accuracy_ratio": config.min_accuracy_ratio,
-                "reason": gate.reason,
-                "sqnr_db": gate.sqnr_db,
-                "min_sqnr_db": gate.min_sqnr_db,
                 "clear_margin": CLEAR_MARGIN,
                 "inputs": list(comparison_sets),
             },

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from mnv3_sdk.cache import user_cache_dir
+from mnv3_sdk.cache import entry_writer, user_cache_dir
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.imaging.files import IMAGE_SUFFIXES, is_image_file, read_rgb
 from mnv3_sdk.imaging.model_input import normalized_to_rgb
 from mnv3_sdk.imaging.preprocess import center_crop_box, preprocess_rgb, resize_square
-
-Progress = Callable[[Iterable[Any], str], Iterable[Any]]
+from mnv3_sdk.progress import Progress
 
 # Data-free synthesis: small enough to run on a laptop CPU in about a minute, cached afterwards.
 DATA_FREE_DEFAULT_SAMPLES = 32
@@ -133,10 +131,8 @@ def synthesize_from_batchnorm(
         resize_square(image, center_crop_box(resolution, resolution, 1.0), input_size) for image in synthesized
     ]
     try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache_file.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(partial, np.stack(images))
-        partial.replace(cache_file)
+        with entry_writer(cache_file, suffix=".tmp.npy") as partial:
+            np.save(partial, np.stack(images))
     except OSError:
         pass  # caching is an optimisation; an unwritable cache only costs time
     return CalibrationSet(images, "data-free", 0, time.perf_counter() - started)

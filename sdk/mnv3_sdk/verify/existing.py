@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import torch
 
@@ -11,6 +11,7 @@ from mnv3_sdk.errors import SdkError
 from mnv3_sdk.export.adapter import eager_reference
 from mnv3_sdk.imaging.files import find_labelled_images
 from mnv3_sdk.imaging.model_input import to_model_input
+from mnv3_sdk.progress import Progress
 from mnv3_sdk.pte.metadata import check_program_matches, input_spec, read_from_pte
 from mnv3_sdk.pte.runtime import LoadedModel
 from mnv3_sdk.verify.metrics import accuracy_gate, compare, evaluate, verification_images
@@ -21,7 +22,7 @@ def verify_existing(
     val_dir: Path,
     weights_spec: str | None,
     min_accuracy_ratio: float,
-    progress: Callable[[Iterable[Any], str], Iterable[Any]],
+    progress: Progress,
 ) -> dict[str, Any]:
     if not 0.0 <= min_accuracy_ratio <= 1.0:
         raise SdkError(f"minimum accuracy ratio {min_accuracy_ratio:g} must be between 0 and 1")
@@ -50,7 +51,6 @@ def verify_existing(
         summary.append(f"eager fp32: top-1 {accuracy.eager_top1:.4f}, top-5 {accuracy.eager_top5:.4f}")
         summary.append(f"gate {'passed' if gate.passed else 'FAILED'}: {gate.reason}")
         result["agreement"] = agreement.as_dict()
-        result["gate"] = {"passed": gate.passed, "reason": gate.reason, "measured": gate.measured,
-                          "required": gate.required}
+        result["gate"] = gate.as_dict()
     result["summary"] = summary
     return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import torch
@@ -83,6 +83,9 @@ class GateResult:
     reason: str
     sqnr_db: float | None = None  # the lowest over the sets of inputs judged (no labelled folder)
     min_sqnr_db: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def verification_images(input_size: int, count: int = 8, seed: int = 0) -> list[np.ndarray]:
