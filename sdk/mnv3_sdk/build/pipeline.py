@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +17,7 @@ from mnv3_sdk.android.project import AndroidSettings
 from mnv3_sdk.android.stage import build_android
 from mnv3_sdk.build import report as report_io
 from mnv3_sdk.build.config import BuildConfig
+from mnv3_sdk.build.staging import staged_output
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.export.adapter import example_input, input_dtype, wrap_for_export
 from mnv3_sdk.export.calibration import (
@@ -176,8 +174,8 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
     clock.seconds.update(exported.timings)
     warnings += exported.warnings
 
-    staging = _staging_folder(config.out_dir)
-    try:
+    with staged_output(config.out_dir, config.force) as staged:
+        staging = staged.folder
         pte_path = staging / f"{config.name}.pte"
         pte_path.write_bytes(exported.pte)
         (staging / "metadata.json").write_bytes(metadata_io.to_json_bytes(metadata))
@@ -271,7 +269,7 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
         (staging / "report.json").write_text(report_io.to_json(report), encoding="utf-8")
         (staging / "report.md").write_text(report_io.to_markdown(report), encoding="utf-8")
         if gate_enforced and not gate.passed:
-            rejected = _reject(staging, config.out_dir)
+            rejected = staged.reject()
             hint = ""
             if sensitivity:
                 worst = ",".join(layer.layer for layer in sensitivity[:2])
@@ -279,9 +277,7 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
             raise SdkError(
                 f"accuracy gate failed: {gate.reason}{hint}; report kept in {rejected}/report.md, model not published"
             )
-        _publish(staging, config.out_dir, config.force)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        staged.publish()
     return BuildResult(config.out_dir, config.out_dir / pte_path.name, report)
 
 
@@ -330,44 +326,3 @@ def _calibration_set(
 
 def _fp32_bytes(network: nn.Module) -> int:
     return sum(tensor.numel() * 4 for tensor in network.state_dict().values() if tensor.is_floating_point())
-
-
-def _staging_folder(out_dir: Path) -> Path:
-    """An empty folder beside ``out_dir``, renamed into place once the build has passed.
-
-    Made with os.mkdir rather than tempfile.mkdtemp: mkdtemp's mode 0700 would survive the rename,
-    while the published folder should get the user's umask like any other folder they create.
-    """
-    parent = out_dir.absolute().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(100):
-            staging = parent / f".{out_dir.name}.{os.getpid()}.{secrets.token_hex(4)}"
-            try:
-                staging.mkdir()
-                return staging
-            except FileExistsError:
-                continue
-    except OSError as error:
-        raise SdkError(f"cannot write the output folder {out_dir}: {error.strerror}") from None
-    raise SdkError(f"cannot create a staging folder beside {out_dir}")
-
-
-def _publish(staging: Path, out_dir: Path, force: bool) -> None:
-    if out_dir.exists():
-        if not force:
-            raise SdkError(f"output folder {out_dir} appeared during the build: pass --force to replace it")
-        shutil.rmtree(out_dir)
-    staging.rename(out_dir)
-
-
-def _reject(staging: Path, out_dir: Path) -> Path:
-    """Keep only the reports of a build that failed its gate, beside (never over) the real output."""
-    rejected = out_dir.with_name(out_dir.name + ".rejected")
-    for artefact in staging.iterdir():
-        if artefact.suffix not in (".json", ".md"):
-            artefact.unlink()
-    if rejected.exists():
-        shutil.rmtree(rejected)
-    staging.rename(rejected)
-    return rejected
