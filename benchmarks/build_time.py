@@ -36,11 +36,11 @@ def calibration_folder(folder: Path) -> Path:
 
 
 def timed_build(**options) -> tuple[float, dict[str, float]]:
-    from mnv3_sdk.build.config import make_build_config
+    from mnv3_sdk.build.config import BuildConfig
     from mnv3_sdk.build.pipeline import run_build
 
     started = time.perf_counter()
-    result = run_build(make_build_config(variant="small", weights="random", **options))
+    result = run_build(BuildConfig(variant="small", weights="random", **options))
     return time.perf_counter() - started, result.report["timings"]
 
 

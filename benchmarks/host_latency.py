@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from timing import host_line, interleaved, measure_per_thread_count
 
-from mnv3_sdk.build.config import make_build_config
+from mnv3_sdk.build.config import BuildConfig
 from mnv3_sdk.build.pipeline import run_build
 from mnv3_sdk.export.adapter import wrap_for_export
 from mnv3_sdk.network.weights import build_model, load_weights
@@ -25,7 +25,7 @@ from mnv3_sdk.pte.runtime import LoadedModel, set_threads
 
 
 def build(variant: str, quant: str, folder: Path) -> Path:
-    config = make_build_config(
+    config = BuildConfig(
         variant=variant, quant=quant, weights="random", out_dir=folder / f"{variant}-{quant}",
         calibration_samples=8 if quant == "int8" else None, build_aar=False,
     )

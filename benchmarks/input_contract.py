@@ -41,14 +41,14 @@ class _BytesInput(nn.Module):
 
 
 def build_all(folder: Path) -> None:
-    from mnv3_sdk.build.config import make_build_config
+    from mnv3_sdk.build.config import BuildConfig
     from mnv3_sdk.build.pipeline import run_build
     from mnv3_sdk.export.lower import export_pte
     from mnv3_sdk.network.weights import build_model, load_weights
 
     for variant in VARIANTS:
         for contract, input_format in (("default", "pixels"), ("normalized", "normalized")):
-            config = make_build_config(variant=variant, weights="random", input_format=input_format,
+            config = BuildConfig(variant=variant, weights="random", input_format=input_format,
                                        out_dir=folder / f"{variant}-{input_format}", build_aar=False)
             (folder / f"{variant}|{contract}.pte").write_bytes(run_build(config).pte_path.read_bytes())
         network = build_model(load_weights("random", variant, 1.0), variant, 1.0)

@@ -1,3 +1,23 @@
-"""mnv3-sdk: MobileNetV3 → ExecuTorch/XNNPACK model → Android SDK."""
+"""mnv3-sdk: MobileNetV3 → ExecuTorch/XNNPACK model → Android SDK.
+
+``build_sdk``, ``benchmark`` and ``inspect_model`` (``mnv3_sdk.api``) are the library's entry
+points; they load torch and ExecuTorch on first use, so ``import mnv3_sdk`` stays cheap.
+"""
+
+from typing import Any
 
 __version__ = "0.1.0"
+
+_API = ("build_sdk", "benchmark", "inspect_model")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from mnv3_sdk import api
+
+        return getattr(api, name)
+    if name == "SdkError":
+        from mnv3_sdk.errors import SdkError
+
+        return SdkError
+    raise AttributeError(f"module 'mnv3_sdk' has no attribute {name!r}")

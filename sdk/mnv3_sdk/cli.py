@@ -16,7 +16,9 @@ import click
 
 from mnv3_sdk import __version__
 from mnv3_sdk.build import report as report_io
-from mnv3_sdk.build.config import INPUT_FORMATS, QUANTS, make_build_config
+from mnv3_sdk.bench.config import BenchConfig
+from mnv3_sdk.bench.config import option_default as bench_default
+from mnv3_sdk.build.config import INPUT_FORMATS, QUANTS, BuildConfig, option_default
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.network.mobilenetv3 import VARIANTS
 
@@ -46,19 +48,19 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--variant", type=click.Choice(VARIANTS), default="small", show_default=True,
+@click.option("--variant", type=click.Choice(VARIANTS), default=option_default("variant"), show_default=True,
               help="MobileNetV3 size (paper tables 1 and 2).")
-@click.option("--width", "width_mult", type=float, default=1.0, show_default=True,
+@click.option("--width", "width_mult", type=float, default=option_default("width_mult"), show_default=True,
               help="Width multiplier, e.g. 0.75 (ImageNet weights exist for 1.0 only).")
-@click.option("--quant", type=click.Choice(QUANTS), default="fp32", show_default=True,
+@click.option("--quant", type=click.Choice(QUANTS), default=option_default("quant"), show_default=True,
               help="Numeric format of the exported model (XNNPACK kernels).")
-@click.option("--weights", default="imagenet", show_default=True, metavar="imagenet|random|PATH",
+@click.option("--weights", default=option_default("weights"), show_default=True, metavar="imagenet|random|PATH",
               help="torchvision's ImageNet checkpoint (downloaded once into the torch hub cache), "
                    "seeded random weights (smoke tests only), or a state dict file (.pth/.pt).")
 @click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None,
               help="UTF-8 file, one label per line, for a custom head. Default: ImageNet's 1000 classes.")
-@click.option("--input-size", type=int, default=224, show_default=True, help="Square input side in pixels.")
-@click.option("--input-format", type=click.Choice(INPUT_FORMATS), default="pixels", show_default=True,
+@click.option("--input-size", type=int, default=option_default("input_size"), show_default=True, help="Square input side in pixels.")
+@click.option("--input-format", type=click.Choice(INPUT_FORMATS), default=option_default("input_format"), show_default=True,
               help="pixels: RGB values 0-255 as floats, NCHW, normalized inside the graph. normalized: "
                    "mean/std-normalized floats, NCHW, for callers who normalize themselves.")
 @click.option("--crop-fraction", type=float, default=None,
@@ -67,7 +69,7 @@ def cli() -> None:
 @click.option("--val-dir", type=click.Path(path_type=Path), default=None,
               help="Labelled images, one sub-folder per class named by its label: measures top-1/top-5 "
                    "of eager and exported models and gates the build on them.")
-@click.option("--min-accuracy-ratio", type=float, default=0.98, show_default=True,
+@click.option("--min-accuracy-ratio", type=float, default=option_default("min_accuracy_ratio"), show_default=True,
               help="Fail the build when the .pte's top-1 is below this fraction of eager fp32's.")
 @click.option("--calibration-dir", type=click.Path(path_type=Path), default=None,
               help="int8: images (searched recursively) to calibrate activation ranges. "
@@ -82,9 +84,9 @@ def cli() -> None:
 @click.option("--per-tensor", is_flag=True, help="int8: one weight scale per tensor instead of per channel.")
 @click.option("--sensitivity", is_flag=True,
               help="int8: report each layer's SQNR against fp32, worst first (always done when the gate fails).")
-@click.option("--package", default="com.example.mnv3", show_default=True,
+@click.option("--package", default=option_default("package"), show_default=True,
               help="Kotlin package (and Android namespace) of the generated library.")
-@click.option("--class-name", default="MobileNetV3Classifier", show_default=True,
+@click.option("--class-name", default=option_default("class_name"), show_default=True,
               help="Name of the generated classifier class.")
 @click.option("--no-aar", "no_aar", is_flag=True,
               help="Write the Gradle project but skip compiling the Kotlin and packaging the AAR.")
@@ -100,29 +102,8 @@ def build(as_json: bool, **options: Any) -> None:
     """
     from mnv3_sdk.build.pipeline import run_build
 
-    config = make_build_config(
-        variant=options["variant"],
-        width_mult=options["width_mult"],
-        quant=options["quant"],
-        input_size=options["input_size"],
-        input_format=options["input_format"],
-        crop_fraction=options["crop_fraction"],
-        weights=options["weights"],
-        labels_path=options["labels_path"],
-        val_dir=options["val_dir"],
-        min_accuracy_ratio=options["min_accuracy_ratio"],
-        out_dir=options["out_dir"],
-        force=options["force"],
-        calibration_dir=options["calibration_dir"],
-        calibration_samples=options["calibration_samples"],
-        quant_exclude=options["quant_exclude"],
-        per_tensor=options["per_tensor"],
-        sensitivity=options["sensitivity"],
-        package=options["package"],
-        class_name=options["class_name"],
-        build_aar=not options["no_aar"],
-        allow_portable_ops=options["allow_portable_ops"],
-    )
+    options["build_aar"] = not options.pop("no_aar")
+    config = BuildConfig(**options)
     _say(f"building {config.name}: mobilenet_v3_{config.variant} ×{config.width_mult:g}, {config.quant}, "
          f"weights {config.weights}")
     result = run_build(config, progress=_progress)
@@ -174,7 +155,7 @@ def info(model: Path, as_json: bool) -> None:
               help="Labelled images, one sub-folder per class named by its label.")
 @click.option("--weights", default=None, metavar="imagenet|random|PATH",
               help="The eager weights to compare with (and gate against); without it only the .pte is scored.")
-@click.option("--min-accuracy-ratio", type=float, default=0.98, show_default=True)
+@click.option("--min-accuracy-ratio", type=float, default=option_default("min_accuracy_ratio"), show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 def verify(model: Path, val_dir: Path, weights: str | None, min_accuracy_ratio: float, as_json: bool) -> None:
     """Score an existing MODEL.pte on a labelled folder, optionally against eager weights."""
@@ -192,7 +173,7 @@ def verify(model: Path, val_dir: Path, weights: str | None, min_accuracy_ratio: 
 
 @cli.command()
 @click.argument("models", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--adb", "use_adb", is_flag=True, help="Run on Android devices over adb instead of this host.")
+@click.option("--adb", "adb", is_flag=True, help="Run on Android devices over adb instead of this host.")
 @click.option("--serial", default=None, help="adb: the device to use when several are connected.")
 @click.option("--all-devices", is_flag=True, help="adb: run on every connected device, in parallel.")
 @click.option("--mode", type=click.Choice(["app", "runner"]), default=None,
@@ -206,28 +187,23 @@ def verify(model: Path, val_dir: Path, weights: str | None, min_accuracy_ratio: 
 @click.option("--frame", default=None, metavar="WxH",
               help="adb app mode: classify synthetic WxH frames end to end and report preprocessing and "
                    "inference apart (e.g. 1920x1080).")
-@click.option("--threads", default="1,2", show_default=True, help="Thread counts, comma-separated.")
-@click.option("--warmup", type=int, default=5, show_default=True, help="Untimed runs before measuring.")
-@click.option("--iterations", type=int, default=50, show_default=True, help="Measured runs, at least.")
-@click.option("--min-seconds", type=float, default=1.0, show_default=True,
+@click.option("--threads", default=bench_default("threads"), show_default=True, help="Thread counts, comma-separated.")
+@click.option("--warmup", type=int, default=bench_default("warmup"), show_default=True, help="Untimed runs before measuring.")
+@click.option("--iterations", type=int, default=bench_default("iterations"), show_default=True, help="Measured runs, at least.")
+@click.option("--min-seconds", type=float, default=bench_default("min_seconds"), show_default=True,
               help="Keep measuring until this much time was spent too (MLPerf-style).")
 @click.option("--mlperf", is_flag=True, help="MLPerf Mobile's minimum: at least 1024 queries and 60 s per case.")
-@click.option("--cooldown", type=float, default=0.0, help="adb: wait up to S seconds for normal thermal status before each run.")
+@click.option("--cooldown", type=float, default=bench_default("cooldown"), help="adb: wait up to S seconds for normal thermal status before each run.")
 @click.option("--timeout", "app_timeout", type=float, default=None,
               help="adb app mode: seconds to wait for each in-app result (default: 60, or 2 s per iteration).")
 @click.option("--eager", is_flag=True, help="Host: also time eager PyTorch for the same weights.")
-@click.option("--json", "json_path", type=click.Path(path_type=Path), default=Path("bench.json"), show_default=True)
-@click.option("--markdown", "markdown_path", type=click.Path(path_type=Path), default=Path("bench.md"), show_default=True)
-@click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=Path("bench.png"), show_default=True)
+@click.option("--json", "json_path", type=click.Path(path_type=Path), default=bench_default("json_path"), show_default=True)
+@click.option("--markdown", "markdown_path", type=click.Path(path_type=Path), default=bench_default("markdown_path"), show_default=True)
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=bench_default("plot_path"), show_default=True)
 @click.option("--baseline", type=click.Path(path_type=Path), default=None, help="An earlier bench.json to compare with.")
-@click.option("--max-regression", type=float, default=10.0, show_default=True,
+@click.option("--max-regression", type=float, default=bench_default("max_regression"), show_default=True,
               help="With --baseline: fail when a p50 grew by more than this many percent.")
-def bench(models: tuple[Path, ...], use_adb: bool, serial: str | None, all_devices: bool, mode: str | None,
-          runner: Path | None, apk: Path | None, app_package: str | None, pin_big_cores: bool, frame: str | None,
-          threads: str,
-          warmup: int, iterations: int, min_seconds: float, mlperf: bool, cooldown: float, app_timeout: float | None,
-          eager: bool,
-          json_path: Path, markdown_path: Path, plot_path: Path, baseline: Path | None, max_regression: float) -> None:
+def bench(**options: Any) -> None:
     """Measure latency of MODEL.pte files or BUILD_DIRs (default: every build under dist/).
 
     \b
@@ -236,33 +212,21 @@ def bench(models: tuple[Path, ...], use_adb: bool, serial: str | None, all_devic
     mnv3-sdk bench --adb --apk demo-debug.apk --frame 1920x1080  # end to end, from camera-sized frames
     mnv3-sdk bench --adb --runner executor_runner --pin-big-cores
     """
-    from mnv3_sdk.bench.host import resolve_models
-    from mnv3_sdk.bench.run import BenchOutputs, make_bench_settings, run_bench
+    from mnv3_sdk.bench.run import run_bench
 
-    model_paths = resolve_models(list(models))
-    host_settings, device_settings = make_bench_settings(
-        model_paths, use_adb=use_adb, serial=serial, all_devices=all_devices, mode=mode, runner=runner, apk=apk,
-        app_package=app_package, pin_big_cores=pin_big_cores, threads=threads, warmup=warmup, iterations=iterations,
-        min_seconds=min_seconds, mlperf=mlperf, cooldown=cooldown, app_timeout=app_timeout, eager=eager,
-        frame=frame,
-    )
-    command = shlex.join(["mnv3-sdk", *click.get_current_context().obj["argv"]])
-    outcome = run_bench(
-        command,
-        model_paths, use_adb, host_settings, device_settings,
-        serial, all_devices, BenchOutputs(json_path, markdown_path, plot_path), baseline, max_regression,
-    )
+    config = BenchConfig(**options)
+    outcome = run_bench(config, command=shlex.join(["mnv3-sdk", *click.get_current_context().obj["argv"]]))
     click.echo(outcome.markdown)
-    _say(f"wrote {json_path}, {markdown_path}" + (f", {plot_path}" if outcome.report["cases"] else ""))
+    _say(f"wrote {config.json_path}, {config.markdown_path}" + (f", {config.plot_path}" if outcome.report["cases"] else ""))
     failures = outcome.report["failures"]
     for failure in failures:
         _say(f"failed: {failure['error']}")
     if outcome.regressions:
         listing = "; ".join(f"{r.label}: p50 {r.old_p50_ms:.2f} → {r.new_p50_ms:.2f} ms (+{r.percent:.1f}%)"
                             for r in outcome.regressions)
-        raise SdkError(f"{len(outcome.regressions)} regression(s) over {max_regression:g}%: {listing}")
+        raise SdkError(f"{len(outcome.regressions)} regression(s) over {config.max_regression:g}%: {listing}")
     if failures:
-        raise SdkError(f"{len(failures)} device(s) failed; results from the others are in {json_path}")
+        raise SdkError(f"{len(failures)} device(s) failed; results from the others are in {config.json_path}")
 
 
 @cli.command()

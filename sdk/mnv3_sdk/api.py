@@ -1,0 +1,59 @@
+"""The library's entry points, for notebooks and scripts: what the CLI's commands do, as calls.
+
+    import mnv3_sdk
+
+    result = mnv3_sdk.build_sdk(variant="small", quant="int8", weights="random", out_dir="dist/small-int8")
+    print(result.pte_path, result.report["gate"]["passed"])
+    outcome = mnv3_sdk.benchmark(result.out_dir, threads="1,2")
+    print(mnv3_sdk.inspect_model(result.pte_path)["input"])
+
+Options are keyword arguments named as the CLI's flags with underscores (``--calibration-dir`` →
+``calibration_dir``; ``--no-aar`` → ``build_aar=False``), with the CLI's defaults: one
+declaration each, ``BuildConfig`` and ``BenchConfig``. Every problem is an ``SdkError`` with the
+CLI's one-line message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from mnv3_sdk.bench.config import BenchConfig
+from mnv3_sdk.bench.run import BenchOutcome, run_bench
+from mnv3_sdk.build.config import BuildConfig
+from mnv3_sdk.build.pipeline import BuildResult, run_build
+from mnv3_sdk.errors import SdkError
+from mnv3_sdk.progress import Progress, no_progress
+from mnv3_sdk.pte.metadata import read_from_pte
+
+
+def build_sdk(*, progress: Progress = no_progress, **options: Any) -> BuildResult:
+    """Export, verify and package a MobileNetV3, as ``mnv3-sdk build`` does.
+
+    ``options``: the fields of ``BuildConfig``. ``progress`` wraps each long loop (e.g. with tqdm).
+    Returns the published folder, the .pte's path and the report (report.json's content).
+    """
+    return run_build(_config(BuildConfig, options), progress)
+
+
+def benchmark(*models: str | Path, **options: Any) -> BenchOutcome:
+    """Measure latency as ``mnv3-sdk bench`` does, of .pte files or build folders (none: every
+    build under dist/). ``options``: the fields of ``BenchConfig``. Writes bench.json/.md/.png
+    (``json_path``…) and returns the report, its Markdown and any regressions over ``baseline``."""
+    config = _config(BenchConfig, {"models": models, **options})
+    arguments = [repr(str(model)) for model in models] + [f"{name}={value!r}" for name, value in options.items()]
+    return run_bench(config, command=f"mnv3_sdk.benchmark({', '.join(arguments)})")
+
+
+def inspect_model(path: str | Path) -> dict[str, Any]:
+    """The metadata embedded in a .pte (what ``mnv3-sdk info --json`` prints), from the file alone."""
+    return read_from_pte(Path(path))
+
+
+def _config(kind: type, options: dict[str, Any]) -> Any:
+    accepted = [option.name for option in fields(kind) if option.init]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise SdkError(f"unknown option {unknown[0]!r}; the options are: {', '.join(accepted)}")
+    return kind(**options)

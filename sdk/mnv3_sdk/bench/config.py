@@ -1,0 +1,159 @@
+"""Every bench option, with its default, validated on construction before anything is measured."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from mnv3_sdk import hostinfo
+from mnv3_sdk.bench.device import DeviceSettings
+from mnv3_sdk.bench.host import HostSettings, resolve_models
+from mnv3_sdk.errors import SdkError
+
+# A 200-megapixel sensor's frame is 16384 pixels wide; anything larger is a typo.
+MAX_FRAME_SIDE = 16384
+
+
+@dataclass(frozen=True)
+class GradleProject:
+    """A generated android/ project that this machine can build the demo APK from (Gradle + SDK found)."""
+
+    folder: Path
+    gradle: Path
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """The one declaration of ``bench``'s options: the CLI reads its defaults from here
+    (``option_default``) and ``mnv3_sdk.benchmark(**options)`` takes these fields as keywords.
+
+    Construction validates (``SdkError`` naming the CLI flag) and derives the settings the
+    measuring code takes (``model_paths``, ``host``, ``device``); it never runs Gradle: an APK
+    that must be built first is built when the run starts (``gradle_project``).
+    """
+
+    models: tuple[Path, ...] = ()  # .pte files or build folders; none: every build under dist/
+    adb: bool = False
+    serial: str | None = None
+    all_devices: bool = False
+    mode: str | None = None  # "app" or "runner"; None: app with an APK, else runner
+    runner: Path | None = None
+    apk: Path | None = None
+    app_package: str | None = None
+    pin_big_cores: bool = False
+    frame: str | None = None  # "1920x1080"
+    threads: str = "1,2"
+    warmup: int = 5
+    iterations: int = 50
+    min_seconds: float = 1.0
+    mlperf: bool = False
+    cooldown: float = 0.0
+    app_timeout: float | None = None
+    eager: bool = False
+    json_path: Path = Path("bench.json")
+    markdown_path: Path = Path("bench.md")
+    plot_path: Path = Path("bench.png")
+    baseline: Path | None = None
+    max_regression: float = 10.0
+    model_paths: list[Path] = field(init=False)
+    host: HostSettings = field(init=False)
+    device: DeviceSettings | None = field(init=False)
+    gradle_project: GradleProject | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Library callers may pass strings; the CLI passes Paths.
+        for name in ("runner", "apk", "json_path", "markdown_path", "plot_path", "baseline"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, Path(value))
+        object.__setattr__(self, "models", tuple(Path(model) for model in self.models))
+        object.__setattr__(self, "model_paths", resolve_models(list(self.models)))
+        host, device, gradle_project = _settings(self)
+        object.__setattr__(self, "host", host)
+        object.__setattr__(self, "device", device)
+        object.__setattr__(self, "gradle_project", gradle_project)
+
+
+def option_default(name: str) -> Any:
+    """The default of the bench option ``name`` (a BenchConfig field), for the CLI's declarations."""
+    return {option.name: option.default for option in fields(BenchConfig)}[name]
+
+
+def _settings(config: BenchConfig) -> tuple[HostSettings, DeviceSettings | None, GradleProject | None]:
+    threads = config.threads
+    try:
+        thread_counts = [int(value) for value in threads.split(",") if value.strip()]
+    except ValueError:
+        raise SdkError(f"--threads takes comma-separated whole numbers, e.g. 1,2,4 (got {threads!r})") from None
+    if not thread_counts or min(thread_counts) < 1:
+        raise SdkError(f"--threads needs positive thread counts (got {threads!r})")
+    iterations, min_seconds = config.iterations, config.min_seconds
+    if config.warmup < 0 or iterations < 1 or min_seconds < 0:
+        raise SdkError("--warmup must be ≥ 0, --iterations ≥ 1 and --min-seconds ≥ 0")
+    if config.mlperf:
+        iterations, min_seconds = max(iterations, 1024), max(min_seconds, 60.0)
+    host_settings = HostSettings(thread_counts, config.warmup, iterations, min_seconds, config.eager)
+    frame_size = parse_frame(config.frame) if config.frame is not None else None
+    mode, runner, apk = config.mode, config.runner, config.apk
+    if not config.adb:
+        if config.serial or config.all_devices or mode or runner or apk or config.frame:
+            raise SdkError("--serial, --all-devices, --mode, --runner, --apk and --frame only apply with --adb")
+        return host_settings, None, None
+    gradle_project = None
+    if apk is None and runner is None and mode != "runner":
+        gradle_project = find_gradle_project(config.model_paths)  # only where Gradle and an Android SDK exist
+    if mode is None:
+        mode = "app" if apk or gradle_project else ("runner" if runner else None)
+    if mode is None:
+        raise SdkError("--adb needs a way to run the model: --apk DEMO.apk (in-app timing, built from the "
+                       "generated android/ project) or --runner executor_runner (ExecuTorch's runner binary)")
+    if mode == "app" and gradle_project is None and (apk is None or not apk.is_file()):
+        raise SdkError(f"--mode app needs the demo APK: --apk PATH ({apk} not found)" if apk else
+                       "--mode app needs the demo APK: --apk PATH")
+    if frame_size and mode != "app":
+        raise SdkError("--frame needs app mode (--apk): executor_runner times the forward pass only")
+    if mode == "runner" and (runner is None or not runner.is_file()):
+        raise SdkError("--mode runner needs an executor_runner binary for the device: --runner PATH")
+    package = config.app_package or app_package_for(config.model_paths)
+    if mode == "app" and package is None:
+        raise SdkError("cannot tell the demo app's id: pass --app-package (e.g. com.example.mnv3.demo)")
+    device = DeviceSettings(mode, thread_counts, config.warmup, iterations, config.cooldown, runner, apk, package,
+                            config.pin_big_cores, app_timeout=config.app_timeout or max(60.0, iterations * 2.0),
+                            frame=frame_size)
+    return host_settings, device, gradle_project
+
+
+def parse_frame(text: str) -> tuple[int, int]:
+    """"1920x1080" → (1920, 1080)."""
+    width, separator, height = text.lower().partition("x")
+    if not separator or not width.isdigit() or not height.isdigit():
+        raise SdkError(f"--frame takes WIDTHxHEIGHT in pixels, e.g. 1920x1080 (got {text!r})")
+    if not (1 <= int(width) <= MAX_FRAME_SIDE and 1 <= int(height) <= MAX_FRAME_SIDE):
+        raise SdkError(f"--frame sides must be 1 to {MAX_FRAME_SIDE} pixels (got {text!r})")
+    return int(width), int(height)
+
+
+def app_package_for(models: list[Path]) -> str | None:
+    """The demo app's id from the build's report (``<package>.demo``)."""
+    for model in models:
+        report = model.parent / "report.json"
+        if report.is_file():
+            android = json.loads(report.read_text(encoding="utf-8")).get("android") or {}
+            if android.get("package"):
+                return f"{android['package']}.demo"
+    return None
+
+
+def find_gradle_project(models: list[Path]) -> GradleProject | None:
+    """The first build's android/ project, when Gradle and an Android SDK are installed to build it."""
+    if not hostinfo.android_sdk_roots():
+        return None
+    for model in models:
+        folder = model.parent / "android"
+        gradle = folder / "gradlew" if (folder / "gradlew").is_file() else shutil.which("gradle")
+        if gradle is not None and (folder / "settings.gradle.kts").is_file():
+            return GradleProject(folder, Path(gradle))
+    return None

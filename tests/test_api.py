@@ -1,0 +1,49 @@
+"""The Python API (mnv3_sdk.build_sdk / benchmark / inspect_model): the CLI's commands as calls."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import mnv3_sdk
+from mnv3_sdk.errors import SdkError
+
+
+def test_importing_the_package_does_not_load_torch():
+    """The API is handed out lazily, so `import mnv3_sdk` (and `mnv3-sdk --version`) stays cheap."""
+    code = "import sys, mnv3_sdk; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_build_bench_and_inspect_from_python(tmp_path):
+    out = tmp_path / "small"
+    result = mnv3_sdk.build_sdk(weights="random", out_dir=str(out), build_aar=False)  # CLI defaults: Small, fp32
+    assert result.out_dir == out and result.pte_path == out / "small.pte" and result.pte_path.is_file()
+    assert result.report["gate"]["passed"] and result.report["metadata"]["quant"] == "fp32"
+
+    metadata = mnv3_sdk.inspect_model(result.pte_path)
+    assert metadata == json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+
+    outcome = mnv3_sdk.benchmark(out, threads="1", warmup=1, iterations=3, min_seconds=0,
+                                 json_path=tmp_path / "bench.json", markdown_path=tmp_path / "bench.md",
+                                 plot_path=tmp_path / "bench.png")
+    [case] = outcome.report["cases"]
+    assert case["model"] == "small" and case["threads"] == 1 and len(case["samples_ms"]) >= 3
+    assert json.loads((tmp_path / "bench.json").read_text())["command"].startswith("mnv3_sdk.benchmark(")
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: mnv3_sdk.build_sdk(quant="int9"), "unknown quantization 'int9'"),
+    (lambda: mnv3_sdk.build_sdk(quant="fp32", per_tensor=True), "--per-tensor only applies to --quant int8"),
+    (lambda: mnv3_sdk.build_sdk(colour="red"), "unknown option 'colour'; the options are: variant, "),
+    (lambda: mnv3_sdk.benchmark(threads="two"), "no builds under dist/"),
+    (lambda: mnv3_sdk.inspect_model("missing.pte"), "missing.pte"),
+])
+def test_problems_raise_the_clis_one_line_errors(call, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no dist/ here
+    with pytest.raises(SdkError) as raised:
+        call()
+    assert message in str(raised.value) and "\n" not in str(raised.value)
