@@ -25,7 +25,8 @@ def test_build_bench_and_inspect_from_python(tmp_path):
     assert result.report["gate"]["passed"] and result.report["metadata"]["quant"] == "fp32"
 
     metadata = mnv3_sdk.inspect_model(result.pte_path)
-    assert metadata == json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+    assert metadata.to_dict() == json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+    assert (metadata.quant, metadata.input.size, metadata.model.variant) == ("fp32", 224, "small")
 
     outcome = mnv3_sdk.benchmark(out, threads="1", warmup=1, iterations=3, min_seconds=0,
                                  json_path=tmp_path / "bench.json", markdown_path=tmp_path / "bench.md",

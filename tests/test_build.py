@@ -25,12 +25,12 @@ def test_build_writes_model_metadata_and_reports(random_build):
 
 def test_metadata_is_embedded_in_the_pte(random_build):
     embedded = read_from_pte(random_build / "mnv3-small-fp32.pte")
-    assert embedded == json.loads((random_build / "metadata.json").read_text(encoding="utf-8"))
-    assert embedded["format"] == "mnv3-sdk/2"
-    assert embedded["input"]["shape"] == [1, 3, 224, 224] and embedded["input"]["dtype"] == "float32"
-    assert embedded["input"]["values"] == "0-255" and embedded["input"]["normalized_in_graph"]
-    assert embedded["weights"]["source"] == "random"
-    assert len(embedded["labels"]) == 1000 and embedded["labels"][0] == "tench"
+    assert embedded.to_dict() == json.loads((random_build / "metadata.json").read_text(encoding="utf-8"))
+    assert embedded.format == "mnv3-sdk/2"
+    assert embedded.input.shape == [1, 3, 224, 224] and embedded.input.dtype == "float32"
+    assert embedded.input.values == "0-255" and embedded.input.normalized_in_graph
+    assert embedded.weights.source == "random"
+    assert len(embedded.labels) == 1000 and embedded.labels[0] == "tench"
 
 
 def test_every_convolution_and_linear_runs_on_xnnpack(random_build):
@@ -75,6 +75,30 @@ def test_older_metadata_formats_are_refused_with_the_remedy():
     with pytest.raises(SdkError, match=r"old.pte was built by an older mnv3-sdk \(metadata mnv3-sdk/1: uint8 NHWC"
                                        r".*rebuild the model"):
         from_json_bytes(b'{"format": "mnv3-sdk/1"}', "old.pte")
+
+
+def test_metadata_is_read_back_field_by_field(random_build):
+    """Metadata.from_dict gives the document back unchanged, and names the field a bad one breaks."""
+    import pytest
+
+    from mnv3_sdk.errors import SdkError
+    from mnv3_sdk.pte.metadata import Metadata, to_json_bytes
+
+    text = (random_build / "metadata.json").read_text(encoding="utf-8")
+    document = json.loads(text)
+    metadata = Metadata.from_dict(document, "m.pte")
+    assert metadata.to_dict() == document and to_json_bytes(metadata).decode("utf-8") == text
+    assert (metadata.input.input_format, metadata.input.size, metadata.model.variant) == ("pixels", 224, "small")
+    for change, message in (
+        (lambda d: d["input"].update(shape="224"), "m.pte: metadata field input.shape should be a list"),
+        (lambda d: d["model"].update(num_classes=True), "metadata field model.num_classes should be a whole number"),
+        (lambda d: d.pop("labels"), "m.pte: metadata has no field labels"),
+        (lambda d: d["labels"].append(7), "metadata field labels[1000] should be a string"),
+    ):
+        broken = json.loads(text)
+        change(broken)
+        with pytest.raises(SdkError, match=message.replace("[", "\\[")):
+            Metadata.from_dict(broken, "m.pte")
 
 
 def test_info_prints_the_metadata_from_the_pte_alone(random_build, run_cli, tmp_path):

@@ -6,6 +6,7 @@ trained digits model, with the real exporter and the real ExecuTorch runtime.
 """
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from mnv3_sdk.errors import SdkError
 from mnv3_sdk.imaging.files import read_rgb
 from mnv3_sdk.imaging.model_input import to_model_input
 from mnv3_sdk.imaging.preprocess import preprocess_rgb
-from mnv3_sdk.pte.metadata import check_program_matches, read_from_pte
+from mnv3_sdk.pte.metadata import OutputSpec, check_program_matches, read_from_pte
 from mnv3_sdk.pte.runtime import LoadedModel
 
 QUANTS = ("fp32", "fp16", "int8")
@@ -57,14 +58,14 @@ def test_every_quant_and_input_format_builds_verifies_and_matches_metadata(
     out = format_builds(quant, input_format)
     pte = next(out.glob("*.pte"))
     metadata = read_from_pte(pte)
-    assert metadata == json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+    assert metadata.to_dict() == json.loads((out / "metadata.json").read_text(encoding="utf-8"))
     dtype, shape = EXPECTED_DTYPE[quant], [1, 3, INPUT_SIZE, INPUT_SIZE]
     values, normalized = EXPECTED_VALUES[input_format]
-    spec = metadata["input"]
-    assert (spec["dtype"], spec["layout"], spec["shape"]) == (dtype, "NCHW", shape)
-    assert (spec["values"], spec["normalized_in_graph"]) == (values, normalized)
-    assert metadata["output"] == {"name": "logits", "dtype": dtype, "shape": [1, 10]}
-    assert metadata["quant"] == quant
+    spec = metadata.input
+    assert (spec.dtype, spec.layout, spec.shape) == (dtype, "NCHW", shape)
+    assert (spec.values, spec.normalized_in_graph) == (values, normalized)
+    assert metadata.output == OutputSpec("logits", dtype, [1, 10])
+    assert metadata.quant == quant
 
     # A tensor made exactly as the metadata says runs, and gives logits of the promised dtype and shape.
     model = LoadedModel(pte)
@@ -100,12 +101,10 @@ def test_a_graph_that_disagrees_with_its_metadata_is_refused(format_builds):
     program = LoadedModel(pte).program
     metadata = read_from_pte(pte)
     for field, value in (("dtype", "float32"), ("shape", [1, 3, 16, 16])):
-        wrong = json.loads(json.dumps(metadata))
-        wrong["input"][field] = value
+        wrong = replace(metadata, input=replace(metadata.input, **{field: value}))
         with pytest.raises(SdkError, match="forward's input is float16 \\[1, 3, 32, 32\\] but the metadata promises"):
             check_program_matches(program, wrong, pte.name)
-    wrong_output = json.loads(json.dumps(metadata))
-    wrong_output["output"]["shape"] = [1, 1000]
+    wrong_output = replace(metadata, output=replace(metadata.output, shape=[1, 1000]))
     with pytest.raises(SdkError, match="forward's output"):
         check_program_matches(program, wrong_output, pte.name)
     assert np.isfinite(LoadedModel(pte).run(torch.zeros(1, 3, 32, 32)).numpy()).all()

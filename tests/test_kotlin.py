@@ -164,7 +164,7 @@ def test_labels_with_any_characters_survive_into_the_running_kotlin(harness, wei
     from mnv3_sdk.pte.metadata import read_from_pte
 
     embedded = read_from_pte(weird_labels_build / "weird.pte")
-    assert embedded["labels"] == WEIRD_LABELS
+    assert embedded.labels == WEIRD_LABELS
     metadata_file = weird_labels_build / "metadata.json"
     harness.run("metadata", str(metadata_file))
     lines = (metadata_file.parent / "metadata.json.out").read_text(encoding="utf-8").split("\n")

@@ -5,7 +5,7 @@
     result = mnv3_sdk.build_sdk(variant="small", quant="int8", weights="random", out_dir="dist/small-int8")
     print(result.pte_path, result.report["gate"]["passed"])
     outcome = mnv3_sdk.benchmark(result.out_dir, threads="1,2")
-    print(mnv3_sdk.inspect_model(result.pte_path)["input"])
+    print(mnv3_sdk.inspect_model(result.pte_path).input)
 
 Options are keyword arguments named as the CLI's flags with underscores (``--calibration-dir`` →
 ``calibration_dir``; ``--no-aar`` → ``build_aar=False``), with the CLI's defaults: one
@@ -22,10 +22,11 @@ from typing import Any
 from mnv3_sdk.bench.config import BenchConfig
 from mnv3_sdk.bench.run import BenchOutcome, run_bench
 from mnv3_sdk.build.config import BuildConfig
-from mnv3_sdk.build.pipeline import BuildResult, run_build
+from mnv3_sdk.build.pipeline import run_build
+from mnv3_sdk.build.state import BuildResult
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.progress import Progress, no_progress
-from mnv3_sdk.pte.metadata import read_from_pte
+from mnv3_sdk.pte.metadata import Metadata, read_from_pte
 
 
 def build_sdk(*, progress: Progress = no_progress, **options: Any) -> BuildResult:
@@ -46,8 +47,8 @@ def benchmark(*models: str | Path, **options: Any) -> BenchOutcome:
     return run_bench(config, command=f"mnv3_sdk.benchmark({', '.join(arguments)})")
 
 
-def inspect_model(path: str | Path) -> dict[str, Any]:
-    """The metadata embedded in a .pte (what ``mnv3-sdk info --json`` prints), from the file alone."""
+def inspect_model(path: str | Path) -> Metadata:
+    """The metadata embedded in a .pte (what ``mnv3-sdk info`` prints), typed, from the file alone."""
     return read_from_pte(Path(path))
 
 

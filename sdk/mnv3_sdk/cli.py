@@ -15,9 +15,9 @@ from typing import Any, Iterable
 import click
 
 from mnv3_sdk import __version__
-from mnv3_sdk.build import report as report_io
 from mnv3_sdk.bench.config import BenchConfig
 from mnv3_sdk.bench.config import option_default as bench_default
+from mnv3_sdk.build import report as report_io
 from mnv3_sdk.build.config import INPUT_FORMATS, QUANTS, BuildConfig, option_default
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.network.mobilenetv3 import VARIANTS
@@ -134,19 +134,20 @@ def info(model: Path, as_json: bool) -> None:
 
     metadata = read_from_pte(model)
     if as_json:
-        click.echo(json.dumps(metadata, ensure_ascii=False, indent=2))
+        # Sorted keys: the document as the .pte holds it.
+        click.echo(json.dumps(metadata.to_dict(), ensure_ascii=False, indent=2, sort_keys=True))
         return
-    model_info, inputs = metadata["model"], metadata["input"]
-    click.echo(f"{model}: {model_info['arch']} ×{model_info['width_mult']:g}, {model_info['num_classes']} classes, "
-               f"{metadata['quant']}")
-    click.echo(f"  weights: {metadata['weights']['source']} (sha256 {metadata['weights']['sha256']})")
-    values = "RGB 0-255, normalized in the graph" if inputs["normalized_in_graph"] else "normalized RGB"
-    click.echo(f"  input:   {inputs['name']} {inputs['dtype']} {inputs['layout']} {inputs['shape']} ({values}), "
-               f"crop fraction {inputs['crop_fraction']:g}, {inputs['interpolation']}")
-    click.echo(f"  output:  {metadata['output']['name']} {metadata['output']['dtype']} {metadata['output']['shape']}")
-    labels = metadata["labels"]
+    model_info, inputs, output = metadata.model, metadata.input, metadata.output
+    click.echo(f"{model}: {model_info.arch} ×{model_info.width_mult:g}, {model_info.num_classes} classes, "
+               f"{metadata.quant}")
+    click.echo(f"  weights: {metadata.weights.source} (sha256 {metadata.weights.sha256})")
+    values = "RGB 0-255, normalized in the graph" if inputs.normalized_in_graph else "normalized RGB"
+    click.echo(f"  input:   {inputs.name} {inputs.dtype} {inputs.layout} {inputs.shape} ({values}), "
+               f"crop fraction {inputs.crop_fraction:g}, {inputs.interpolation}")
+    click.echo(f"  output:  {output.name} {output.dtype} {output.shape}")
+    labels = metadata.labels
     click.echo(f"  labels:  {len(labels)} ({', '.join(labels[:3])}{', …' if len(labels) > 3 else ''})")
-    click.echo("  versions: " + ", ".join(f"{k} {v}" for k, v in metadata["versions"].items()))
+    click.echo("  versions: " + ", ".join(f"{name} {version}" for name, version in metadata.versions.items()))
 
 
 @cli.command()

@@ -14,6 +14,7 @@ from mnv3_sdk.android.project import BENCHMARK_LOG_TAG, BENCHMARK_RESULT
 from mnv3_sdk.bench.adb import Adb, AdbError
 from mnv3_sdk.bench.host import CaseResult, summary_of_metadata
 from mnv3_sdk.errors import SdkError
+from mnv3_sdk.pte.metadata import Metadata
 
 REMOTE_DIR = "/data/local/tmp/mnv3-sdk"
 RUNNER_BLOCK = 10  # executions per runner invocation when it reports totals only
@@ -91,7 +92,7 @@ def parse_runner_output(output: str) -> tuple[list[float], float | None, int | N
     return samples, float(total.group(2)) if total else None, int(total.group(1)) if total else None
 
 
-def run_device(adb: Adb, models: list[Path], metadata: dict[Path, dict[str, Any]],
+def run_device(adb: Adb, models: list[Path], metadata: dict[Path, Metadata],
                settings: DeviceSettings) -> tuple[dict[str, Any], list[CaseResult]]:
     """Benchmark every model and thread count on one device; always removes what it pushed."""
     facts = device_facts(adb)

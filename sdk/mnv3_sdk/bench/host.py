@@ -14,9 +14,12 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from mnv3_sdk.errors import SdkError
+
+if TYPE_CHECKING:  # torch comes with it; the worker imports it only when it runs
+    from mnv3_sdk.pte.metadata import Metadata
 
 BLOCK = 10  # iterations per case per round
 
@@ -75,13 +78,13 @@ def resolve_models(arguments: list[Path], dist: Path = Path("dist")) -> list[Pat
     return models
 
 
-def summary_of_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+def summary_of_metadata(metadata: Metadata) -> dict[str, Any]:
     return {
-        "arch": metadata["model"]["arch"],
-        "width_mult": metadata["model"]["width_mult"],
-        "quant": metadata["quant"],
-        "input": metadata["input"]["shape"],
-        "weights": metadata["weights"]["source"],
+        "arch": metadata.model.arch,
+        "width_mult": metadata.model.width_mult,
+        "quant": metadata.quant,
+        "input": metadata.input.shape,
+        "weights": metadata.weights.source,
     }
 
 
@@ -100,20 +103,20 @@ def run_host(models: list[Path], settings: HostSettings, host_name: str) -> list
     return results
 
 
-def _input_for(metadata: dict[str, Any]):
+def _input_for(metadata: Metadata):
     import torch
 
-    shape = metadata["input"]["shape"]
+    shape = metadata.input.shape
     generator = torch.Generator().manual_seed(0)
-    if metadata["input"]["normalized_in_graph"]:
+    if metadata.input.normalized_in_graph:
         return torch.randint(0, 256, shape, generator=generator).float()
     return torch.randn(shape, generator=generator)
 
 
-def _eager_model(metadata: dict[str, Any], origin: str):
+def _eager_model(metadata: Metadata, origin: str):
     from mnv3_sdk.export.adapter import eager_reference
 
-    source = metadata["weights"]["source"]
+    source = metadata.weights.source
     if source not in ("random", "imagenet"):
         raise SdkError(f"--eager needs the weights; this model was built from {source!r}, which only its "
                        "builder has (eager baselines work for random and imagenet weights)")

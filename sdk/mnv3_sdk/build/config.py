@@ -56,6 +56,11 @@ class BuildConfig:
             value = getattr(self, option)
             if isinstance(value, str):
                 object.__setattr__(self, option, Path(value))
+        # ... and whole numbers for fractions: 1 and 1.0 must give the same metadata bytes.
+        for option in ("width_mult", "crop_fraction", "min_accuracy_ratio"):
+            value = getattr(self, option)
+            if isinstance(value, int) and not isinstance(value, bool):
+                object.__setattr__(self, option, float(value))
         _validate(self)
         if self.out_dir is None:
             object.__setattr__(self, "out_dir", default_out_dir(self.variant, self.quant))

@@ -1,11 +1,82 @@
-"""The build report: JSON for machines, Markdown for people."""
+"""The build report: what every stage found, as JSON for machines and Markdown for people."""
 
 from __future__ import annotations
 
 import json
 import math
 from collections import Counter
+from pathlib import Path
 from typing import Any
+
+from torch import nn
+
+from mnv3_sdk import hostinfo
+from mnv3_sdk.build.config import BuildConfig
+from mnv3_sdk.build.state import Journal, Packaged, Prepared, Source, Verified
+from mnv3_sdk.export.lower import ExportResult
+from mnv3_sdk.pte.metadata import Metadata
+from mnv3_sdk.verify.metrics import CLEAR_MARGIN
+
+
+def build_report(
+    config: BuildConfig, source: Source, prepared: Prepared, metadata: Metadata, exported: ExportResult,
+    verified: Verified, packaged: Packaged, journal: Journal,
+) -> dict[str, Any]:
+    """report.json's content (report.md is made from it)."""
+    gate, calibration, android = verified.gate, prepared.calibration, packaged.result
+    comparison_sets = prepared.comparison_sets
+    return {
+        "build": {"name": config.name, "pte": f"{config.name}.pte", "passed": verified.publishable},
+        "metadata": {key: value for key, value in metadata.to_dict().items() if key != "labels"},
+        "warnings": journal.warnings,
+        "gate": {
+            **gate.as_dict(),
+            "enforced": verified.gate_enforced,
+            "min_accuracy_ratio": config.min_accuracy_ratio,
+            "clear_margin": CLEAR_MARGIN,
+            "inputs": list(comparison_sets),
+        },
+        "agreement": {
+            **verified.agreement.as_dict(),
+            "inputs": " + ".join(f"{len(images)} {name}" for name, images in comparison_sets.items()),
+            "held_out_from_calibration": True if calibration is not None else None,
+            "sets": [{"inputs": name, **value.as_dict()} for name, value in verified.set_agreements.items()],
+        },
+        "accuracy": verified.accuracy.as_dict() if verified.accuracy is not None else None,
+        "calibration": calibration.as_dict() if calibration is not None else None,
+        "quantization": (
+            {"scheme": "per-channel" if source.quantization.per_channel else "per-tensor",
+             "excluded_layers": source.quantization.excluded}
+            if config.quant == "int8" else None
+        ),
+        "sensitivity": [layer.as_dict() for layer in verified.sensitivity] if verified.sensitivity is not None else None,
+        "delegation": exported.delegation.as_dict(),
+        "sizes": {"pte_bytes": len(exported.pte), "fp32_weights_bytes": _fp32_bytes(source.network)},
+        "android": (
+            {
+                "package": config.package,
+                "class_name": config.class_name,
+                "project": "android/",
+                "aar": android.aar.name if android.aar else None,
+                "maven": "maven/" if android.maven else None,
+                "maven_coordinates": ":".join(packaged.settings.maven_coordinates),
+                "executorch_api": android.executorch_api,
+                "skipped": android.skipped,
+            }
+            if android is not None else None
+        ),
+        "host": hostinfo.describe() if config.quant == "fp16" else {},
+        "timings": journal.seconds,
+    }
+
+
+def write_reports(folder: Path, report: dict[str, Any]) -> None:
+    (folder / "report.json").write_text(to_json(report), encoding="utf-8")
+    (folder / "report.md").write_text(to_markdown(report), encoding="utf-8")
+
+
+def _fp32_bytes(network: nn.Module) -> int:
+    return sum(tensor.numel() * 4 for tensor in network.state_dict().values() if tensor.is_floating_point())
 
 
 def _json_safe(value: Any) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 import torch
 from torch import nn
@@ -11,7 +10,7 @@ from torch import nn
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.imaging.model_input import IMAGENET_MEAN, IMAGENET_STD
 from mnv3_sdk.network.weights import build_model, load_weights
-from mnv3_sdk.pte.metadata import input_spec
+from mnv3_sdk.pte.metadata import Metadata
 
 
 class PixelInput(nn.Module):
@@ -88,14 +87,13 @@ def example_input(input_size: int, quant: str) -> torch.Tensor:
     return torch.zeros(1, 3, input_size, input_size, dtype=input_dtype(quant))
 
 
-def eager_reference(metadata: dict[str, Any], weights_spec: str, origin: str) -> torch.nn.Module:
+def eager_reference(metadata: Metadata, weights_spec: str, origin: str) -> torch.nn.Module:
     """The eager fp32 model, behind the same input adapter, that a .pte with ``metadata`` was built from."""
-    variant = metadata["model"]["arch"].removeprefix("mobilenet_v3_")
-    width = float(metadata["model"]["width_mult"])
+    variant, width = metadata.model.variant, metadata.model.width_mult
     weights = load_weights(weights_spec, variant, width)
-    if weights.num_classes != metadata["model"]["num_classes"]:
+    if weights.num_classes != metadata.model.num_classes:
         raise SdkError(
             f"weights {weights.source} have {weights.num_classes} classes but {origin} has "
-            f"{metadata['model']['num_classes']}"
+            f"{metadata.model.num_classes}"
         )
-    return wrap_for_export(build_model(weights, variant, width), input_spec(metadata)[0], "fp32")
+    return wrap_for_export(build_model(weights, variant, width), metadata.input.input_format, "fp32")

@@ -96,7 +96,7 @@ class ExportResult:
 
 
 def export_pte(
-    model: nn.Module, example: torch.Tensor, metadata: dict[str, Any], allow_portable_ops: bool = False
+    model: nn.Module, example: torch.Tensor, metadata: metadata_io.Metadata, allow_portable_ops: bool = False
 ) -> ExportResult:
     """Export ``model`` (already quantized if it should be) to .pte bytes, delegated to XNNPACK.
 

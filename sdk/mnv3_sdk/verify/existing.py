@@ -12,7 +12,7 @@ from mnv3_sdk.export.adapter import eager_reference
 from mnv3_sdk.imaging.files import find_labelled_images
 from mnv3_sdk.imaging.model_input import to_model_input
 from mnv3_sdk.progress import Progress
-from mnv3_sdk.pte.metadata import check_program_matches, input_spec, read_from_pte
+from mnv3_sdk.pte.metadata import check_program_matches, read_from_pte
 from mnv3_sdk.pte.runtime import LoadedModel
 from mnv3_sdk.verify.metrics import accuracy_gate, compare, evaluate, verification_images
 
@@ -27,8 +27,8 @@ def verify_existing(
     if not 0.0 <= min_accuracy_ratio <= 1.0:
         raise SdkError(f"minimum accuracy ratio {min_accuracy_ratio:g} must be between 0 and 1")
     metadata = read_from_pte(model_path)
-    input_format, size, crop_fraction = input_spec(metadata)
-    dataset = find_labelled_images(val_dir, metadata["labels"])
+    input_format, size, crop_fraction = metadata.input.input_format, metadata.input.size, metadata.input.crop_fraction
+    dataset = find_labelled_images(val_dir, metadata.labels)
     loaded = LoadedModel(model_path)
     check_program_matches(loaded.program, metadata, str(model_path))
 

@@ -1,0 +1,92 @@
+"""What each stage of the build hands to the next (``build/pipeline.py`` runs them in order)."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from mnv3_sdk.android.project import AndroidSettings
+from mnv3_sdk.android.stage import AndroidResult
+from mnv3_sdk.export.calibration import CalibrationSet
+from mnv3_sdk.export.quantize import QuantizationSettings
+from mnv3_sdk.imaging.files import LabelledImages
+from mnv3_sdk.network.weights import LoadedWeights
+from mnv3_sdk.verify.metrics import Accuracy, Agreement, GateResult
+from mnv3_sdk.verify.sensitivity import LayerSensitivity
+
+
+@dataclass
+class Journal:
+    """What the build records as it goes: wall time per stage (in the order they ran) and warnings."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class Source:
+    """The load stage: the network and everything the user pointed at, checked."""
+
+    weights: LoadedWeights
+    labels: list[str]
+    network: nn.Module
+    validation: LabelledImages | None  # --val-dir's images, by label
+    quantization: QuantizationSettings
+    crop_fraction: float  # --crop-fraction, else the weights' own
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The calibrate/quantize stage: the module to export and what the result will be judged on."""
+
+    reference: nn.Module  # eager fp32 behind the input adapter: what the .pte is compared with
+    example: torch.Tensor  # an fp32 input of the right shape
+    to_export: nn.Module  # quantized (int8), folded (fp32/fp16)
+    comparison_sets: dict[str, list[np.ndarray]]  # RGB images by where they come from
+    calibration: CalibrationSet | None  # int8 only
+
+
+@dataclass(frozen=True)
+class Verified:
+    """The verify stage: the .pte against eager PyTorch, and the gate's verdict."""
+
+    agreement: Agreement
+    set_agreements: dict[str, Agreement]
+    accuracy: Accuracy | None  # with --val-dir
+    gate: GateResult
+    gate_enforced: bool  # not for random weights, whose near-tied logits have no accuracy to keep
+    sensitivity: list[LayerSensitivity] | None  # int8, with --sensitivity or when the gate failed
+
+    @property
+    def publishable(self) -> bool:
+        return self.gate.passed or not self.gate_enforced
+
+
+@dataclass(frozen=True)
+class Packaged:
+    """The android stage: the Gradle project, the AAR and the Maven folder (None when not run)."""
+
+    settings: AndroidSettings
+    result: AndroidResult | None
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    out_dir: Path
+    pte_path: Path
+    report: dict[str, Any]  # report.json's content
