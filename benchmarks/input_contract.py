@@ -53,7 +53,7 @@ def build_all(folder: Path) -> None:
             (folder / f"{variant}|{contract}.pte").write_bytes(run_build(config).pte_path.read_bytes())
         network = build_model(load_weights("random", variant, 1.0), variant, 1.0)
         example = torch.zeros(1, 224, 224, 3, dtype=torch.uint8)
-        legacy = export_pte(_BytesInput(network).eval(), example, {}, allow_portable_ops=True)
+        legacy = export_pte(_BytesInput(network).eval(), example, allow_portable_ops=True)
         (folder / f"{variant}|uint8 NHWC.pte").write_bytes(legacy.pte)
 
 

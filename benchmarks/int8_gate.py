@@ -112,7 +112,7 @@ def main() -> None:
                 for case, images in calibrations(network, weights.sha256, size, digits.calibration_dir).items():
                     inputs = [to_model_input(image, "pixels") for image in images]
                     pte_path = folder / f"{case}.pte"
-                    pte_path.write_bytes(export_pte(quantize_int8(reference, example, inputs, settings), example, {}).pte)
+                    pte_path.write_bytes(export_pte(quantize_int8(reference, example, inputs, settings), example).pte)
                     loaded = LoadedModel(pte_path)
                     accuracy = evaluate(reference, loaded.run, validation, size, 1.0, "pixels")
                     ratio = accuracy.pte_top1 / accuracy.eager_top1

@@ -62,7 +62,7 @@ def build_all(folder: Path) -> None:
             wrap_for_export(_with_decomposed_hardswish(network), "pixels", "fp32"), example, calibration, per_channel),
     }
     for name, model in models.items():
-        (folder / f"{name}.pte").write_bytes(export_pte(model, example, {}).pte)
+        (folder / f"{name}.pte").write_bytes(export_pte(model, example).pte)
 
 
 def measure(threads: int, rounds: int, per_round: int, folder: Path) -> dict[str, list[float]]:

@@ -59,8 +59,8 @@ def test_tensor_sized_portable_operators_fail_the_export_unless_allowed():
 
     example = torch.zeros(1, 8, 8, 3, dtype=torch.uint8)
     with pytest.raises(SdkError, match=r"portable kernels.*permute_copy \[1, 3, 8, 8\].*--allow-portable-ops"):
-        export_pte(BytesInput().eval(), example, {})
-    allowed = export_pte(BytesInput().eval(), example, {}, allow_portable_ops=True)
+        export_pte(BytesInput().eval(), example)
+    allowed = export_pte(BytesInput().eval(), example, allow_portable_ops=True)
     assert len(allowed.warnings) == 1 and "_to_dim_order_copy [1, 3, 8, 8]" in allowed.warnings[0]
     assert {call.operator for call in allowed.delegation.tensor_sized_portable_ops} == {
         "permute_copy", "dim_order_ops._to_dim_order_copy"}

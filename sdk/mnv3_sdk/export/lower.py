@@ -96,9 +96,13 @@ class ExportResult:
 
 
 def export_pte(
-    model: nn.Module, example: torch.Tensor, metadata: metadata_io.Metadata, allow_portable_ops: bool = False
+    model: nn.Module, example: torch.Tensor, metadata: metadata_io.Metadata | None = None,
+    allow_portable_ops: bool = False,
 ) -> ExportResult:
     """Export ``model`` (already quantized if it should be) to .pte bytes, delegated to XNNPACK.
+
+    ``metadata`` becomes the .pte's ``metadata`` method; without it (benchmarks and tests of bare
+    graphs) the program has ``forward`` only.
 
     Fails when XNNPACK left a convolution/linear layer, or (unless ``allow_portable_ops``) any
     tensor-sized operator, on portable kernels; ``ExportResult.warnings`` names the allowed ones.
@@ -116,7 +120,7 @@ def export_pte(
     edge = to_edge_transform_and_lower(
         exported,
         partitioner=[XnnpackPartitioner()],
-        constant_methods={metadata_io.METADATA_METHOD: metadata_io.to_tensor(metadata)},
+        constant_methods={metadata_io.METADATA_METHOD: metadata_io.to_tensor(metadata)} if metadata else None,
     )
     delegation = inspect_delegation(edge.exported_program().graph_module)
     timings["lower"] = time.perf_counter() - started
