@@ -12,10 +12,10 @@ from kotlin_jvm import DEFAULT_SETTINGS
 
 from mnv3_sdk.android.aar import AAR_METADATA_ENTRY
 from mnv3_sdk.android.kotlin import compile_kotlin, module_name
-from mnv3_sdk.android.project import AGP_VERSION, COMPILE_SDK, MIN_SDK, render_project
+from mnv3_sdk.android.project import render_project
 from mnv3_sdk.android.stage import compile_library, demo_sources, executorch_api, toolchain_cache
-from mnv3_sdk.android.toolchain import OLDEST_KOTLIN_CONSUMER, android_jar
-from mnv3_sdk.versions import EXECUTORCH_VERSION
+from mnv3_sdk.android.toolchain import android_jar
+from mnv3_sdk.versions import AGP_VERSION, COMPILE_SDK, EXECUTORCH_VERSION, MIN_SDK, OLDEST_KOTLIN_CONSUMER
 
 REPO = Path(__file__).resolve().parents[1]
 

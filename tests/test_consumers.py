@@ -22,14 +22,13 @@ from mnv3_sdk.android.toolchain import (
     CONSUMER_KOTLIN_STDLIB,
     KOTLIN_COMPILER,
     KOTLIN_STDLIB,
-    KOTLIN_VERSION,
     OLDEST_CONSUMER_KOTLIN_COMPILER,
-    OLDEST_KOTLIN_CONSUMER,
     android_jar,
     fetch,
     find_javac,
     maven_repository,
 )
+from mnv3_sdk.versions import KOTLIN_VERSION, OLDEST_KOTLIN_CONSUMER
 
 # Same class name, different packages and artifacts: the worst case for two libraries in one app.
 BIRDS = AndroidSettings("com.acme.birds", "MobileNetV3Classifier", "birds-small-int8.pte", "mobilenet_v3_small", "int8")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from kotlin_jvm import DEFAULT_SETTINGS
 
-from mnv3_sdk.android.project import AGP_VERSION, GRADLE_VERSION, render_project
-from mnv3_sdk.android.toolchain import KOTLIN_VERSION
+from mnv3_sdk.android.project import render_project
+from mnv3_sdk.versions import AGP_VERSION, GRADLE_VERSION, KOTLIN_VERSION
 
 PACKAGE_PATH = DEFAULT_SETTINGS.package.replace(".", "/")
 

@@ -1,4 +1,9 @@
-"""Versions pinned in one place: the exporter and the Android runtime that must match it."""
+"""Every version pin in one place: the exporter and the Android runtime that must match it, the
+Kotlin toolchain, the Android SDK levels and build tools of the generated project.
+
+The Python packages (torch, executorch, torchao) are pinned in pyproject.toml, where pip reads
+them; ``EXECUTORCH_VERSION`` must equal executorch's there (tests/test_android.py checks it).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,39 @@ from mnv3_sdk import __version__
 EXECUTORCH_VERSION = "1.5.1"
 # 2: float NCHW input (RGB 0-255 or normalized; float16 for fp16 models). 1 had uint8 NHWC bytes.
 METADATA_FORMAT = "mnv3-sdk/2"
+
+
+# Kotlin (android/toolchain.py fetches the compiler; android/kotlin.py runs it).
+KOTLIN_VERSION = "2.2.21"
+# Everything we compile targets this Kotlin language and API level (-language-version/-api-version),
+# so the classes carry metadata version 2.0 (it equals the language version: kotlinlang.org,
+# kotlin-metadata-jvm JvmMetadataVersion) and a consumer's compiler N reads metadata up to N+1:
+# Kotlin 1.9.x and newer can compile against the library (tested: 2.0.21; checked once by hand:
+# 1.9.25, against an SDK-style android.jar, not android-all, whose bundled Kotlin 2.1 module files
+# 1.9 cannot read). 2.0 is the lowest level kotlinc 2.2.21 accepts without a warning (1.9: "language
+# version 1.9 is deprecated", an error under -Werror; 1.6/1.7 were dropped in 2.2, 1.8/1.9 in 2.3:
+# kotlinlang.org/docs/compatibility-guide-22.html, -23.html). Kotlin 2.3 deprecates 2.0 in turn.
+KOTLIN_API_VERSION = "2.0"
+# The oldest Kotlin whose compiler the consumer tests run (tests/test_consumers.py), and the
+# kotlin-stdlib the POM declares: matching the API level, never newer, so Gradle's "highest version
+# wins" cannot hand a Kotlin 2.0 consumer a stdlib whose metadata its compiler cannot read.
+OLDEST_KOTLIN_CONSUMER = "2.0.21"
+# Robolectric's android-all carries the real framework classes of one Android release; it is the
+# android.jar we can get from Maven Central when no Android SDK is installed.
+ANDROID_ALL_VERSION = "16-robolectric-13921718-2"
+
+
+# The generated Gradle project and AAR (android/project.py, android/aar.py).
+# ExecuTorch's Android native libraries are built for API 26: scripts/build_android_library.sh
+# passes -DANDROID_PLATFORM=android-26 to CMake (pytorch/executorch v1.4.1 and main), so they may
+# use bionic symbols that older devices lack, although its build.gradle still says minSdk = 23.
+# A lower minSdk here would let apps install on phones where loading the runtime can fail.
+MIN_SDK = 26
+# aar-metadata.properties' minCompileSdk: compiling against less than minSdk makes no sense.
+MIN_COMPILE_SDK = MIN_SDK
+COMPILE_SDK = 35
+AGP_VERSION = "8.7.3"
+GRADLE_VERSION = "8.11.1"
 
 
 def tool_versions() -> dict[str, str]:

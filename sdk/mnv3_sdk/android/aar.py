@@ -7,8 +7,9 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from mnv3_sdk.android.project import MIN_COMPILE_SDK, MIN_SDK, AndroidSettings
+from mnv3_sdk.android.project import AndroidSettings
 from mnv3_sdk.android.toolchain import CONSUMER_KOTLIN_STDLIB, EXECUTORCH_ANDROID
+from mnv3_sdk.versions import MIN_COMPILE_SDK, MIN_SDK
 
 # Zip entries get this fixed timestamp (the earliest zip can store) so rebuilds are identical.
 _EPOCH = (1980, 1, 1, 0, 0, 0)

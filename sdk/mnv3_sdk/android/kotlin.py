@@ -7,8 +7,9 @@ import re
 import subprocess
 from pathlib import Path
 
-from mnv3_sdk.android.toolchain import KOTLIN_API_VERSION, KOTLIN_COMPILER, KOTLIN_STDLIB, Artifact, fetch, find_java
+from mnv3_sdk.android.toolchain import KOTLIN_COMPILER, KOTLIN_STDLIB, Artifact, fetch, find_java
 from mnv3_sdk.errors import SdkError
+from mnv3_sdk.versions import KOTLIN_API_VERSION
 
 JVM_TARGET = "17"
 

@@ -16,24 +16,23 @@ import jinja2
 
 from mnv3_sdk import __version__
 from mnv3_sdk.android.kotlin import module_name
-from mnv3_sdk.android.toolchain import KOTLIN_API_VERSION, KOTLIN_VERSION, OLDEST_KOTLIN_CONSUMER
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.resources import templates_dir
-from mnv3_sdk.versions import EXECUTORCH_VERSION
+from mnv3_sdk.versions import (
+    AGP_VERSION,
+    COMPILE_SDK,
+    EXECUTORCH_VERSION,
+    GRADLE_VERSION,
+    KOTLIN_API_VERSION,
+    KOTLIN_VERSION,
+    MIN_COMPILE_SDK,
+    MIN_SDK,
+    OLDEST_KOTLIN_CONSUMER,
+)
 
 DEFAULT_PACKAGE = "com.example.mnv3"
 DEFAULT_CLASS_NAME = "MobileNetV3Classifier"
 LIBRARY_MODULE = "classifier"
-# ExecuTorch's Android native libraries are built for API 26: scripts/build_android_library.sh
-# passes -DANDROID_PLATFORM=android-26 to CMake (pytorch/executorch v1.4.1 and main), so they may
-# use bionic symbols that older devices lack, although its build.gradle still says minSdk = 23.
-# A lower minSdk here would let apps install on phones where loading the runtime can fail.
-MIN_SDK = 26
-# aar-metadata.properties' minCompileSdk: compiling against less than minSdk makes no sense.
-MIN_COMPILE_SDK = MIN_SDK
-COMPILE_SDK = 35
-AGP_VERSION = "8.7.3"
-GRADLE_VERSION = "8.11.1"
 BENCHMARK_RESULT = "mnv3_benchmark.json"
 BENCHMARK_LOG_TAG = "mnv3-sdk-bench"
 

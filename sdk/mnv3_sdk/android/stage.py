@@ -14,9 +14,10 @@ from pathlib import Path
 from mnv3_sdk.android import aar as aar_io
 from mnv3_sdk.android.kotlin import JVM_TARGET, KotlinCompileError, compile_kotlin, module_name
 from mnv3_sdk.android.project import LIBRARY_MODULE, AndroidSettings, render_project
-from mnv3_sdk.android.toolchain import EXECUTORCH_ANDROID, KOTLIN_API_VERSION, KOTLIN_VERSION, android_jar, fetch
+from mnv3_sdk.android.toolchain import EXECUTORCH_ANDROID, android_jar, fetch
 from mnv3_sdk.cache import entry_writer, user_cache_dir, write_entry
 from mnv3_sdk.errors import SdkError
+from mnv3_sdk.versions import KOTLIN_API_VERSION, KOTLIN_VERSION
 
 STANDIN_SOURCES = Path(__file__).parent / "executorch_api_standin"
 # A module name of its own, so its META-INF/*.kotlin_module never meets a library's (never shipped).

@@ -14,26 +14,12 @@ from pathlib import Path
 
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.hostinfo import android_sdk_roots
-from mnv3_sdk.versions import EXECUTORCH_VERSION
-
-KOTLIN_VERSION = "2.2.21"
-# Everything we compile targets this Kotlin language and API level (-language-version/-api-version),
-# so the classes carry metadata version 2.0 (it equals the language version: kotlinlang.org,
-# kotlin-metadata-jvm JvmMetadataVersion) and a consumer's compiler N reads metadata up to N+1:
-# Kotlin 1.9.x and newer can compile against the library (tested: 2.0.21; checked once by hand:
-# 1.9.25, against an SDK-style android.jar, not android-all, whose bundled Kotlin 2.1 module files
-# 1.9 cannot read). 2.0 is the lowest level kotlinc 2.2.21 accepts without a warning (1.9: "language
-# version 1.9 is deprecated", an error under -Werror; 1.6/1.7 were dropped in 2.2, 1.8/1.9 in 2.3:
-# kotlinlang.org/docs/compatibility-guide-22.html, -23.html). Kotlin 2.3 deprecates 2.0 in turn.
-KOTLIN_API_VERSION = "2.0"
-# The oldest Kotlin whose compiler the consumer tests run (tests/test_consumers.py), and the
-# kotlin-stdlib the POM declares: matching the API level, never newer, so Gradle's "highest version
-# wins" cannot hand a Kotlin 2.0 consumer a stdlib whose metadata its compiler cannot read.
-OLDEST_KOTLIN_CONSUMER = "2.0.21"
-# Robolectric's android-all carries the real framework classes of one Android release; it is the
-# android.jar we can get from Maven Central when no Android SDK is installed.
-ANDROID_ALL_VERSION = "16-robolectric-13921718-2"
-ANDROID_ALL_API = 36
+from mnv3_sdk.versions import (
+    ANDROID_ALL_VERSION,
+    EXECUTORCH_VERSION,
+    KOTLIN_VERSION,
+    OLDEST_KOTLIN_CONSUMER,
+)
 
 
 @dataclass(frozen=True)
