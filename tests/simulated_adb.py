@@ -165,7 +165,7 @@ def run_runner(device: dict, cd: list[str], command: list[str]) -> None:
     if command[0] == "taskset":
         mask, command = command[1], command[2:]
         if int(mask, 16) >= 1 << len(device["max_freq_khz"]):
-            fail(f"taskset: failed to set pid's affinity: Invalid argument")
+            fail("taskset: failed to set pid's affinity: Invalid argument")
     program = device_path(device, cd[1]) / command[0]
     if not program.is_file() or not os.access(program, os.X_OK):
         fail(f"/system/bin/sh: {command[0]}: inaccessible or not found", 127)

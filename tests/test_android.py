@@ -13,9 +13,15 @@ from kotlin_jvm import DEFAULT_SETTINGS
 from mnv3_sdk.android.aar import AAR_METADATA_ENTRY
 from mnv3_sdk.android.kotlin import compile_kotlin, module_name
 from mnv3_sdk.android.project import render_project
-from mnv3_sdk.android.stage import compile_library, demo_sources, executorch_api, toolchain_cache
-from mnv3_sdk.android.toolchain import android_jar
-from mnv3_sdk.versions import AGP_VERSION, COMPILE_SDK, EXECUTORCH_VERSION, MIN_SDK, OLDEST_KOTLIN_CONSUMER
+from mnv3_sdk.android.stage import compile_classpath, compile_library, demo_sources, executorch_api, toolchain_cache
+from mnv3_sdk.versions import (
+    AGP_VERSION,
+    ANDROIDX_ANNOTATION_VERSION,
+    COMPILE_SDK,
+    EXECUTORCH_VERSION,
+    MIN_SDK,
+    OLDEST_KOTLIN_CONSUMER,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -100,12 +106,23 @@ def test_local_maven_repository_serves_the_aar_with_its_pom(random_build):
     assert (folder / "mnv3-small-fp32-1.0.0.aar").read_bytes() == (random_build / "mnv3-small-fp32.aar").read_bytes()
     pom = (folder / "mnv3-small-fp32-1.0.0.pom").read_text()
     assert "<packaging>aar</packaging>" in pom and "<groupId>com.example.mnv3</groupId>" in pom
-    dependencies = re.findall(r"<artifactId>([^<]+)</artifactId>\s*<version>([^<]+)</version>", pom)[1:]
+    dependencies = re.findall(r"<groupId>([^<]+)</groupId>\s*<artifactId>([^<]+)</artifactId>\s*"
+                              r"<version>([^<]+)</version>\s*(?:<type>[^<]+</type>\s*)?<scope>([^<]+)</scope>", pom)
     # fbjni and nativeloader come with executorch-android (its own dependencies), not from us; the
     # stdlib is the oldest the classes need (they target Kotlin 2.0): a newer one would win
-    # Gradle's version conflict and break consumers on an older Kotlin.
-    assert dependencies == [("executorch-android", EXECUTORCH_VERSION), ("kotlin-stdlib", OLDEST_KOTLIN_CONSUMER)]
-    assert "<type>aar</type>" in pom and pom.count("<scope>compile</scope>") == 2
+    # Gradle's version conflict and break consumers on an older Kotlin. androidx.annotation is
+    # `implementation` in build.gradle.kts, which maven-publish writes at runtime scope.
+    assert dependencies == [
+        ("org.pytorch", "executorch-android", EXECUTORCH_VERSION, "compile"),
+        ("org.jetbrains.kotlin", "kotlin-stdlib", OLDEST_KOTLIN_CONSUMER, "compile"),
+        ("androidx.annotation", "annotation", ANDROIDX_ANNOTATION_VERSION, "runtime"),
+    ]
+    assert "<type>aar</type>" in pom
+    gradle = (random_build / "android" / "classifier" / "build.gradle.kts").read_text()
+    declared = re.findall(r'^\s*(api|implementation)\("([^:]+):([^:]+):([^"]+)"\)', gradle, re.MULTILINE)
+    scopes = {"api": "compile", "implementation": "runtime"}
+    assert [(group, name, version, scopes[kind]) for kind, group, name, version in declared] == [
+        dependency for dependency in dependencies if dependency[1] != "kotlin-stdlib"]
     for name in ("mnv3-small-fp32-1.0.0.aar", "mnv3-small-fp32-1.0.0.pom", "mnv3-small-fp32-1.0.0-sources.jar"):
         assert (folder / f"{name}.sha1").read_text() == hashlib.sha1((folder / name).read_bytes()).hexdigest()
     assert (folder.parent / "maven-metadata.xml").is_file()
@@ -137,7 +154,7 @@ def test_library_and_demo_app_compile_against_android_and_executorch(tmp_path):
     render_project(DEFAULT_SETTINGS, project)
     api = executorch_api(toolchain_cache())
     library = compile_library(project, DEFAULT_SETTINGS, api, tmp_path / "classes.jar")
-    compile_kotlin(demo_sources(project), [android_jar(), api.classes, library], tmp_path / "demo")
+    compile_kotlin(demo_sources(project), [*compile_classpath(api), library], tmp_path / "demo")
     assert (tmp_path / "demo" / "com" / "example" / "mnv3" / "demo" / "BenchmarkActivity.class").is_file()
 
 
@@ -215,6 +232,7 @@ def test_without_a_jdk_the_model_and_project_are_still_written(digits, tmp_path,
     assert len(skipped) == 1 and "JDK" in skipped[0]
     assert (out / "no-jdk.pte").is_file() and (out / "android" / "settings.gradle.kts").is_file()
     assert not (out / "no-jdk.aar").exists() and not (out / "maven").exists()
+    assert re.search(rf"wrote {re.escape(str(out))}/ \(no-jdk\.pte: [\d,]+ bytes; android/\)", result.stderr)
 
 
 def test_no_aar_writes_the_gradle_project_only(digits, tmp_path, run_cli):
@@ -237,13 +255,13 @@ def test_no_aar_writes_the_gradle_project_only(digits, tmp_path, run_cli):
 
 
 def test_a_local_executorch_aar_is_compiled_against_when_given(tmp_path, monkeypatch):
-    from mnv3_sdk.android.stage import standin_jar
+    from mnv3_sdk.android.stage import EXECUTORCH_STANDIN, standin_jar
 
     # An AAR laid out like the real one (its classes.jar here holds the stand-in's classes).
     aar = tmp_path / "executorch-android-1.5.1.aar"
     with zipfile.ZipFile(aar, "w") as archive:
         archive.writestr("AndroidManifest.xml", '<manifest package="org.pytorch.executorch"/>')
-        archive.writestr("classes.jar", standin_jar(toolchain_cache()).read_bytes())
+        archive.writestr("classes.jar", standin_jar(toolchain_cache(), EXECUTORCH_STANDIN).read_bytes())
     monkeypatch.setenv("MNV3_SDK_EXECUTORCH_AAR", str(aar))
     api = executorch_api(tmp_path / "cache")
     assert api.kind == f"executorch-android from {aar}"

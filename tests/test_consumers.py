@@ -13,10 +13,19 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from kotlin_jvm import ORG_JSON
 
 from mnv3_sdk.android.kotlin import compile_kotlin, module_name
 from mnv3_sdk.android.project import AndroidSettings, render_project
-from mnv3_sdk.android.stage import STANDIN_MODULE, compile_library, executorch_api, standin_jar, toolchain_cache
+from mnv3_sdk.android.stage import (
+    ANDROIDX_ANNOTATION_STANDIN,
+    EXECUTORCH_STANDIN,
+    compile_classpath,
+    compile_library,
+    executorch_api,
+    standin_jar,
+    toolchain_cache,
+)
 from mnv3_sdk.android.toolchain import (
     ANDROID_ALL,
     CONSUMER_KOTLIN_STDLIB,
@@ -25,6 +34,7 @@ from mnv3_sdk.android.toolchain import (
     OLDEST_CONSUMER_KOTLIN_COMPILER,
     android_jar,
     fetch,
+    find_java,
     find_javac,
     maven_repository,
 )
@@ -116,8 +126,10 @@ def test_two_libraries_in_one_app_have_no_colliding_java_resources(two_libraries
     assert java_resources(birds) and java_resources(dogs), "the .kotlin_module entries must survive packaging"
     assert not java_resources(birds) & java_resources(dogs)
     # The compile-time stand-in for ExecuTorch has a module name of its own as well.
-    standin_modules = [name for name in jar_entries(standin_jar(toolchain_cache())) if name.endswith(".kotlin_module")]
-    assert standin_modules == [f"META-INF/{STANDIN_MODULE}.kotlin_module"]
+    for standin in (EXECUTORCH_STANDIN, ANDROIDX_ANNOTATION_STANDIN):
+        jar = standin_jar(toolchain_cache(), standin)
+        assert [name for name in jar_entries(jar) if name.endswith(".kotlin_module")] == [
+            f"META-INF/{standin.module}.kotlin_module"]
     assert module_name(*BIRDS.maven_coordinates[:2]) != module_name(*DOGS.maven_coordinates[:2])
 
 
@@ -165,7 +177,7 @@ def test_one_kotlin_file_uses_both_libraries(compiler, two_libraries, api, tmp_p
     source = tmp_path / "TwoLibraries.kt"
     source.write_text(TWO_LIBRARY_CONSUMER)
     out = tmp_path / "classes"
-    compile_kotlin([source], [android_jar(), api.classes, *two_libraries.values()], out,
+    compile_kotlin([source], [*compile_classpath(api), *two_libraries.values()], out,
                    module="com.example.app", compiler=jars, stdlib=stdlib)
     assert (out / "com" / "example" / "app" / "TwoLibrariesKt.class").is_file()
 
@@ -178,29 +190,119 @@ import android.content.Context;
 import android.graphics.Bitmap;
 import {package}.Category;
 import {package}.ClassificationResult;
+import {package}.InputType;
 import {package}.{class_name};
 import java.util.List;
 
-/** A Java app: static factories, the Options defaults and the data classes' getters. */
+/** A Java app: static factories, the Options builder, the data classes' getters, the enums. */
 public final class JavaConsumer {{
     private JavaConsumer() {{}}
 
     public static String best(Context context, Bitmap photo) throws Exception {{
-        {class_name} classifier = {class_name}.create(context, new {class_name}.Options());
+        {class_name}.Options options = {class_name}.Options.builder().setMaxResults(3).setNumThreads(2).build();
+        {class_name} classifier = {class_name}.create(context, options);
         try {{
             ClassificationResult result = classifier.classify(photo);
             List<Category> categories = result.getCategories();
+            boolean half = classifier.getMetadata().getInputType() == InputType.FLOAT16;
             if (categories.isEmpty()) {{
-                return "nothing in " + result.getInferenceTimeMs() + " ms";
+                return "nothing in " + result.getInferenceTimeMs() + " ms" + (half ? " (fp16)" : "");
             }}
             Category top = categories.get(0);
-            return top.getLabel() + " " + top.getScore() + " (#" + top.getIndex() + ")";
+            return top.getLabel() + " " + top.getScore() + " (#" + top.getIndex() + ", "
+                    + classifier.getMetadata().getQuantization().getId() + ")";
         }} finally {{
             classifier.close();
         }}
     }}
+
+    public static {class_name} withDefaults(Context context) {{
+        return {class_name}.create(context, new {class_name}.Options());
+    }}
 }}
 """
+
+
+OPTIONS_FROM_JAVA = """\
+package com.example.app;
+
+import com.example.mnv3.MobileNetV3Classifier.Options;
+import com.example.mnv3.ModelMetadata;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.List;
+
+/** Runs on a plain JVM: Options and ModelMetadata touch no android.* class. */
+public final class OptionsFromJava {
+    public static void main(String[] args) throws Exception {
+        System.out.println(Options.builder().build().equals(new Options()));
+        Options custom = Options.builder().setMaxResults(3).setScoreThreshold(0.25f)
+                .setCategoryDenylist(List.of("cat", "cat")).setNumThreads(2).setModelAssetName("x.pte").build();
+        System.out.println(custom);
+        System.out.println(custom.toBuilder().setMaxResults(1).setCategoryDenylist(List.of()).build());
+        try {
+            Options.builder().setCategoryAllowlist(List.of("a")).setCategoryDenylist(List.of("b")).build();
+        } catch (IllegalArgumentException refused) {
+            System.out.println("refused: " + refused.getMessage());
+        }
+        ModelMetadata metadata = ModelMetadata.parse(Files.readAllBytes(Paths.get(args[0])));
+        System.out.println(metadata.getQuantization() + " " + metadata.getQuantization().getId() + " "
+                + metadata.getInputType() + " " + metadata.getInputType().getId());
+    }
+}
+"""
+
+
+def test_java_callers_get_a_builder_and_enums(random_build, api, tmp_path):
+    """What a Java app calls, run for real on the JVM against the AAR's classes: the builder's
+    defaults equal Kotlin's, its values reach the data class, validation throws, enums read back."""
+    jar = classes_of_aar(random_build / "mnv3-small-fp32.aar", tmp_path / "classes.jar")
+    source = tmp_path / "java" / "com" / "example" / "app" / "OptionsFromJava.java"
+    source.parent.mkdir(parents=True)
+    source.write_text(OPTIONS_FROM_JAVA)
+    stdlib = fetch(CONSUMER_KOTLIN_STDLIB)
+    compiled = subprocess.run(
+        [str(find_javac()), "--release", "17", "-Werror", "-Xlint:all", "-d", str(tmp_path / "out"),
+         "-cp", os.pathsep.join(map(str, [jar, stdlib])), str(source)],
+        capture_output=True, text=True,
+    )
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    run = subprocess.run(
+        [str(find_java()), "-cp", os.pathsep.join(map(str, [tmp_path / "out", jar, stdlib, fetch(ORG_JSON)])),
+         "com.example.app.OptionsFromJava", str(random_build / "metadata.json")],
+        capture_output=True, text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == [
+        "true",
+        "Options(maxResults=3, scoreThreshold=0.25, categoryAllowlist=[], categoryDenylist=[cat], numThreads=2, "
+        "modelAssetName=x.pte)",
+        "Options(maxResults=1, scoreThreshold=0.25, categoryAllowlist=[], categoryDenylist=[], numThreads=2, "
+        "modelAssetName=x.pte)",
+        "refused: categoryAllowlist and categoryDenylist are mutually exclusive",
+        "FP32 fp32 FLOAT32 float32",
+    ]
+
+
+def test_blocking_calls_are_marked_worker_thread_in_the_class_files(random_build, tmp_path):
+    """The annotation lint reads is in the AAR's classes (class-file retention), on every public
+    overload that loads or runs the model, @JvmOverloads' generated ones included."""
+    jar = classes_of_aar(random_build / "mnv3-small-fp32.aar", tmp_path / "classes.jar")
+    javap = find_javac().parent / "javap"
+    listing = subprocess.run([str(javap), "-v", "-p", "-cp", str(jar), "com.example.mnv3.MobileNetV3Classifier"],
+                             capture_output=True, text=True, check=True).stdout
+    methods = re.split(r"\n(?=  \S)", listing)
+    annotated = {method.splitlines()[0].strip() for method in methods if "androidx.annotation.WorkerThread" in method}
+    prefix = "public static final com.example.mnv3.MobileNetV3Classifier "
+    assert annotated == {
+        "public final com.example.mnv3.ClassificationResult classify(android.graphics.Bitmap);",
+        "public final com.example.mnv3.ClassificationResult classify(int[], int, int);",
+        prefix + "create(android.content.Context, com.example.mnv3.MobileNetV3Classifier$Options);",
+        prefix + "create(android.content.Context);",
+        prefix + "createFromFile(java.io.File, com.example.mnv3.MobileNetV3Classifier$Options);",
+        prefix + "createFromFile(java.io.File);",
+    }
 
 
 KOTLIN_CONSUMER = """\
@@ -236,7 +338,7 @@ def android_stubs(folder: Path) -> list[Path]:
 def test_the_aars_classes_build_with_the_oldest_kotlin_and_with_javac(random_build, api, tmp_path):
     """The AAR's own classes.jar, as an app gets it: a Kotlin 2.0 consumer and a Java consumer."""
     jar = classes_of_aar(random_build / "mnv3-small-fp32.aar", tmp_path / "classes.jar")
-    classpath = [android_jar(), api.classes, jar]
+    classpath = [*compile_classpath(api), jar]
 
     kotlin_source = tmp_path / "kotlin" / "Consumer.kt"
     kotlin_source.parent.mkdir()
@@ -251,12 +353,14 @@ def test_the_aars_classes_build_with_the_oldest_kotlin_and_with_javac(random_bui
     java_source.parent.mkdir(parents=True)
     java_source.write_text(java_consumer("com.example.mnv3", "MobileNetV3Classifier"))
     if android_jar() == ANDROID_ALL.path(maven_repository()):
-        android_classpath, android_sources = [], android_stubs(tmp_path / "android-stubs")
+        android_sources = android_stubs(tmp_path / "android-stubs")
+        java_classpath = [*(path for path in classpath if path != android_jar()), fetch(CONSUMER_KOTLIN_STDLIB)]
     else:
-        android_classpath, android_sources = [android_jar()], []
+        android_sources = []
+        java_classpath = [*classpath, fetch(CONSUMER_KOTLIN_STDLIB)]
     result = subprocess.run(
         [str(javac), "--release", "17", "-Werror", "-Xlint:all", "-d", str(tmp_path / "java-out"),
-         "-cp", os.pathsep.join(map(str, [*android_classpath, api.classes, jar, fetch(CONSUMER_KOTLIN_STDLIB)])),
+         "-cp", os.pathsep.join(map(str, java_classpath)),
          *map(str, [*android_sources, java_source])],
         capture_output=True, text=True,
     )

@@ -248,6 +248,7 @@ def test_metadata_values_of_the_wrong_type_are_rejected_not_coerced(harness, tmp
         "short_shape": {**good, "input": {**good["input"], "shape": [1]}},
         "string_flag": {**good, "input": {**good["input"], "normalized_in_graph": "true"}},
         "uint8_input": {**good, "input": {**good["input"], "dtype": "uint8"}},
+        "unknown_quant": {**good, "quant": "int4"},
         "other_format": {**good, "format": "mnv3-sdk/3"},
     }
     for name, document in cases.items():

@@ -49,4 +49,6 @@ kotlin {
 dependencies {
     // Must not be older than the exporter that wrote the model (ExecuTorch 1.5.1).
     api("org.pytorch:executorch-android:1.5.1")
+    // @WorkerThread: kept in the class files for lint, not needed at run time.
+    implementation("androidx.annotation:annotation:1.0.0")
 }

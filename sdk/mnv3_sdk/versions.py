@@ -46,6 +46,10 @@ MIN_SDK = 26
 # aar-metadata.properties' minCompileSdk: compiling against less than minSdk makes no sense.
 MIN_COMPILE_SDK = MIN_SDK
 COMPILE_SDK = 35
+# androidx.annotation for @WorkerThread: the oldest release that has it, as for kotlin-stdlib,
+# so Gradle's "highest version wins" never moves an app (whose androidx.core brings a newer one) to
+# another version because of us.
+ANDROIDX_ANNOTATION_VERSION = "1.0.0"
 AGP_VERSION = "8.7.3"
 GRADLE_VERSION = "8.11.1"
 

@@ -128,7 +128,7 @@ private fun postprocessCase(file: File) {
 private fun printMetadata(file: File) {
     val metadata = ModelMetadata.parse(file.readBytes())
     val lines = listOf(
-        metadata.architecture, metadata.quantization, metadata.inputType,
+        metadata.architecture, metadata.quantization.id, metadata.inputType.id,
         metadata.inputSize.toString(), metadata.cropFraction.toString(),
     ) + metadata.labels
     File(file.path + ".out").writeText(lines.joinToString("\n"), Charsets.UTF_8)

@@ -9,7 +9,7 @@ from xml.sax.saxutils import escape
 
 from mnv3_sdk.android.project import AndroidSettings
 from mnv3_sdk.android.toolchain import CONSUMER_KOTLIN_STDLIB, EXECUTORCH_ANDROID
-from mnv3_sdk.versions import MIN_COMPILE_SDK, MIN_SDK
+from mnv3_sdk.versions import ANDROIDX_ANNOTATION_VERSION, MIN_COMPILE_SDK, MIN_SDK
 
 # Zip entries get this fixed timestamp (the earliest zip can store) so rebuilds are identical.
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -87,13 +87,16 @@ def write_aar(target: Path, settings: AndroidSettings, classes: Path, consumer_r
 
 
 def pom(settings: AndroidSettings) -> str:
-    """The POM: what the library's public API needs. fbjni and nativeloader are not listed: they
-    are executorch-android's own dependencies and come with it (upstream's build.gradle declares
-    them ``implementation``, so its POM carries them at runtime scope)."""
+    """The POM, with the scopes Gradle's maven-publish writes for the generated build.gradle.kts:
+    ``api`` dependencies (the runtime, kotlin-stdlib) at compile scope, ``implementation`` ones
+    (androidx.annotation) at runtime scope. fbjni and nativeloader are not listed: they are
+    executorch-android's own dependencies and come with it (upstream's build.gradle declares them
+    ``implementation``, so its POM carries them at runtime scope)."""
     group, artifact, version = settings.maven_coordinates
     dependencies = [
-        (EXECUTORCH_ANDROID.group, EXECUTORCH_ANDROID.name, EXECUTORCH_ANDROID.version, EXECUTORCH_ANDROID.packaging),
-        (CONSUMER_KOTLIN_STDLIB.group, CONSUMER_KOTLIN_STDLIB.name, CONSUMER_KOTLIN_STDLIB.version, "jar"),
+        (EXECUTORCH_ANDROID.group, EXECUTORCH_ANDROID.name, EXECUTORCH_ANDROID.version, "aar", "compile"),
+        (CONSUMER_KOTLIN_STDLIB.group, CONSUMER_KOTLIN_STDLIB.name, CONSUMER_KOTLIN_STDLIB.version, "jar", "compile"),
+        ("androidx.annotation", "annotation", ANDROIDX_ANNOTATION_VERSION, "jar", "runtime"),
     ]
     rendered = "".join(
         "    <dependency>\n"
@@ -101,9 +104,9 @@ def pom(settings: AndroidSettings) -> str:
         f"      <artifactId>{escape(a)}</artifactId>\n"
         f"      <version>{escape(v)}</version>\n"
         + (f"      <type>{t}</type>\n" if t != "jar" else "")
-        + "      <scope>compile</scope>\n"
+        + f"      <scope>{scope}</scope>\n"
         "    </dependency>\n"
-        for g, a, v, t in dependencies
+        for g, a, v, t, scope in dependencies
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'

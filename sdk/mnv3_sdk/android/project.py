@@ -20,6 +20,7 @@ from mnv3_sdk.errors import SdkError
 from mnv3_sdk.resources import templates_dir
 from mnv3_sdk.versions import (
     AGP_VERSION,
+    ANDROIDX_ANNOTATION_VERSION,
     COMPILE_SDK,
     EXECUTORCH_VERSION,
     GRADLE_VERSION,
@@ -82,6 +83,7 @@ class AndroidSettings:
             "kotlin_stdlib_version": OLDEST_KOTLIN_CONSUMER,
             "kotlin_module_name": module_name(*self.maven_coordinates[:2]),
             "executorch_version": EXECUTORCH_VERSION,
+            "androidx_annotation_version": ANDROIDX_ANNOTATION_VERSION,
             "mnv3_sdk_version": __version__,
             "benchmark_result": BENCHMARK_RESULT,
             "benchmark_log_tag": BENCHMARK_LOG_TAG,

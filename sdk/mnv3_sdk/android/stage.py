@@ -19,9 +19,23 @@ from mnv3_sdk.cache import entry_writer, user_cache_dir, write_entry
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.versions import KOTLIN_API_VERSION, KOTLIN_VERSION
 
-STANDIN_SOURCES = Path(__file__).parent / "executorch_api_standin"
-# A module name of its own, so its META-INF/*.kotlin_module never meets a library's (never shipped).
-STANDIN_MODULE = module_name("mnv3-sdk", "executorch-api-standin")
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """Kotlin sources declaring the public signatures of a library we cannot fetch, compiled to
+    type-check the generated code against and never shipped."""
+
+    sources: Path
+    # A module name of its own, so its META-INF/*.kotlin_module never meets a library's.
+    module: str
+
+
+EXECUTORCH_STANDIN = StandIn(Path(__file__).parent / "executorch_api_standin",
+                             module_name("mnv3-sdk", "executorch-api-standin"))
+# androidx.annotation is on Google's Maven only (androidx_annotation_standin/README.md).
+ANDROIDX_ANNOTATION_STANDIN = StandIn(Path(__file__).parent / "androidx_annotation_standin",
+                                      module_name("mnv3-sdk", "androidx-annotation-standin"))
 
 
 @dataclass(frozen=True)
@@ -55,12 +69,12 @@ def executorch_api(cache: Path) -> ExecutorchApi:
         return _classes_of(Path(local), cache, f"executorch-android from {local}")
     unavailable = cache / f"executorch-android-{EXECUTORCH_ANDROID.version}.unavailable"
     if unavailable.is_file() and time.time() - unavailable.stat().st_mtime < UNAVAILABLE_RECHECK_SECONDS:
-        return ExecutorchApi(standin_jar(cache), standin)
+        return ExecutorchApi(standin_jar(cache, EXECUTORCH_STANDIN), standin)
     try:
         aar = fetch(EXECUTORCH_ANDROID)
     except SdkError as error:
         write_entry(unavailable, str(error).encode())
-        return ExecutorchApi(standin_jar(cache), standin)
+        return ExecutorchApi(standin_jar(cache, EXECUTORCH_STANDIN), standin)
     return _classes_of(aar, cache, f"executorch-android {EXECUTORCH_ANDROID.version} (Maven Central)")
 
 
@@ -77,17 +91,17 @@ def _classes_of(aar: Path, cache: Path, kind: str) -> ExecutorchApi:
     return ExecutorchApi(classes, kind)
 
 
-def standin_jar(cache: Path) -> Path:
-    """The stand-in sources compiled once into a jar, cached by their content and compiler version."""
-    sources = sorted(STANDIN_SOURCES.rglob("*.kt"))
-    digest = hashlib.sha256(f"{KOTLIN_VERSION} {KOTLIN_API_VERSION} {STANDIN_MODULE}".encode())
+def standin_jar(cache: Path, standin: StandIn) -> Path:
+    """The stand-in's sources compiled once into a jar, cached by their content and compiler version."""
+    sources = sorted(standin.sources.rglob("*.kt"))
+    digest = hashlib.sha256(f"{KOTLIN_VERSION} {KOTLIN_API_VERSION} {standin.module}".encode())
     for source in sources:
         digest.update(source.read_bytes())
-    jar = cache / f"executorch-api-standin-{digest.hexdigest()[:16]}.jar"
+    jar = cache / f"{standin.sources.name.replace('_', '-')}-{digest.hexdigest()[:16]}.jar"
     if not jar.is_file():
         with tempfile.TemporaryDirectory() as scratch:
             classes = Path(scratch) / "classes"
-            compile_kotlin(sources, [], classes, module=STANDIN_MODULE)
+            compile_kotlin(sources, [], classes, module=standin.module)
             cache.mkdir(parents=True, exist_ok=True)
             with entry_writer(jar) as partial:
                 aar_io.folder_jar(classes, partial)
@@ -96,6 +110,12 @@ def standin_jar(cache: Path) -> Path:
 
 def toolchain_cache() -> Path:
     return user_cache_dir() / "toolchain"
+
+
+def compile_classpath(api: ExecutorchApi) -> list[Path]:
+    """What the generated library compiles against, and what an app using it has: the Android
+    framework, ExecuTorch's Android API and androidx.annotation."""
+    return [android_jar(), api.classes, standin_jar(toolchain_cache(), ANDROIDX_ANNOTATION_STANDIN)]
 
 
 def library_source_root(project: Path) -> Path:
@@ -118,7 +138,7 @@ def compile_library(project: Path, settings: AndroidSettings, api: ExecutorchApi
     group, artifact, _ = settings.maven_coordinates
     module = module_name(group, artifact)
     sources = library_sources(project)
-    classpath = [android_jar(), api.classes]
+    classpath = compile_classpath(api)
     digest = hashlib.sha256(f"{KOTLIN_VERSION} {KOTLIN_API_VERSION} {JVM_TARGET} {module}".encode())
     for jar in classpath:
         digest.update(f"|{jar.name} {jar.stat().st_size}".encode())

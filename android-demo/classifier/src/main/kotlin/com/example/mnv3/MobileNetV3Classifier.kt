@@ -3,6 +3,7 @@ package com.example.mnv3
 import android.content.Context
 import android.graphics.Bitmap
 import android.os.SystemClock
+import androidx.annotation.WorkerThread
 import java.io.Closeable
 import java.io.File
 import org.pytorch.executorch.EValue
@@ -19,9 +20,16 @@ import org.pytorch.executorch.Tensor
  * classifier.close()
  * ```
  *
- * [create] loads the model and prepares its `forward` method, so call it off the main thread; the
+ * [create] loads the model and prepares its `forward` method, so call it off the main thread
+ * (it is marked `@WorkerThread`, as [classify] is, so lint flags a call from the UI thread); the
  * first [classify] is then as fast as the others. Instances are safe to share between threads:
  * calls are serialised on the model.
+ *
+ * From Java:
+ * ```
+ * MobileNetV3Classifier.Options options = MobileNetV3Classifier.Options.builder().setMaxResults(3).build();
+ * MobileNetV3Classifier classifier = MobileNetV3Classifier.create(context, options);
+ * ```
  *
  * ExecuTorch runs every model in the process on one thread pool, so the thread count is a
  * process-wide setting: the first model loaded decides it (see [Options.numThreads]).
@@ -40,7 +48,8 @@ class MobileNetV3Classifier private constructor(
 ) : Closeable {
 
     /**
-     * Settings for [create].
+     * Settings for [create]: named arguments from Kotlin (`Options(maxResults = 3)`), [builder]
+     * from Java. Invalid values throw an [IllegalArgumentException] when the options are made.
      *
      * @property maxResults how many categories [classify] returns at most.
      * @property scoreThreshold categories scoring below this probability are dropped.
@@ -69,6 +78,50 @@ class MobileNetV3Classifier private constructor(
             }
             require(numThreads >= 0) { "numThreads must be 0 (default) or positive, got $numThreads" }
         }
+
+        /** A builder holding these options, to change some of them. */
+        fun toBuilder(): Builder = Builder(this)
+
+        /** Builds [Options] field by field; unset fields keep their defaults. */
+        class Builder internal constructor(from: Options) {
+            constructor() : this(Options())
+
+            private var maxResults = from.maxResults
+            private var scoreThreshold = from.scoreThreshold
+            private var categoryAllowlist = from.categoryAllowlist
+            private var categoryDenylist = from.categoryDenylist
+            private var numThreads = from.numThreads
+            private var modelAssetName = from.modelAssetName
+
+            /** See [Options.maxResults]. */
+            fun setMaxResults(maxResults: Int): Builder = apply { this.maxResults = maxResults }
+
+            /** See [Options.scoreThreshold]. */
+            fun setScoreThreshold(scoreThreshold: Float): Builder = apply { this.scoreThreshold = scoreThreshold }
+
+            /** See [Options.categoryAllowlist]. */
+            fun setCategoryAllowlist(labels: Collection<String>): Builder = apply { categoryAllowlist = labels.toSet() }
+
+            /** See [Options.categoryDenylist]. */
+            fun setCategoryDenylist(labels: Collection<String>): Builder = apply { categoryDenylist = labels.toSet() }
+
+            /** See [Options.numThreads]. */
+            fun setNumThreads(numThreads: Int): Builder = apply { this.numThreads = numThreads }
+
+            /** See [Options.modelAssetName]. */
+            fun setModelAssetName(modelAssetName: String): Builder = apply { this.modelAssetName = modelAssetName }
+
+            /** The options; throws [IllegalArgumentException] for an invalid combination. */
+            fun build(): Options = Options(
+                maxResults, scoreThreshold, categoryAllowlist, categoryDenylist, numThreads, modelAssetName,
+            )
+        }
+
+        companion object {
+            /** A builder starting from the default options. */
+            @JvmStatic
+            fun builder(): Builder = Builder()
+        }
     }
 
     private val lock = Any()
@@ -84,7 +137,9 @@ class MobileNetV3Classifier private constructor(
     /**
      * Classifies a bitmap of any size or configuration (converted to ARGB_8888 if needed). Only the
      * central crop is read, a few rows at a time: a 12-megapixel photo is never copied whole.
+     * Blocking: call it from a background thread.
      */
+    @WorkerThread
     fun classify(bitmap: Bitmap): ClassificationResult {
         val started = SystemClock.elapsedRealtimeNanos()
         val argb = if (bitmap.config == Bitmap.Config.ARGB_8888) bitmap else bitmap.copy(Bitmap.Config.ARGB_8888, false)
@@ -98,7 +153,8 @@ class MobileNetV3Classifier private constructor(
         return classifyRgb(ImagePreprocessing.preprocess(source, metadata.inputSize, metadata.cropFraction), started)
     }
 
-    /** Classifies ARGB pixels, row-major as [Bitmap.getPixels] returns them. */
+    /** Classifies ARGB pixels, row-major as [Bitmap.getPixels] returns them. Blocking, as is the bitmap overload. */
+    @WorkerThread
     fun classify(pixels: IntArray, width: Int, height: Int): ClassificationResult {
         val started = SystemClock.elapsedRealtimeNanos()
         val rgb = ImagePreprocessing.preprocess(pixels, width, height, metadata.inputSize, metadata.cropFraction)
@@ -161,6 +217,7 @@ class MobileNetV3Classifier private constructor(
          */
         @JvmStatic
         @JvmOverloads
+        @WorkerThread
         fun create(context: Context, options: Options = Options()): MobileNetV3Classifier =
             createFromFile(ModelFiles.copyAssetIfChanged(context, options.modelAssetName), options)
 
@@ -173,6 +230,7 @@ class MobileNetV3Classifier private constructor(
          */
         @JvmStatic
         @JvmOverloads
+        @WorkerThread
         fun createFromFile(modelFile: File, options: Options = Options()): MobileNetV3Classifier {
             require(modelFile.isFile) { "model file not found: $modelFile" }
             // Passing the process-wide count explicitly, also for 0, keeps Module.load from resizing the pool.

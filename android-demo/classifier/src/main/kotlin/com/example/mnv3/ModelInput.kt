@@ -16,6 +16,7 @@ import java.nio.ShortBuffer
  * caller fills and runs under one lock.
  */
 internal class ModelInput(metadata: ModelMetadata) {
+    private val halfPrecision = metadata.inputType == InputType.FLOAT16
     private val plane = metadata.inputSize * metadata.inputSize
 
     /** The tensor's shape, `[1, 3, size, size]`. */
@@ -31,13 +32,13 @@ internal class ModelInput(metadata: ModelMetadata) {
     private val halves = ShortArray(values.size) { HalfFloat.fromFloat(values[it]) }
 
     private val bytes: ByteBuffer =
-        ByteBuffer.allocateDirect(3 * plane * if (metadata.inputHalfPrecision) 2 else 4).order(ByteOrder.nativeOrder())
+        ByteBuffer.allocateDirect(3 * plane * if (halfPrecision) 2 else 4).order(ByteOrder.nativeOrder())
 
     /** The float32 view of the buffer, or null for a float16 model. */
-    val floats: FloatBuffer? = if (metadata.inputHalfPrecision) null else bytes.asFloatBuffer()
+    val floats: FloatBuffer? = if (halfPrecision) null else bytes.asFloatBuffer()
 
     /** The float16 view of the buffer (IEEE half bits), or null for a float32 model. */
-    val shorts: ShortBuffer? = if (metadata.inputHalfPrecision) bytes.asShortBuffer() else null
+    val shorts: ShortBuffer? = if (halfPrecision) bytes.asShortBuffer() else null
 
     /** Writes `size * size * 3` RGB bytes (HWC, as [ImagePreprocessing.preprocess] returns) as CHW values. */
     fun fill(rgb: ByteArray) {

@@ -4,6 +4,37 @@ import org.json.JSONArray
 import org.json.JSONException
 import org.json.JSONObject
 
+/** How the model's weights and activations are stored. */
+enum class Quantization(
+    /** The name the metadata and the build report use: "fp32", "fp16" or "int8". */
+    val id: String,
+) {
+    FP32("fp32"),
+    FP16("fp16"),
+    INT8("int8");
+
+    internal companion object {
+        fun of(id: String): Quantization =
+            entries.firstOrNull { it.id == id } ?: throw IllegalArgumentException("unknown quantization $id")
+    }
+}
+
+/** The element type of the model's input tensor, and of its logits. */
+enum class InputType(
+    /** The dtype name the metadata uses: "float32" or "float16". */
+    val id: String,
+) {
+    FLOAT32("float32"),
+
+    /** IEEE half precision, the input and output of fp16 models. */
+    FLOAT16("float16");
+
+    internal companion object {
+        fun of(id: String): InputType = entries.firstOrNull { it.id == id }
+            ?: throw IllegalArgumentException("model input dtype $id is not float32 or float16")
+    }
+}
+
 /**
  * The metadata mnv3-sdk embeds in every model (format `mnv3-sdk/2`): what the model expects and
  * what its outputs mean. Read from the model file at run time, so labels and preprocessing
@@ -19,21 +50,16 @@ class ModelMetadata private constructor(private val text: String, json: JSONObje
     /** "mobilenet_v3_small" or "mobilenet_v3_large". */
     val architecture: String = json.section("model").string("arch")
 
-    /** "fp32", "fp16" or "int8". */
-    val quantization: String = json.string("quant")
+    /** How the model's weights and activations are stored. */
+    val quantization: Quantization = Quantization.of(json.string("quant"))
 
     /** The class labels, index by index. */
     val labels: List<String> = json.array("labels").let { labels -> List(labels.length()) { labels.get(it) as String } }
 
     private val input = json.section("input")
 
-    /** "float32", or "float16" for fp16 models: the dtype of the NCHW input and of the logits. */
-    val inputType: String = input.string("dtype").also {
-        require(it == "float32" || it == "float16") { "model input dtype $it is not float32 or float16" }
-    }
-
-    /** Whether the input and the logits are float16 (fp16 models). */
-    val inputHalfPrecision: Boolean get() = inputType == "float16"
+    /** The element type of the NCHW input and of the logits: [InputType.FLOAT16] for fp16 models. */
+    val inputType: InputType = InputType.of(input.string("dtype"))
 
     /** The side of the square model input, in pixels (the input is `[1, 3, inputSize, inputSize]`). */
     val inputSize: Int = (input.array("shape").get(2) as Number).toInt()

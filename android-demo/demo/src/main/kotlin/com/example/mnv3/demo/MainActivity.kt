@@ -53,7 +53,7 @@ class MainActivity : Activity() {
             try {
                 val loaded = MobileNetV3Classifier.create(context)
                 classifier = loaded
-                show("Model ready: ${loaded.metadata.architecture}, ${loaded.metadata.quantization}")
+                show("Model ready: ${loaded.metadata.architecture}, ${loaded.metadata.quantization.id}")
             } catch (error: Throwable) {
                 // Also UnsatisfiedLinkError, when ExecuTorch has no native library for this device.
                 Log.e(TAG, "cannot load the model", error)
