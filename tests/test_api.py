@@ -20,9 +20,14 @@ def test_importing_the_package_does_not_load_torch():
 
 def test_build_bench_and_inspect_from_python(tmp_path):
     out = tmp_path / "small"
-    result = mnv3_sdk.build_sdk(weights="random", out_dir=str(out), build_aar=False)  # CLI defaults: Small, fp32
+    result = mnv3_sdk.build_sdk(weights="random", out_dir=str(out))  # CLI defaults: Small, fp32, with the AAR
     assert result.out_dir == out and result.pte_path == out / "small.pte" and result.pte_path.is_file()
-    assert result.report["gate"]["passed"] and result.report["metadata"]["quant"] == "fp32"
+    assert result.gate.passed and result.metadata.quant == "fp32" and result.metadata == mnv3_sdk.inspect_model(out / "small.pte")
+    assert result.pte_bytes == result.pte_path.stat().st_size and result.report["sizes"]["pte_bytes"] == result.pte_bytes
+    assert result.aar_path == out / "small.aar" and result.aar_path.is_file() and result.android_skipped is None
+    assert result.maven_dir == out / "maven" and result.maven_dir.is_dir()
+    assert list(result.timings) == list(result.report["timings"]) and "verify" in result.timings
+    assert result.agreement.samples == result.report["agreement"]["samples"]
 
     metadata = mnv3_sdk.inspect_model(result.pte_path)
     assert metadata.to_dict() == json.loads((out / "metadata.json").read_text(encoding="utf-8"))

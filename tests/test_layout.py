@@ -13,7 +13,7 @@ import mnv3_sdk
 
 PACKAGE = Path(mnv3_sdk.__file__).parent
 # Top to bottom: what a package may import from is everything listed before it.
-# "base" is the package's own top-level modules (errors, versions, cache, hostinfo, progress,
+# "base" is the package's own top-level modules (errors, versions, cache, hostinfo, options, progress,
 # resources); the entry points (api, cli) sit on top of everything. The package's __init__ is its
 # public face: it hands out the api's functions (lazily), so it is not a layer of its own.
 ORDER = ["base", "network", "imaging", "pte", "export", "verify", "android", "build", "bench", "entry points"]

@@ -3,7 +3,7 @@
     import mnv3_sdk
 
     result = mnv3_sdk.build_sdk(variant="small", quant="int8", weights="random", out_dir="dist/small-int8")
-    print(result.pte_path, result.report["gate"]["passed"])
+    print(result.pte_path, result.gate.reason, result.timings)
     outcome = mnv3_sdk.benchmark(result.out_dir, threads="1,2")
     print(mnv3_sdk.inspect_model(result.pte_path).input)
 
@@ -33,7 +33,8 @@ def build_sdk(*, progress: Progress = no_progress, **options: Any) -> BuildResul
     """Export, verify and package a MobileNetV3, as ``mnv3-sdk build`` does.
 
     ``options``: the fields of ``BuildConfig``. ``progress`` wraps each long loop (e.g. with tqdm).
-    Returns the published folder, the .pte's path and the report (report.json's content).
+    Returns the published folder and files, what the stages found (metadata, gate, agreement,
+    accuracy, warnings, timings) and report.json's content.
     """
     return run_build(_config(BuildConfig, options), progress)
 

@@ -107,22 +107,19 @@ def build(as_json: bool, **options: Any) -> None:
     _say(f"building {config.name}: mobilenet_v3_{config.variant} ×{config.width_mult:g}, {config.quant}, "
          f"weights {config.weights}")
     result = run_build(config, progress=_progress)
-    report = result.report
-    for warning in report["warnings"]:
+    for warning in result.warnings:
         _say(f"warning: {warning}")
-    if report["gate"]["passed"]:
-        _say(f"gate passed: {report['gate']['reason']}")
-    android = report["android"] or {}
-    extras = ", ".join(part for part in (android.get("aar"), "maven/" if android.get("maven") else None,
-                                         "android/") if part)
-    _say(f"wrote {result.out_dir}/ ({result.pte_path.name}: {report['sizes']['pte_bytes']:,} bytes; {extras})")
+    if result.gate.passed:
+        _say(f"gate passed: {result.gate.reason}")
+    extras = ", ".join(part for part in (result.aar_path and result.aar_path.name,
+                                         result.maven_dir and f"{result.maven_dir.name}/", "android/") if part)
+    _say(f"wrote {result.out_dir}/ ({result.pte_path.name}: {result.pte_bytes:,} bytes; {extras})")
     if as_json:
-        # The report's own encoder: JSON has no NaN or infinity (an SQNR of identical outputs is
-        # inf; clear agreement over no clear inputs is NaN), and json.dumps would write them bare.
+        # Sections of report.json, through the report's own encoder: JSON has no NaN or infinity
+        # (an SQNR of identical outputs is inf; clear agreement over no clear inputs is NaN).
+        sections = ("gate", "agreement", "accuracy", "calibration", "sizes", "timings")
         click.echo(report_io.to_json({"out_dir": str(result.out_dir), "pte": str(result.pte_path),
-                                      "gate": report["gate"], "agreement": report["agreement"],
-                                      "accuracy": report["accuracy"], "calibration": report["calibration"],
-                                      "sizes": report["sizes"], "timings": report["timings"]}), nl=False)
+                                      **{name: result.report[name] for name in sections}}), nl=False)
 
 
 @cli.command()

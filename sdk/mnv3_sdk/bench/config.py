@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mnv3_sdk import hostinfo
+from mnv3_sdk import hostinfo, options
 from mnv3_sdk.bench.device import DeviceSettings
 from mnv3_sdk.bench.host import HostSettings, resolve_models
 from mnv3_sdk.errors import SdkError
+from mnv3_sdk.options import normalize_option_types
 
 # A 200-megapixel sensor's frame is 16384 pixels wide; anything larger is a typo.
 MAX_FRAME_SIDE = 16384
@@ -64,11 +65,7 @@ class BenchConfig:
     gradle_project: GradleProject | None = field(init=False)
 
     def __post_init__(self) -> None:
-        # Library callers may pass strings; the CLI passes Paths.
-        for name in ("runner", "apk", "json_path", "markdown_path", "plot_path", "baseline"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                object.__setattr__(self, name, Path(value))
+        normalize_option_types(self)
         object.__setattr__(self, "models", tuple(Path(model) for model in self.models))
         object.__setattr__(self, "model_paths", resolve_models(list(self.models)))
         host, device, gradle_project = _settings(self)
@@ -79,7 +76,7 @@ class BenchConfig:
 
 def option_default(name: str) -> Any:
     """The default of the bench option ``name`` (a BenchConfig field), for the CLI's declarations."""
-    return {option.name: option.default for option in fields(BenchConfig)}[name]
+    return options.option_default(BenchConfig, name)
 
 
 def _settings(config: BenchConfig) -> tuple[HostSettings, DeviceSettings | None, GradleProject | None]:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mnv3_sdk.android.project import DEFAULT_CLASS_NAME, DEFAULT_PACKAGE, validate_class_name, validate_package
+from mnv3_sdk import options
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.network.mobilenetv3 import VARIANTS
+from mnv3_sdk.options import normalize_option_types
 
 QUANTS = ("fp32", "fp16", "int8")
 INPUT_FORMATS = ("pixels", "normalized")
@@ -51,16 +53,7 @@ class BuildConfig:
     allow_portable_ops: bool = False  # warn instead of failing on tensor-sized portable operators
 
     def __post_init__(self) -> None:
-        # Library callers may pass paths as strings; the CLI passes Paths.
-        for option in ("labels_path", "val_dir", "out_dir", "calibration_dir"):
-            value = getattr(self, option)
-            if isinstance(value, str):
-                object.__setattr__(self, option, Path(value))
-        # ... and whole numbers for fractions: 1 and 1.0 must give the same metadata bytes.
-        for option in ("width_mult", "crop_fraction", "min_accuracy_ratio"):
-            value = getattr(self, option)
-            if isinstance(value, int) and not isinstance(value, bool):
-                object.__setattr__(self, option, float(value))
+        normalize_option_types(self)
         _validate(self)
         if self.out_dir is None:
             object.__setattr__(self, "out_dir", default_out_dir(self.variant, self.quant))
@@ -74,7 +67,7 @@ class BuildConfig:
 
 def option_default(name: str) -> Any:
     """The default of the build option ``name`` (a BuildConfig field), for the CLI's declarations."""
-    return {option.name: option.default for option in fields(BuildConfig)}[name]
+    return options.option_default(BuildConfig, name)
 
 
 def default_out_dir(variant: str, quant: str) -> Path:

@@ -8,6 +8,7 @@ output folder until every stage and the accuracy gate passed (``build/staging.py
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -72,7 +73,31 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
         if not verified.publishable:
             raise _gate_failure(verified, staged.reject())
         staged.publish()
-    return BuildResult(config.out_dir, config.out_dir / pte_path.name, report)
+    return published(config, pte_path, metadata, exported, verified, packaged, journal, report)
+
+
+def published(
+    config: BuildConfig, staged_pte: Path, metadata: Metadata, exported: ExportResult, verified: Verified,
+    packaged: Packaged, journal: Journal, report: dict[str, Any],
+) -> BuildResult:
+    """The result, with the staged files' paths moved to the published folder."""
+    android = packaged.result
+    assert android is not None, "a publishable build always runs the android stage"
+    return BuildResult(
+        out_dir=config.out_dir,
+        pte_path=config.out_dir / staged_pte.name,
+        metadata=metadata,
+        pte_bytes=len(exported.pte),
+        gate=verified.gate,
+        agreement=verified.agreement,
+        accuracy=verified.accuracy,
+        aar_path=config.out_dir / android.aar.name if android.aar is not None else None,
+        maven_dir=config.out_dir / android.maven.name if android.maven is not None else None,
+        android_skipped=android.skipped,
+        warnings=list(journal.warnings),
+        timings=dict(journal.seconds),
+        report=report,
+    )
 
 
 def load(config: BuildConfig, journal: Journal) -> Source:

@@ -18,6 +18,7 @@ from mnv3_sdk.export.calibration import CalibrationSet
 from mnv3_sdk.export.quantize import QuantizationSettings
 from mnv3_sdk.imaging.files import LabelledImages
 from mnv3_sdk.network.weights import LoadedWeights
+from mnv3_sdk.pte.metadata import Metadata
 from mnv3_sdk.verify.metrics import Accuracy, Agreement, GateResult
 from mnv3_sdk.verify.sensitivity import LayerSensitivity
 
@@ -87,6 +88,19 @@ class Packaged:
 
 @dataclass(frozen=True)
 class BuildResult:
+    """A published build: where its files are and what the stages found, typed; ``report`` is
+    report.json's content, the same findings as JSON."""
+
     out_dir: Path
     pte_path: Path
-    report: dict[str, Any]  # report.json's content
+    metadata: Metadata  # what the .pte embeds
+    pte_bytes: int
+    gate: GateResult
+    agreement: Agreement  # over every comparison input
+    accuracy: Accuracy | None  # with --val-dir
+    aar_path: Path | None  # None with --no-aar or when the toolchain is missing (android_skipped says why)
+    maven_dir: Path | None
+    android_skipped: str | None
+    warnings: list[str]
+    timings: dict[str, float]  # seconds per stage, in the order they ran
+    report: dict[str, Any]
