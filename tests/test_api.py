@@ -36,8 +36,10 @@ def test_build_bench_and_inspect_from_python(tmp_path):
     outcome = mnv3_sdk.benchmark(out, threads="1", warmup=1, iterations=3, min_seconds=0,
                                  json_path=tmp_path / "bench.json", markdown_path=tmp_path / "bench.md",
                                  plot_path=tmp_path / "bench.png")
-    [case] = outcome.report["cases"]
-    assert case["model"] == "small" and case["threads"] == 1 and len(case["samples_ms"]) >= 3
+    [case] = outcome.cases
+    assert (case.model, case.engine, case.threads, case.device) == ("small", "executorch", 1, "host")
+    assert len(case.samples_ms) >= 3 and outcome.failures == [] and outcome.regressions == []
+    assert outcome.report["cases"][0]["samples_ms"] == case.samples_ms
     assert json.loads((tmp_path / "bench.json").read_text())["command"].startswith("mnv3_sdk.benchmark(")
 
 

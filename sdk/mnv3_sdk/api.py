@@ -42,7 +42,8 @@ def build_sdk(*, progress: Progress = no_progress, **options: Any) -> BuildResul
 def benchmark(*models: str | Path, **options: Any) -> BenchOutcome:
     """Measure latency as ``mnv3-sdk bench`` does, of .pte files or build folders (none: every
     build under dist/). ``options``: the fields of ``BenchConfig``. Writes bench.json/.md/.png
-    (``json_path``…) and returns the report, its Markdown and any regressions over ``baseline``."""
+    (``json_path``…) and returns the cases measured, the devices that failed and any regressions
+    over ``baseline`` (typed), with bench.json's content and bench.md's text."""
     config = _config(BenchConfig, {"models": models, **options})
     arguments = [repr(str(model)) for model in models] + [f"{name}={value!r}" for name, value in options.items()]
     return run_bench(config, command=f"mnv3_sdk.benchmark({', '.join(arguments)})")

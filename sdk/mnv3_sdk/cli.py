@@ -215,10 +215,10 @@ def bench(**options: Any) -> None:
     config = BenchConfig(**options)
     outcome = run_bench(config, command=shlex.join(["mnv3-sdk", *click.get_current_context().obj["argv"]]))
     click.echo(outcome.markdown)
-    _say(f"wrote {config.json_path}, {config.markdown_path}" + (f", {config.plot_path}" if outcome.report["cases"] else ""))
-    failures = outcome.report["failures"]
+    _say(f"wrote {config.json_path}, {config.markdown_path}" + (f", {config.plot_path}" if outcome.cases else ""))
+    failures = outcome.failures
     for failure in failures:
-        _say(f"failed: {failure['error']}")
+        _say(f"failed: {failure.error}")
     if outcome.regressions:
         listing = "; ".join(f"{r.label}: p50 {r.old_p50_ms:.2f} → {r.new_p50_ms:.2f} ms (+{r.percent:.1f}%)"
                             for r in outcome.regressions)

@@ -6,7 +6,7 @@ import json
 import os
 import platform
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,27 @@ from mnv3_sdk.versions import tool_versions
 
 
 @dataclass(frozen=True)
+class DeviceFailure:
+    """A device whose run stopped: the others' results are still reported."""
+
+    device: str
+    step: str  # what was running, e.g. "push", "app run", "benchmarking"
+    error: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class BenchOutcome:
+    """What was measured (typed), the regressions against a baseline, and what was written:
+    ``report`` is bench.json's content, ``markdown`` bench.md's."""
+
+    cases: list[CaseResult]
+    failures: list[DeviceFailure]
+    regressions: list[bench_report.Regression]
     report: dict[str, Any]
     markdown: str
-    regressions: list[bench_report.Regression]
 
 
 def run_bench(config: BenchConfig, command: str) -> BenchOutcome:
@@ -43,9 +60,9 @@ def run_bench(config: BenchConfig, command: str) -> BenchOutcome:
                      "iterations": host_settings.iterations, "min_seconds": host_settings.min_seconds},
         "adb": use_adb,
         "devices": [],
-        "failures": [],
     }
     cases: list[CaseResult] = []
+    failures: list[DeviceFailure] = []
     if not use_adb:
         facts = host.describe()
         context["devices"] = [{"serial": "host", "machine": facts["machine"], "processor": facts["processor"],
@@ -61,22 +78,23 @@ def run_bench(config: BenchConfig, command: str) -> BenchOutcome:
         if device_settings.frame:
             context["settings"]["frame"] = "{}x{}".format(*device_settings.frame)
 
-        def one_device(device: str) -> tuple[dict[str, Any] | None, list[CaseResult], dict[str, str] | None]:
+        def one_device(device: str) -> tuple[dict[str, Any] | None, list[CaseResult], DeviceFailure | None]:
             try:
                 facts, results = run_device(adb.for_device(device), models, metadata, device_settings)
                 return facts, results, None
             except AdbError as error:
-                return None, [], {"device": device, "step": error.step, "error": str(error)}
+                return None, [], DeviceFailure(device, error.step, str(error))
             except SdkError as error:
-                return None, [], {"device": device, "step": "benchmarking", "error": str(error)}
+                return None, [], DeviceFailure(device, "benchmarking", str(error))
 
         with ThreadPoolExecutor(max_workers=len(serials)) as pool:
             for facts, results, failure in pool.map(one_device, serials):
                 if facts:
                     context["devices"].append(facts)
                 if failure:
-                    context["failures"].append(failure)
+                    failures.append(failure)
                 cases += results
+    context["failures"] = [failure.as_dict() for failure in failures]
     report = bench_report.build_report(cases, context)
     markdown = bench_report.to_markdown(report)
     config.json_path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,7 +104,7 @@ def run_bench(config: BenchConfig, command: str) -> BenchOutcome:
         bench_report.write_plot(report, config.plot_path)
     found = (bench_report.regressions(report, config.baseline, config.max_regression)
              if config.baseline is not None else [])
-    return BenchOutcome(report, markdown, found)
+    return BenchOutcome(cases, failures, found, report, markdown)
 
 
 def build_demo_apk(project: GradleProject) -> Path:
