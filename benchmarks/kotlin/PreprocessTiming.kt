@@ -12,7 +12,8 @@ import com.example.mnv3.PixelSource
  * today the crop read through a PixelSource, band by band.
  */
 fun main(args: Array<String>) {
-    val (width, height, size, repeats) = args.map { it.toInt() }
+    val (width, height, size, repeats) = args.take(4).map { it.toInt() }
+    val warmups = args.getOrNull(4)?.toInt() ?: 10
     val random = java.util.Random(0)
     val frame = IntArray(width * height) { random.nextInt() }
     val bitmap = object : PixelSource {
@@ -33,7 +34,7 @@ fun main(args: Array<String>) {
             PreviousPreprocessing.preprocess(pixels, width, height, size, 0.875)
         },
     )
-    repeat(10) { cases.values.forEach { it() } }
+    repeat(warmups) { cases.values.forEach { it() } }
     val times = cases.mapValues { DoubleArray(repeats) }
     for (run in 0 until repeats) { // interleaved, so drift hits every case alike
         for ((name, case) in cases) {

@@ -126,10 +126,16 @@ object ImagePreprocessing {
             val green = IntArray(outWidth)
             val blue = IntArray(outWidth)
             for (blockRow in from until to) {
+                val firstRow = top + blockRow * factor
+                if (factor == 2 && bottom - firstRow >= 2) {
+                    val window = source.window(left, firstRow, regionWidth, 2, buffer)
+                    val upper = window.offset
+                    reduceRowPair(window.pixels, upper, upper + window.stride, regionWidth, out, blockRow * outWidth, fullMultiplier)
+                    continue
+                }
                 red.fill(0)
                 green.fill(0)
                 blue.fill(0)
-                val firstRow = top + blockRow * factor
                 val rows = minOf(factor, bottom - firstRow)
                 for (chunk in 0 until rows step LANE_ROWS) {
                     val chunkRows = minOf(LANE_ROWS, rows - chunk)
@@ -169,6 +175,39 @@ object ImagePreprocessing {
             val pixel = pixels[start + x]
             redBlue[x] += pixel and 0xFF00FF
             greenShifted[x] += pixel and 0xFF00
+        }
+    }
+
+    /**
+     * [reduceBlocks] for `factor` 2 and two whole rows (from about 1.8× to 2.7× the output side,
+     * 1080p frames among them): the same sums and rounding, in one pass without column sums.
+     */
+    private fun reduceRowPair(
+        pixels: IntArray, upper: Int, lower: Int, regionWidth: Int, out: IntArray, outOffset: Int, multiplier: Int,
+    ) {
+        // Red and blue side by side in one int, green in another: four pixels add at most 1020 to
+        // each 16-bit half, so neither carries into the other.
+        for (column in 0 until regionWidth / 2) {
+            val x = 2 * column
+            val a = pixels[upper + x]
+            val b = pixels[upper + x + 1]
+            val c = pixels[lower + x]
+            val d = pixels[lower + x + 1]
+            val redBlue = (a and 0xFF00FF) + (b and 0xFF00FF) + (c and 0xFF00FF) + (d and 0xFF00FF)
+            val green = ((a and 0xFF00) + (b and 0xFF00) + (c and 0xFF00) + (d and 0xFF00)) ushr 8
+            val r = ((redBlue ushr 16) + 2) * multiplier ushr 24
+            val g = (green + 2) * multiplier ushr 24
+            val bl = ((redBlue and 0xFFFF) + 2) * multiplier ushr 24
+            out[outOffset + column] = (r shl 16) or (g shl 8) or bl
+        }
+        if (regionWidth % 2 == 1) { // a last column of two pixels
+            val a = pixels[upper + regionWidth - 1]
+            val c = pixels[lower + regionWidth - 1]
+            val half = blockMultiplier(2)
+            val r = (((a shr 16) and 0xFF) + ((c shr 16) and 0xFF) + 1) * half ushr 24
+            val g = (((a shr 8) and 0xFF) + ((c shr 8) and 0xFF) + 1) * half ushr 24
+            val bl = ((a and 0xFF) + (c and 0xFF) + 1) * half ushr 24
+            out[outOffset + regionWidth / 2] = (r shl 16) or (g shl 8) or bl
         }
     }
 
