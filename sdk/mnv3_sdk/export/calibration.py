@@ -175,6 +175,3 @@ def _optimise_images(
         for parameter, flag in zip(network.parameters(), requires_grad):
             parameter.requires_grad_(flag)
     return images
-
-
-#END

@@ -71,6 +71,3 @@ def quantize_int8(
         for batch in calibration_inputs:
             prepared(batch.contiguous())
         return convert_pt2e(prepared)
-
-
-#END
