@@ -3,15 +3,23 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: build test android-demo
+.PHONY: build test android-demo adb
 
 # Set everything up and run the main job, offline (random weights: no ImageNet download needed).
 build: $(STAMP)
 	$(VENV)/bin/mnv3-sdk build --variant small --quant int8 --weights random --force
 
 # The whole test suite; pytest's non-zero exits, including 5 (no tests ran), fail make.
-test: $(STAMP)
+test: $(STAMP) adb
 	$(VENV)/bin/python -m pytest --durations=15
+
+# The device tests drive emulated phones with Debian's real adb client and server
+# (tests/emulated_android/): installed here when missing (CI runs as root; elsewhere sudo asks).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+adb:
+	@command -v adb >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq adb >/dev/null; }
+	@adb version | head -2
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

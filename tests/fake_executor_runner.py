@@ -1,4 +1,4 @@
-"""Stand-in for ExecuTorch's executor_runner, pushed to the simulated device in runner-mode tests.
+"""Stand-in for ExecuTorch's executor_runner, pushed to the emulated phones in runner-mode tests.
 
 Takes the real binary's flags (--model_path, --num_executions, --cpu_threads), runs the model
 with the host's ExecuTorch runtime, and logs like the real one: ET_LOG lines on stderr, ending in

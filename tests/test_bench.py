@@ -1,18 +1,25 @@
-"""mnv3-sdk bench: statistics, host runs, reports, baselines, and adb against SimulatedAdb."""
+"""mnv3-sdk bench: statistics, host runs, reports, baselines, and the device harness through
+Debian's real adb client and server, against phones emulated at adb's wire protocol
+(tests/emulated_android/)."""
 
 import json
 import os
-import stat
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from emulated_android.harness import AdbServer, free_port, start_phone, stop_phone
 
 from mnv3_sdk.bench.report import regressions
 from mnv3_sdk.bench.stats import percentile, summarize, trimmed_mean
 
 TESTS = Path(__file__).parent
 QUICK = ["--threads", "1", "--warmup", "1", "--iterations", "10", "--min-seconds", "0"]
+# One runner invocation instead of two (each loads torch and ExecuTorch on this host).
+QUICKER = ["--threads", "1", "--warmup", "0", "--iterations", "3", "--min-seconds", "0"]
 
 
 # --- statistics, against hand-computed values --------------------------------------------------
@@ -86,37 +93,47 @@ def test_bench_without_models_uses_the_builds_under_dist(tmp_path, run_cli, monk
     assert result.exit_code == 1 and "no builds under dist" in result.stderr
 
 
-# --- adb, against SimulatedAdb ------------------------------------------------------------------
+# --- adb: the real client and server, emulated phones --------------------------------------------
 
 DEVICE = {
     "state": "device",
-    "props": {"ro.product.model": "Pixel Sim", "ro.product.manufacturer": "SimCorp", "ro.soc.model": "SIM8000",
-              "ro.product.cpu.abi": "arm64-v8a", "ro.build.version.release": "15", "ro.build.version.sdk": "35"},
+    "props": {"ro.product.model": "Pixel Emu", "ro.product.manufacturer": "EmuCorp", "ro.soc.model": "EMU8000",
+              "ro.product.cpu.abi": "arm64-v8a", "ro.build.version.release": "15", "ro.build.version.sdk": "35",
+              "ro.product.name": "emu", "ro.product.device": "emu"},
     "max_freq_khz": [1800000, 1800000, 1800000, 1800000, 2400000, 2400000, 2400000, 3000000],
     "thermal": [0],
     "app_package": "com.example.mnv3.demo",
 }
+WORK_FOLDER = "/data/local/tmp/mnv3-sdk"
+
+
+@pytest.fixture(scope="session")
+def adb_server(tmp_path_factory):
+    """Debian's adb server on a free loopback port for the whole session, stopped at its end."""
+    server = AdbServer(tmp_path_factory.mktemp("adb-server"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture
-def simulated_adb(tmp_path, monkeypatch):
-    """Puts SimulatedAdb first on PATH; returns a function that sets up its devices."""
-    state = tmp_path / "adb-state"
-    state.mkdir()
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    launcher = bin_dir / "adb"
-    launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{TESTS / "simulated_adb.py"}" "$@"\n')
-    launcher.chmod(launcher.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+def emulated_phones(adb_server, tmp_path, monkeypatch):
+    """Returns a function that starts emulated phones (DEVICE updated by each spec), connected to
+    the session's adb server, which mnv3-sdk's adb calls reach through ANDROID_ADB_SERVER_PORT;
+    the phones are disconnected and stopped after the test, whatever happened."""
+    monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(adb_server.port))
     monkeypatch.delenv("ANDROID_HOME", raising=False)
-    monkeypatch.setenv("MNV3_SIM_ADB_STATE", str(state))
+    monkeypatch.delenv("ANDROID_SDK_ROOT", raising=False)
+    started = []
 
-    def devices(*specs):
-        (state / "devices.json").write_text(json.dumps({"devices": [{**DEVICE, **spec} for spec in specs]}))
-        return state
+    def phones(*specs):
+        new = [start_phone(adb_server, {**DEVICE, **spec}, tmp_path / f"phone{len(started) + index}")
+               for index, spec in enumerate(specs)]
+        started.extend(new)
+        return new
 
-    return devices
+    yield phones
+    for phone in started:
+        stop_phone(adb_server, phone)
 
 
 @pytest.fixture
@@ -130,7 +147,7 @@ def runner(tmp_path):
 @pytest.fixture
 def apk(tmp_path):
     path = tmp_path / "demo-debug.apk"
-    path.write_bytes(b"PK\x03\x04 simulated apk")
+    path.write_bytes(b"PK\x03\x04 not a real apk")
     return path
 
 
@@ -139,37 +156,37 @@ def bench_args(tmp_path, *extra):
     return ["bench", *extra, "--json", str(out / "b.json"), "--markdown", str(out / "b.md"), "--plot", str(out / "b.png")]
 
 
-def test_runner_mode_end_to_end(simulated_adb, random_build, runner, tmp_path, run_cli):
-    state = simulated_adb({"serial": "SIM001"})
+def test_runner_mode_end_to_end(emulated_phones, random_build, runner, tmp_path, run_cli):
+    [phone] = emulated_phones({})
     result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--runner", str(runner), "--pin-big-cores",
                                  "--threads", "2", "--warmup", "1", "--iterations", "20"))
     assert result.exit_code == 0, result.stderr
     report = json.loads((tmp_path / "out" / "b.json").read_text())
     device = report["devices"][0]
-    assert device["model"] == "Pixel Sim" and device["soc"] == "SIM8000" and device["cores"] == 8
+    assert device["model"] == "Pixel Emu" and device["soc"] == "EMU8000" and device["cores"] == 8
     assert device["max_freq_khz"][-1] == 3000000 and device["thermal_before"] == 0
     case = report["cases"][0]
-    assert case["engine"] == "executor_runner" and case["device"] == "SIM001" and len(case["samples_ms"]) == 2
+    assert case["engine"] == "executor_runner" and case["device"] == phone.serial and len(case["samples_ms"]) == 2
     assert "pinned to cores mask 80" in case["notes"] and "totals only" in case["notes"]
-    assert not (state / "SIM001" / "fs" / "data" / "local" / "tmp" / "mnv3-sdk").exists()
+    assert not phone.path(WORK_FOLDER).exists()
 
 
-def test_app_mode_end_to_end(simulated_adb, random_build, apk, tmp_path, run_cli):
-    state = simulated_adb({"serial": "SIM001"})
+def test_app_mode_end_to_end(emulated_phones, random_build, apk, tmp_path, run_cli):
+    [phone] = emulated_phones({})
     result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--apk", str(apk), *QUICK))
     assert result.exit_code == 0, result.stderr
     case = json.loads((tmp_path / "out" / "b.json").read_text())["cases"][0]
     assert case["engine"] == "app" and len(case["samples_ms"]) == 10
     assert case["load_ms"] > 0 and case["first_inference_ms"] > 0 and case["pss_kb"] > 0
-    assert "mnv3-sdk-bench: load_ms=" in (state / "SIM001" / "logcat").read_text()
-    assert not (state / "SIM001" / "fs" / "data" / "local" / "tmp" / "mnv3-sdk").exists()
-    assert not list((state / "SIM001" / "fs" / "data" / "data").rglob("mnv3_benchmark.json"))
+    assert "mnv3-sdk-bench: load_ms=" in phone.logcat
+    assert not phone.path(WORK_FOLDER).exists()
+    assert not list(phone.path("/data/data").rglob("mnv3_benchmark.json"))
 
 
-def test_app_mode_times_whole_frames_with_preprocessing_apart(simulated_adb, random_build, apk, tmp_path, run_cli):
+def test_app_mode_times_whole_frames_with_preprocessing_apart(emulated_phones, random_build, apk, tmp_path, run_cli):
     """--frame: the activity gets frame_width/frame_height extras and reports preprocessing per
-    iteration (the simulated device runs the Python reference of the Kotlin pipeline)."""
-    state = simulated_adb({"serial": "SIM001"})
+    iteration (the emulated phone runs the Python reference of the Kotlin pipeline)."""
+    [phone] = emulated_phones({})
     result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--apk", str(apk), "--frame", "640x480", *QUICK))
     assert result.exit_code == 0, result.stderr
     report = json.loads((tmp_path / "out" / "b.json").read_text())
@@ -179,7 +196,7 @@ def test_app_mode_times_whole_frames_with_preprocessing_apart(simulated_adb, ran
     assert len(case["preprocessing_ms"]) == len(case["samples_ms"]) == 10
     assert case["end_to_end_summary"]["p50_ms"] > case["summary"]["p50_ms"]
     assert "| 640x480 |" in (tmp_path / "out" / "b.md").read_text()
-    assert "mnv3-sdk-bench: load_ms=" in (state / "SIM001" / "logcat").read_text()
+    assert "mnv3-sdk-bench: load_ms=" in phone.logcat
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -197,48 +214,48 @@ def test_frame_option_errors(random_build, apk, runner, tmp_path, run_cli, argum
 
 @pytest.mark.parametrize("state_name, message", [("unauthorized", "unauthorized: unlock it"),
                                                  ("offline", "offline: reconnect it")])
-def test_unusable_devices_are_named(simulated_adb, random_build, apk, tmp_path, run_cli, state_name, message):
-    simulated_adb({"serial": "SIM9", "state": state_name})
+def test_unusable_devices_are_named(emulated_phones, random_build, apk, tmp_path, run_cli, state_name, message):
+    [phone] = emulated_phones({"state": state_name})
     result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--apk", str(apk), *QUICK))
     assert result.exit_code == 1
-    assert f"device SIM9 is {message}" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert f"device {phone.serial} is {message}" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_several_devices_need_a_choice(simulated_adb, random_build, apk, tmp_path, run_cli):
-    simulated_adb({"serial": "SIM1"}, {"serial": "SIM2"})
+def test_several_devices_need_a_choice(emulated_phones, random_build, apk, tmp_path, run_cli):
+    emulated_phones({}, {})
     result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--apk", str(apk), *QUICK))
     assert result.exit_code == 1 and "--serial or use --all-devices" in result.stderr
 
 
-def test_all_devices_keep_results_when_one_disconnects(simulated_adb, random_build, runner, tmp_path, run_cli):
-    state = simulated_adb({"serial": "SIM1"}, {"serial": "SIM2", "fail": {"disconnect_after": 19}})
+def test_all_devices_keep_results_when_one_disconnects(emulated_phones, random_build, runner, tmp_path, run_cli):
+    steady, vanishing = emulated_phones({}, {"fail": {"disconnect_after": 19}})
     result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--all-devices", "--runner", str(runner),
                                  "--threads", "1", "--warmup", "0", "--iterations", "10"))
-    assert result.exit_code == 1 and "device SIM2" in result.stderr
+    assert result.exit_code == 1 and f"device {vanishing.serial}" in result.stderr
     report = json.loads((tmp_path / "out" / "b.json").read_text())
-    assert [case["device"] for case in report["cases"]] == ["SIM1"], result.stderr
-    assert report["failures"][0]["device"] == "SIM2"
-    assert not (state / "SIM1" / "fs" / "data" / "local" / "tmp" / "mnv3-sdk").exists()
+    assert [case["device"] for case in report["cases"]] == [steady.serial], result.stderr
+    assert report["failures"][0]["device"] == vanishing.serial
+    assert not steady.path(WORK_FOLDER).exists()
 
 
 @pytest.mark.parametrize("failure, message", [({"app_crash": True}, "the app crashed"),
                                               ({"app_timeout": True}, "no result after 3 s")])
-def test_app_failures_are_reported_per_device(simulated_adb, random_build, apk, tmp_path, run_cli, failure, message):
-    state = simulated_adb({"serial": "SIM1", "fail": failure})
+def test_app_failures_are_reported_per_device(emulated_phones, random_build, apk, tmp_path, run_cli, failure, message):
+    [phone] = emulated_phones({"fail": failure})
     result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--apk", str(apk), "--timeout", "3", *QUICK))
-    assert result.exit_code == 1 and message in result.stderr and "SIM1" in result.stderr
-    assert not (state / "SIM1" / "fs" / "data" / "local" / "tmp" / "mnv3-sdk").exists()
+    assert result.exit_code == 1 and message in result.stderr and phone.serial in result.stderr
+    assert not phone.path(WORK_FOLDER).exists()
 
 
-def test_runner_that_exits_non_zero_names_device_and_step(simulated_adb, random_build, runner, tmp_path, run_cli):
-    simulated_adb({"serial": "SIM1", "fail": {"runner_exit": 134}})
+def test_runner_that_exits_non_zero_names_device_and_step(emulated_phones, random_build, runner, tmp_path, run_cli):
+    [phone] = emulated_phones({"fail": {"runner_exit": 134}})
     result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--runner", str(runner), *QUICK))
     assert result.exit_code == 1
-    assert "device SIM1: warming up mnv3-small-fp32.pte failed" in result.stderr
+    assert f"device {phone.serial}: warming up mnv3-small-fp32.pte failed" in result.stderr
 
 
-def test_unparsable_runner_output(simulated_adb, random_build, tmp_path, run_cli):
-    simulated_adb({"serial": "SIM1"})
+def test_unparsable_runner_output(emulated_phones, random_build, tmp_path, run_cli):
+    emulated_phones({})
     silent = tmp_path / "silent_runner"
     silent.write_text("#!/bin/sh\necho hello\n")
     silent.chmod(0o755)
@@ -246,7 +263,96 @@ def test_unparsable_runner_output(simulated_adb, random_build, tmp_path, run_cli
     assert result.exit_code == 1 and "cannot parse the runner's output" in result.stderr
 
 
-def test_adb_needs_a_way_to_run_the_model(simulated_adb, random_build, tmp_path, run_cli):
-    simulated_adb({"serial": "SIM1"})
+def test_adb_needs_a_way_to_run_the_model(emulated_phones, random_build, tmp_path, run_cli):
+    emulated_phones({})
     result = run_cli(*bench_args(tmp_path, str(random_build), "--adb"))
     assert result.exit_code == 1 and "--apk" in result.stderr and "--runner" in result.stderr
+
+
+@pytest.mark.parametrize("mode", ["runner", "app"])
+def test_paths_with_spaces_and_quotes_reach_the_phone_intact(emulated_phones, random_build, runner, apk, tmp_path,
+                                                            run_cli, mode):
+    """The real adb client joins `adb shell` arguments with spaces and the phone's sh splits them
+    again: a model named like this must survive push, the runner's --model_path and am start's --es."""
+    [phone] = emulated_phones({})
+    odd = tmp_path / "it's a model.pte"
+    odd.write_bytes((random_build / "mnv3-small-fp32.pte").read_bytes())
+    how = ["--runner", str(runner)] if mode == "runner" else ["--apk", str(apk), "--app-package", DEVICE["app_package"]]
+    result = run_cli(*bench_args(tmp_path, str(odd), "--adb", *how, *QUICKER))
+    assert result.exit_code == 0, result.stderr
+    [case] = json.loads((tmp_path / "out" / "b.json").read_text())["cases"]
+    assert case["model"] == "it's a model" and case["device"] == phone.serial
+
+
+def test_a_remote_adb_server_is_used_and_recorded(emulated_phones, adb_server, random_build, runner, tmp_path,
+                                                  run_cli, monkeypatch):
+    """--adb-server HOST:PORT reaches a server that is not the local default (a device lab's
+    machine; here the session's server on a loopback port), as adb -H/-P does, and bench.json
+    records which server answered; without the flag, adb's own variables are honoured."""
+    [phone] = emulated_phones({})
+    monkeypatch.delenv("ANDROID_ADB_SERVER_PORT")  # only the flag says where the server is
+    arguments = ["--adb", "--runner", str(runner), *QUICKER]
+    result = run_cli(*bench_args(tmp_path, str(random_build), "--adb-server", f"127.0.0.1:{adb_server.port}",
+                                 *arguments))
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((tmp_path / "out" / "b.json").read_text())
+    assert report["adb_server"] == f"tcp:127.0.0.1:{adb_server.port}"
+    assert [case["device"] for case in report["cases"]] == [phone.serial]
+    assert f"adb server tcp:127.0.0.1:{adb_server.port}" in (tmp_path / "out" / "b.md").read_text()
+
+    monkeypatch.setenv("ADB_SERVER_SOCKET", f"tcp:127.0.0.1:{adb_server.port}")
+    result = run_cli(*bench_args(tmp_path, str(random_build), *arguments))
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((tmp_path / "out" / "b.json").read_text())["adb_server"] == f"tcp:127.0.0.1:{adb_server.port}"
+
+
+def test_an_unreachable_adb_server_is_one_clear_line(emulated_phones, random_build, runner, tmp_path, run_cli):
+    closed = free_port()
+    result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--adb-server", f"127.0.0.1:{closed}",
+                                 "--runner", str(runner), *QUICK))
+    assert result.exit_code == 1 and f"127.0.0.1:{closed}" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("value", ["lab-host", "lab-host:0", ":5037", "lab-host:port"])
+def test_bad_adb_server_values(random_build, runner, tmp_path, run_cli, value):
+    result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--adb-server", value, "--runner", str(runner)))
+    assert result.exit_code == 1 and "--adb-server takes HOST:PORT" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("group", [True, False], ids=["ctrl-c to the process group", "sigint to mnv3-sdk only"])
+def test_ctrl_c_mid_run_removes_what_was_pushed(emulated_phones, adb_server, random_build, tmp_path, group):
+    """Ctrl-C in a terminal signals the whole process group (adb children included: the step in
+    flight stops at once); `kill -INT` only mnv3-sdk (the step in flight finishes, no other starts).
+    Either way the run stops, says so in one line, exits 130, and the phone keeps nothing of ours."""
+    [phone] = emulated_phones({})
+    slow = tmp_path / "slow_runner"
+    slow.write_text("#!/bin/sh\ntouch started\nsleep 5\n")
+    slow.chmod(0o755)
+    command = [sys.executable, "-m", "mnv3_sdk", *bench_args(tmp_path, str(random_build), "--adb", "--runner",
+                                                            str(slow), *QUICK)]
+    environment = {**os.environ, "ANDROID_ADB_SERVER_PORT": str(adb_server.port)}
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=environment, start_new_session=True)
+    started = phone.path(f"{WORK_FOLDER}/started")
+    deadline = time.monotonic() + 60
+    while not started.exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read() if process.poll() else ""
+        time.sleep(0.1)
+    (os.killpg if group else os.kill)(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and stderr.strip().splitlines() == ["mnv3-sdk: interrupted"], stderr
+    assert not phone.path(WORK_FOLDER).exists()
+
+
+def test_a_phone_without_the_shell_protocol_is_refused(emulated_phones, random_build, runner, tmp_path, run_cli):
+    """Android 6 and older report no shell_v2: adb falls back to the `shell:` service, where a failed
+    command exits 0 with its error in stdout. The harness refuses such a phone by name rather than
+    misread it (the library needs API 26 anyway)."""
+    [phone] = emulated_phones({"features": "cmd,stat_v2,ls_v2,fixed_push_mkdir"})
+    # What the old service does to a failing command, through the real client: exit 0, error in stdout.
+    old = subprocess.run(["adb", "-s", phone.serial, "shell", "cat /nonexistent"], capture_output=True, text=True)
+    assert old.returncode == 0 and "No such file or directory" in old.stdout
+    result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--runner", str(runner), *QUICKER))
+    assert result.exit_code == 1 and f"device {phone.serial} has no adb shell protocol v2" in result.stderr
+    assert not phone.path(WORK_FOLDER).exists()

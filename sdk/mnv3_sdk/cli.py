@@ -172,6 +172,9 @@ def verify(model: Path, val_dir: Path, weights: str | None, min_accuracy_ratio: 
 @cli.command()
 @click.argument("models", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--adb", "adb", is_flag=True, help="Run on Android devices over adb instead of this host.")
+@click.option("--adb-server", default=None, metavar="HOST:PORT",
+              help="adb: use the adb server at HOST:PORT (a device lab's `adb -a server`), as adb -H HOST -P PORT; "
+                   "default: as adb chooses ($ADB_SERVER_SOCKET, $ANDROID_ADB_SERVER_ADDRESS/PORT, else local).")
 @click.option("--serial", default=None, help="adb: the device to use when several are connected.")
 @click.option("--all-devices", is_flag=True, help="adb: run on every connected device, in parallel.")
 @click.option("--mode", type=click.Choice(["app", "runner"]), default=None,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.hostinfo import android_sdk_roots
@@ -34,6 +37,31 @@ def find_adb() -> Path:
     return Path(found)
 
 
+DEFAULT_SERVER_PORT = 5037
+
+
+def parse_server(text: str) -> tuple[str, int]:
+    """``--adb-server HOST:PORT`` (IPv6 in brackets: ``[::1]:5037``) → (host, port)."""
+    host, separator, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not separator or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise SdkError(f"--adb-server takes HOST:PORT, e.g. lab-host:5037 (got {text!r})")
+    return host, int(port)
+
+
+def server_in_use(server: tuple[str, int] | None, environ: Mapping[str, str] = os.environ) -> str:
+    """The adb server that adb will talk to, as adb resolves it (client/commandline.cpp): -H/-P
+    (our --adb-server) first, then $ADB_SERVER_SOCKET, then $ANDROID_ADB_SERVER_ADDRESS and
+    $ANDROID_ADB_SERVER_PORT, else the local server on 5037. As a socket spec: ``tcp:HOST:PORT``."""
+    if server is not None:
+        return f"tcp:{server[0]}:{server[1]}"
+    if environ.get("ADB_SERVER_SOCKET"):
+        return environ["ADB_SERVER_SOCKET"]
+    port = environ.get("ANDROID_ADB_SERVER_PORT") or str(DEFAULT_SERVER_PORT)
+    host = environ.get("ANDROID_ADB_SERVER_ADDRESS")
+    return f"tcp:{host}:{port}" if host else f"tcp:{port}"
+
+
 @dataclass(frozen=True)
 class DeviceEntry:
     serial: str
@@ -56,16 +84,29 @@ def parse_devices(output: str) -> list[DeviceEntry]:
 
 
 class Adb:
-    def __init__(self, executable: Path, serial: str | None = None, timeout: float = 120.0) -> None:
+    """The adb client, talking to the local adb server or, with ``server``, to the one at that
+    host and port (a device lab's machine running ``adb -a -P 5037 server nodaemon``)."""
+
+    def __init__(self, executable: Path, serial: str | None = None, timeout: float = 120.0,
+                 server: tuple[str, int] | None = None, interrupted: threading.Event | None = None) -> None:
         self.executable = executable
         self.serial = serial
         self.timeout = timeout
+        self.server = server
+        self.interrupted = interrupted  # once set, every step but cleanup raises AdbError
 
     def for_device(self, serial: str) -> Adb:
-        return Adb(self.executable, serial, self.timeout)
+        return Adb(self.executable, serial, self.timeout, self.server, self.interrupted)
+
+    def for_cleanup(self) -> Adb:
+        """This client, still allowed to run after an interrupt: for removing what was pushed."""
+        return Adb(self.executable, self.serial, self.timeout, self.server)
 
     def run(self, *args: str, step: str, timeout: float | None = None, with_stderr: bool = False) -> str:
-        command = [str(self.executable), *(["-s", self.serial] if self.serial else []), *args]
+        if self.interrupted is not None and self.interrupted.is_set():
+            raise AdbError(f"{self._who()}: interrupted before {step}", self.serial, step)
+        server = ["-H", self.server[0], "-P", str(self.server[1])] if self.server else []
+        command = [str(self.executable), *server, *(["-s", self.serial] if self.serial else []), *args]
         try:
             result = subprocess.run(command, capture_output=True, text=True, timeout=timeout or self.timeout)
         except subprocess.TimeoutExpired:

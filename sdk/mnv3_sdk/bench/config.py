@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mnv3_sdk import hostinfo, options
+from mnv3_sdk.bench.adb import parse_server
 from mnv3_sdk.bench.device import DeviceSettings
 from mnv3_sdk.bench.host import HostSettings, resolve_models
 from mnv3_sdk.errors import SdkError
@@ -38,6 +39,7 @@ class BenchConfig:
 
     models: tuple[Path, ...] = ()  # .pte files or build folders; none: every build under dist/
     adb: bool = False
+    adb_server: str | None = None  # "HOST:PORT" of a remote adb server; None: as adb itself chooses
     serial: str | None = None
     all_devices: bool = False
     mode: str | None = None  # "app" or "runner"; None: app with an APK, else runner
@@ -96,8 +98,9 @@ def _settings(config: BenchConfig) -> tuple[HostSettings, DeviceSettings | None,
     frame_size = parse_frame(config.frame) if config.frame is not None else None
     mode, runner, apk = config.mode, config.runner, config.apk
     if not config.adb:
-        if config.serial or config.all_devices or mode or runner or apk or config.frame:
-            raise SdkError("--serial, --all-devices, --mode, --runner, --apk and --frame only apply with --adb")
+        if config.serial or config.all_devices or mode or runner or apk or config.frame or config.adb_server:
+            raise SdkError("--serial, --all-devices, --adb-server, --mode, --runner, --apk and --frame only apply "
+                           "with --adb")
         return host_settings, None, None
     gradle_project = None
     if apk is None and runner is None and mode != "runner":
@@ -119,7 +122,8 @@ def _settings(config: BenchConfig) -> tuple[HostSettings, DeviceSettings | None,
         raise SdkError("cannot tell the demo app's id: pass --app-package (e.g. com.example.mnv3.demo)")
     device = DeviceSettings(mode, thread_counts, config.warmup, iterations, config.cooldown, runner, apk, package,
                             config.pin_big_cores, app_timeout=config.app_timeout or max(60.0, iterations * 2.0),
-                            frame=frame_size)
+                            frame=frame_size,
+                            server=parse_server(config.adb_server) if config.adb_server is not None else None)
     return host_settings, device, gradle_project
 
 

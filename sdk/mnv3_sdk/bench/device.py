@@ -15,6 +15,7 @@ from mnv3_sdk.bench.adb import Adb, AdbError
 from mnv3_sdk.bench.host import CaseResult, summary_of_metadata
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.pte.metadata import Metadata
+from mnv3_sdk.versions import MIN_SDK
 
 REMOTE_DIR = "/data/local/tmp/mnv3-sdk"
 RUNNER_BLOCK = 10  # executions per runner invocation when it reports totals only
@@ -36,6 +37,18 @@ class DeviceSettings:
     pin_big_cores: bool
     app_timeout: float
     frame: tuple[int, int] | None = None  # app mode: classify frames of this size, end to end
+    server: tuple[str, int] | None = None  # a remote adb server (--adb-server); None: as adb chooses
+
+
+def check_shell_protocol(adb: Adb) -> None:
+    """The harness reads exit codes and stderr apart, which needs adb's shell protocol v2 (the
+    ``shell_v2`` feature, Android 7+): over the old ``shell:`` service a failed command exits 0
+    with its error in stdout, and would be read as a result."""
+    features = adb.run("features", step="reading the device's adb features").split()
+    if "shell_v2" not in features:
+        raise AdbError(f"device {adb.serial} has no adb shell protocol v2 (Android 7 or newer has it): exit "
+                       f"codes would be lost; the generated library needs API level {MIN_SDK} or newer",
+                       adb.serial, "reading the device's adb features")
 
 
 def device_facts(adb: Adb) -> dict[str, Any]:
@@ -95,6 +108,7 @@ def parse_runner_output(output: str) -> tuple[list[float], float | None, int | N
 def run_device(adb: Adb, models: list[Path], metadata: dict[Path, Metadata],
                settings: DeviceSettings) -> tuple[dict[str, Any], list[CaseResult]]:
     """Benchmark every model and thread count on one device; always removes what it pushed."""
+    check_shell_protocol(adb)
     facts = device_facts(adb)
     facts["thermal_before"] = thermal_status(adb)
     results: list[CaseResult] = []
@@ -117,10 +131,11 @@ def run_device(adb: Adb, models: list[Path], metadata: dict[Path, Metadata],
                 results.append(case)
         facts["thermal_after"] = thermal_status(adb)
     finally:
+        cleaner = adb.for_cleanup()  # also after Ctrl-C
         try:
-            adb.shell(f"rm -rf {REMOTE_DIR}", step="removing pushed files")
+            cleaner.shell(f"rm -rf {REMOTE_DIR}", step="removing pushed files")
             if settings.mode == "app" and settings.app_package:
-                adb.shell(f"run-as {settings.app_package} rm -f files/{BENCHMARK_RESULT}", step="removing the result")
+                cleaner.shell(f"run-as {settings.app_package} rm -f files/{BENCHMARK_RESULT}", step="removing the result")
         except AdbError:
             pass  # the device may be gone; the original error is the one to report
     return facts, results

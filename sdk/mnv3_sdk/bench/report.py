@@ -76,7 +76,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         lines += ["", f"> **Failed** on {failure['device']} during {failure['step']}: {failure['error']}"]
     lines += ["", "Ratios compare each case's p50 with the first case's. Times are wall-clock per inference."]
     if any(case["device"] != "host" for case in report["cases"]) or report.get("adb"):
-        lines += ["On-device figures come from the device named in each row."]
+        lines += [f"On-device figures come from the device named in each row (adb server {report['adb_server']})."
+                  if report.get("adb_server") else "On-device figures come from the device named in each row."]
     else:
         lines += ["Host figures: on-device latency needs a real device (`mnv3-sdk bench --adb`)."]
     return "\n".join(lines) + "\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 from mnv3_sdk import hostinfo as host
 from mnv3_sdk.bench import report as bench_report
-from mnv3_sdk.bench.adb import Adb, AdbError, find_adb
+from mnv3_sdk.bench.adb import Adb, AdbError, find_adb, server_in_use
 from mnv3_sdk.bench.config import BenchConfig, GradleProject
 from mnv3_sdk.bench.device import choose_devices, run_device
 from mnv3_sdk.bench.host import CaseResult, run_host
@@ -72,7 +73,10 @@ def run_bench(config: BenchConfig, command: str) -> BenchOutcome:
         assert device_settings is not None
         if config.gradle_project is not None:
             device_settings = replace(device_settings, apk=build_demo_apk(config.gradle_project))
-        adb = Adb(find_adb())
+        # Set on Ctrl-C: each device stops before its next adb step and removes what it pushed.
+        interrupted = threading.Event()
+        adb = Adb(find_adb(), server=device_settings.server, interrupted=interrupted)
+        context["adb_server"] = server_in_use(device_settings.server)
         serials = choose_devices(adb, serial, all_devices)
         context["settings"]["mode"] = device_settings.mode
         if device_settings.frame:
@@ -88,12 +92,17 @@ def run_bench(config: BenchConfig, command: str) -> BenchOutcome:
                 return None, [], DeviceFailure(device, "benchmarking", str(error))
 
         with ThreadPoolExecutor(max_workers=len(serials)) as pool:
-            for facts, results, failure in pool.map(one_device, serials):
-                if facts:
-                    context["devices"].append(facts)
-                if failure:
-                    failures.append(failure)
-                cases += results
+            try:
+                for facts, results, failure in pool.map(one_device, serials):
+                    if facts:
+                        context["devices"].append(facts)
+                    if failure:
+                        failures.append(failure)
+                    cases += results
+            except KeyboardInterrupt:
+                interrupted.set()
+                pool.shutdown(wait=True)  # the devices clean up, then the interrupt goes on
+                raise
     context["failures"] = [failure.as_dict() for failure in failures]
     report = bench_report.build_report(cases, context)
     markdown = bench_report.to_markdown(report)
