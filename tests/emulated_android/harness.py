@@ -22,8 +22,9 @@ def free_port() -> int:
 
 
 class AdbServer:
-    """Debian's adb server, ``adb -P PORT start-server``: loopback only (no ``-a``), never the
-    default 5037, with its own key folder so the user's ~/.android is not touched."""
+    """Debian's adb server, ``adb -P PORT server nodaemon`` as our child process: loopback only
+    (no ``-a``), never the default 5037, with its own key folder so the user's ~/.android is not
+    touched, and killed by ``stop`` whatever state it is in."""
 
     def __init__(self, folder: Path) -> None:
         found = shutil.which("adb")
@@ -33,7 +34,19 @@ class AdbServer:
         self.port = free_port()
         self.home = folder / "home"
         self.home.mkdir(parents=True, exist_ok=True)
-        self.run("start-server")
+        self.process = subprocess.Popen([str(self.executable), "-P", str(self.port), "server", "nodaemon"],
+                                        env=self.environment, stdout=subprocess.DEVNULL,
+                                        stderr=(folder / "server.log").open("wb"))
+        # No client command before the port answers: a client finding no server starts its own.
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"adb server did not start: {(folder / 'server.log').read_text()}") from None
+                time.sleep(0.05)
 
     @property
     def environment(self) -> dict[str, str]:
@@ -48,7 +61,8 @@ class AdbServer:
         return dict(line.split()[:2] for line in lines if line.strip())
 
     def stop(self) -> None:
-        self.run("kill-server", check=False)
+        self.process.kill()
+        self.process.wait()
 
 
 @dataclass
