@@ -15,8 +15,9 @@ Written from adb's own documents and headers, read in aosp-mirror/platform_syste
   4 close stdin) + length (4 bytes, LE) + data; the exit packet carries one byte, the code.
 * ``SYNC.TXT`` and ``file_sync_protocol.h``: 8-byte requests (id, LE length) + path; STAT (mode,
   size, mtime), STA2/LST2 (error, dev, ino, mode, nlink, uid, gid, size, atime, mtime, ctime),
-  LIST/DENT/DONE, SEND "path,mode" + DATA chunks (≤ 64 KiB) + DONE(mtime) → OKAY or FAIL(message),
-  RECV → DATA… DONE, QUIT.
+  LIST/DENT/DONE and LIS2/DNT2/DONE (``daemon/file_sync_service.cpp`` do_list), SEND
+  "path,mode" + DATA chunks (≤ 64 KiB) + DONE(mtime) → OKAY or FAIL(message), RECV → DATA…
+  DONE, QUIT.
 * ``client/adb_install.cpp``: with the ``cmd`` feature, ``adb install`` streams the APK into
   ``exec:cmd package 'install' … -S SIZE`` and prints the status line the device returns.
 
@@ -284,8 +285,8 @@ class Device:
                 stream.write(b"STAT" + self._stat_v1(path))
             elif kind in (b"STA2", b"LST2"):
                 stream.write(kind + self._stat_v2(path))
-            elif kind == b"LIST":
-                self._list(stream, path)
+            elif kind in (b"LIST", b"LIS2"):
+                self._list(stream, path, version_2=kind == b"LIS2")
             elif kind == b"SEND":
                 self._receive_file(stream, path)
             elif kind == b"RECV":
@@ -308,15 +309,22 @@ class Device:
         return struct.pack("<IQQIIIIQqqq", 0, info.st_dev, info.st_ino, info.st_mode, info.st_nlink, 2000, 2000,
                            info.st_size, int(info.st_atime), int(info.st_mtime), int(info.st_ctime))
 
-    def _list(self, stream: Stream, path: str) -> None:
+    def _list(self, stream: Stream, path: str, version_2: bool) -> None:
+        """DENT (mode, size, mtime, name length) or DNT2 (the STA2 fields and name length) per
+        entry, "." and ".." included as readdir gives them, then DONE of the same size."""
         folder = self.phone.path(path)
-        entries = sorted(folder.iterdir()) if folder.is_dir() else []
-        for entry in entries:
-            info = entry.stat()
-            name = entry.name.encode()
-            stream.write(b"DENT" + struct.pack("<4I", info.st_mode, info.st_size & 0xFFFFFFFF,
-                                                int(info.st_mtime), len(name)) + name)
-        stream.write(b"DONE" + struct.pack("<4I", 0, 0, 0, 0))
+        names = [".", "..", *sorted(entry.name for entry in folder.iterdir())] if folder.is_dir() else []
+        for name in names:
+            info = (folder / name).stat()
+            encoded = name.encode()
+            if version_2:
+                stream.write(b"DNT2" + struct.pack("<IQQIIIIQqqqI", 0, info.st_dev, info.st_ino, info.st_mode,
+                                                   info.st_nlink, 2000, 2000, info.st_size, int(info.st_atime),
+                                                   int(info.st_mtime), int(info.st_ctime), len(encoded)) + encoded)
+            else:
+                stream.write(b"DENT" + struct.pack("<4I", info.st_mode, info.st_size & 0xFFFFFFFF,
+                                                   int(info.st_mtime), len(encoded)) + encoded)
+        stream.write(b"DONE" + bytes(struct.calcsize("<IQQIIIIQqqqI") if version_2 else 16))
 
     def _receive_file(self, stream: Stream, argument: str) -> None:
         path, _, mode = argument.rpartition(",")
