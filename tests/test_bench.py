@@ -145,6 +145,22 @@ def runner(tmp_path):
 
 
 @pytest.fixture
+def printing_runner(tmp_path):
+    """A stand-in for executor_runner that checks its --model_path file is there and prints the
+    real runner's closing log line, without running the model (no torch to load on every call):
+    for tests of the adb plumbing. The measurement itself is tested with `runner`, which runs it."""
+    path = tmp_path / "printing_runner"
+    path.write_text('#!/bin/sh\n'
+                    'while [ $# -gt 0 ]; do case "$1" in --model_path) model="$2";; --num_executions) n="$2";; esac; '
+                    'shift; done\n'
+                    '[ -f "$model" ] || { echo "E executor_runner.cpp:100] cannot open $model" >&2; exit 1; }\n'
+                    'echo "I 00:00:00.000000 executorch:executor_runner.cpp:312] Model executed successfully $n '
+                    'time(s) in $((n * 3)).000000 ms." >&2\n')
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
 def apk(tmp_path):
     path = tmp_path / "demo-debug.apk"
     path.write_bytes(b"PK\x03\x04 not a real apk")
@@ -227,6 +243,17 @@ def test_several_devices_need_a_choice(emulated_phones, random_build, apk, tmp_p
     assert result.exit_code == 1 and "--serial or use --all-devices" in result.stderr
 
 
+def test_serial_picks_one_of_several_phones(emulated_phones, random_build, printing_runner, tmp_path, run_cli):
+    first, second = emulated_phones({}, {"props": {**DEVICE["props"], "ro.product.model": "Second Emu"}})
+    result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--serial", second.serial,
+                                 "--runner", str(printing_runner), *QUICKER))
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((tmp_path / "out" / "b.json").read_text())
+    assert [case["device"] for case in report["cases"]] == [second.serial]
+    assert [device["model"] for device in report["devices"]] == ["Second Emu"]
+    assert not first.path("/data/local/tmp").joinpath("mnv3-sdk").exists()
+
+
 def test_all_devices_keep_results_when_one_disconnects(emulated_phones, random_build, runner, tmp_path, run_cli):
     steady, vanishing = emulated_phones({}, {"fail": {"disconnect_after": 19}})
     result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--all-devices", "--runner", str(runner),
@@ -247,9 +274,10 @@ def test_app_failures_are_reported_per_device(emulated_phones, random_build, apk
     assert not phone.path(WORK_FOLDER).exists()
 
 
-def test_runner_that_exits_non_zero_names_device_and_step(emulated_phones, random_build, runner, tmp_path, run_cli):
+def test_runner_that_exits_non_zero_names_device_and_step(emulated_phones, random_build, printing_runner, tmp_path,
+                                                          run_cli):
     [phone] = emulated_phones({"fail": {"runner_exit": 134}})
-    result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--runner", str(runner), *QUICK))
+    result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--runner", str(printing_runner), *QUICK))
     assert result.exit_code == 1
     assert f"device {phone.serial}: warming up mnv3-small-fp32.pte failed" in result.stderr
 
@@ -270,28 +298,28 @@ def test_adb_needs_a_way_to_run_the_model(emulated_phones, random_build, tmp_pat
 
 
 @pytest.mark.parametrize("mode", ["runner", "app"])
-def test_paths_with_spaces_and_quotes_reach_the_phone_intact(emulated_phones, random_build, runner, apk, tmp_path,
-                                                            run_cli, mode):
+def test_paths_with_spaces_and_quotes_reach_the_phone_intact(emulated_phones, random_build, printing_runner, apk,
+                                                            tmp_path, run_cli, mode):
     """The real adb client joins `adb shell` arguments with spaces and the phone's sh splits them
     again: a model named like this must survive push, the runner's --model_path and am start's --es."""
     [phone] = emulated_phones({})
     odd = tmp_path / "it's a model.pte"
     odd.write_bytes((random_build / "mnv3-small-fp32.pte").read_bytes())
-    how = ["--runner", str(runner)] if mode == "runner" else ["--apk", str(apk), "--app-package", DEVICE["app_package"]]
+    how = ["--runner", str(printing_runner)] if mode == "runner" else ["--apk", str(apk), "--app-package", DEVICE["app_package"]]
     result = run_cli(*bench_args(tmp_path, str(odd), "--adb", *how, *QUICKER))
     assert result.exit_code == 0, result.stderr
     [case] = json.loads((tmp_path / "out" / "b.json").read_text())["cases"]
     assert case["model"] == "it's a model" and case["device"] == phone.serial
 
 
-def test_a_remote_adb_server_is_used_and_recorded(emulated_phones, adb_server, random_build, runner, tmp_path,
-                                                  run_cli, monkeypatch):
+def test_a_remote_adb_server_is_used_and_recorded(emulated_phones, adb_server, random_build, printing_runner,
+                                                  tmp_path, run_cli, monkeypatch):
     """--adb-server HOST:PORT reaches a server that is not the local default (a device lab's
     machine; here the session's server on a loopback port), as adb -H/-P does, and bench.json
     records which server answered; without the flag, adb's own variables are honoured."""
     [phone] = emulated_phones({})
     monkeypatch.delenv("ANDROID_ADB_SERVER_PORT")  # only the flag says where the server is
-    arguments = ["--adb", "--runner", str(runner), *QUICKER]
+    arguments = ["--adb", "--runner", str(printing_runner), *QUICKER]
     result = run_cli(*bench_args(tmp_path, str(random_build), "--adb-server", f"127.0.0.1:{adb_server.port}",
                                  *arguments))
     assert result.exit_code == 0, result.stderr
