@@ -20,7 +20,6 @@ from mnv3_sdk.errors import SdkError
 from mnv3_sdk.versions import KOTLIN_API_VERSION, KOTLIN_VERSION
 
 
-
 @dataclass(frozen=True)
 class StandIn:
     """Kotlin sources declaring the public signatures of a library we cannot fetch, compiled to

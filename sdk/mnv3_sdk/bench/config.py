@@ -13,7 +13,6 @@ from mnv3_sdk.bench.adb import parse_server
 from mnv3_sdk.bench.device import DeviceSettings
 from mnv3_sdk.bench.host import HostSettings, resolve_models
 from mnv3_sdk.errors import SdkError
-from mnv3_sdk.options import normalize_option_types
 
 # A 200-megapixel sensor's frame is 16384 pixels wide; anything larger is a typo.
 MAX_FRAME_SIDE = 16384
@@ -67,7 +66,7 @@ class BenchConfig:
     gradle_project: GradleProject | None = field(init=False)
 
     def __post_init__(self) -> None:
-        normalize_option_types(self)
+        options.normalize_option_types(self)
         object.__setattr__(self, "models", tuple(Path(model) for model in self.models))
         object.__setattr__(self, "model_paths", resolve_models(list(self.models)))
         host, device, gradle_project = _settings(self)

@@ -27,7 +27,7 @@ class DeviceFailure:
     """A device whose run stopped: the others' results are still reported."""
 
     device: str
-    step: str  # what was running, e.g. "push", "app run", "benchmarking"
+    step: str  # what was running, e.g. "pushing the runner", "reading the result"
     error: str
 
     def as_dict(self) -> dict[str, str]:

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mnv3_sdk.android.project import DEFAULT_CLASS_NAME, DEFAULT_PACKAGE, validate_class_name, validate_package
 from mnv3_sdk import options
+from mnv3_sdk.android.project import DEFAULT_CLASS_NAME, DEFAULT_PACKAGE, validate_class_name, validate_package
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.network.mobilenetv3 import VARIANTS
-from mnv3_sdk.options import normalize_option_types
 
 QUANTS = ("fp32", "fp16", "int8")
 INPUT_FORMATS = ("pixels", "normalized")
@@ -53,7 +52,7 @@ class BuildConfig:
     allow_portable_ops: bool = False  # warn instead of failing on tensor-sized portable operators
 
     def __post_init__(self) -> None:
-        normalize_option_types(self)
+        options.normalize_option_types(self)
         _validate(self)
         if self.out_dir is None:
             object.__setattr__(self, "out_dir", default_out_dir(self.variant, self.quant))
