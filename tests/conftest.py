@@ -79,3 +79,14 @@ def random_build(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("builds") / "mnv3-small-fp32"
     assert run_cli_once("build", "--variant", "small", "--weights", "random", "--out", str(out)) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def adb_server(tmp_path_factory):
+    """Debian's adb server on a free loopback port for the whole session, killed at its end
+    (tests/emulated_android/harness.py); the device tests connect emulated phones to it."""
+    from emulated_android.harness import AdbServer
+
+    server = AdbServer(tmp_path_factory.mktemp("adb-server"))
+    yield server
+    server.stop()

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from emulated_android.harness import AdbServer, free_port, start_phone, stop_phone
+from emulated_android.harness import free_port, start_phone, stop_phone
 
 from mnv3_sdk.bench.report import regressions
 from mnv3_sdk.bench.stats import percentile, summarize, trimmed_mean
@@ -105,14 +105,6 @@ DEVICE = {
     "app_package": "com.example.mnv3.demo",
 }
 WORK_FOLDER = "/data/local/tmp/mnv3-sdk"
-
-
-@pytest.fixture(scope="session")
-def adb_server(tmp_path_factory):
-    """Debian's adb server on a free loopback port for the whole session, stopped at its end."""
-    server = AdbServer(tmp_path_factory.mktemp("adb-server"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture

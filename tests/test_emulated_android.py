@@ -4,17 +4,15 @@ feature the device tests rely on, checked against what the real client makes of 
 import subprocess
 
 import pytest
-from emulated_android.harness import AdbServer, start_phone, stop_phone
+from emulated_android.harness import start_phone, stop_phone
 
 PHONE = {"props": {"ro.product.model": "Pixel Emu", "ro.product.manufacturer": "EmuCorp"},
          "max_freq_khz": [1800000, 2400000], "app_package": "com.example.mnv3.demo"}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    adb = AdbServer(tmp_path_factory.mktemp("adb-server"))
-    yield adb
-    adb.stop()
+@pytest.fixture
+def server(adb_server):
+    return adb_server
 
 
 @pytest.fixture
