@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from emulated_android.phone import files_of
+
 ADBD = Path(__file__).with_name("adbd.py")
 
 
@@ -72,7 +74,7 @@ class EmulatedPhone:
     process: subprocess.Popen
 
     def path(self, remote: str) -> Path:
-        return self.root / "fs" / remote.lstrip("/")
+        return files_of(self.root, remote)
 
     @property
     def logcat(self) -> str:

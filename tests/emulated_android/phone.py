@@ -30,6 +30,11 @@ LOG_TAG = "mnv3-sdk-bench"
 APP = Path(__file__).with_name("app.py")
 
 
+def files_of(root: Path, remote: str) -> Path:
+    """Where the phone kept under ``root`` holds its file ``remote`` (an absolute device path)."""
+    return root / "fs" / remote.lstrip("/")
+
+
 @dataclass
 class Output:
     stdout: bytes = b""
@@ -55,7 +60,7 @@ class Phone:
     # --- files -------------------------------------------------------------------------------
 
     def path(self, remote: str) -> Path:
-        return self.root / "fs" / remote.lstrip("/")
+        return files_of(self.root, remote)
 
     @property
     def installed(self) -> str | None:
