@@ -24,6 +24,14 @@ class CliResult:
     stderr: str
 
 
+@pytest.fixture(scope="session")
+def harness(tmp_path_factory):
+    """The generated plain Kotlin and tests/kotlin/JvmHarness.kt, compiled once for every JVM test."""
+    from kotlin_jvm import JvmHarness
+
+    return JvmHarness(tmp_path_factory.mktemp("kotlin"))
+
+
 @pytest.fixture
 def run_cli(capsys):
     """Run ``mnv3-sdk ARGS`` in this process (the real entry point, minus interpreter start-up)."""

@@ -8,16 +8,10 @@ import pytest
 import torch
 from conftest import digits_build_args
 from digits import CROP_FRACTION, INPUT_SIZE
-from kotlin_jvm import JvmHarness
 
 from mnv3_sdk.imaging.model_input import to_model_input
 from mnv3_sdk.imaging.preprocess import argb_to_rgb, preprocess_rgb
 from mnv3_sdk.pte.runtime import LoadedModel
-
-
-@pytest.fixture(scope="session")
-def harness(tmp_path_factory):
-    return JvmHarness(tmp_path_factory.mktemp("kotlin"))
 
 
 def to_argb(rgb: np.ndarray, seed: int = 0) -> np.ndarray:

@@ -24,6 +24,8 @@ import org.json.JSONObject
 fun main(args: Array<String>) {
     when (args[0]) {
         "preprocess" -> preprocessCases(File(args[1]))
+        "yuv" -> yuvCases(File(args[1]))
+        "ycbcr" -> File(args[2]).writeBytes(everyYCbCr(File(args[1]).readBytes()))
         "postprocess" -> postprocessCase(File(args[1]))
         "metadata" -> printMetadata(File(args[1]))
         "metadata-error" -> println(metadataError(File(args[1])))
@@ -56,6 +58,52 @@ private fun preprocessCases(folder: File) {
                 .writeText("${source.reads.get()} ${source.pixelsRead.get()} ${source.largestRead.get()}")
         }
     }
+}
+
+/**
+ * Each `*.yuv`: width, height, rotation, size (int32 BE), crop fraction (float64 BE), then for Y, U, V:
+ * row stride, pixel stride, direct (0/1), length, bytes → `*.rgb` (or `*.error` with the message of an
+ * IllegalArgumentException). Direct buffers are what a camera's planes are; heap buffers must work too.
+ */
+private fun yuvCases(folder: File) {
+    for (case in folder.listFiles { file -> file.name.endsWith(".yuv") }!!.sorted()) {
+        val name = case.name.removeSuffix(".yuv")
+        DataInputStream(case.inputStream().buffered()).use { input ->
+            val width = input.readInt()
+            val height = input.readInt()
+            val rotation = input.readInt()
+            val size = input.readInt()
+            val cropFraction = input.readDouble()
+            val planes = List(3) {
+                val rowStride = input.readInt()
+                val pixelStride = input.readInt()
+                val direct = input.readInt() == 1
+                val bytes = ByteArray(input.readInt()).also { input.readFully(it) }
+                val buffer = if (direct) ByteBuffer.allocateDirect(bytes.size).put(bytes) else ByteBuffer.wrap(bytes)
+                // A camera hands planes over at position 0; a moved position must not matter.
+                buffer.position(bytes.size / 2)
+                YuvPlane(buffer, rowStride, pixelStride)
+            }
+            try {
+                val frame = YuvFrame(width, height, planes[0], planes[1], planes[2], rotation)
+                File(folder, "$name.rgb").writeBytes(ImagePreprocessing.preprocess(frame, size, cropFraction))
+            } catch (error: IllegalArgumentException) {
+                File(folder, "$name.error").writeText(error.message ?: "")
+            }
+        }
+    }
+}
+
+/** Y, Cb, Cr planes of 4096×4096 samples (every combination once) → their RGB by the library's conversion. */
+private fun everyYCbCr(planes: ByteArray): ByteArray {
+    val count = 4096 * 4096
+    // The conversion takes chroma as rows of Cb then Cr, as the resize leaves it.
+    val chroma = ByteArray(2 * count)
+    for (row in 0 until 4096) {
+        System.arraycopy(planes, count + row * 4096, chroma, row * 8192, 4096)
+        System.arraycopy(planes, 2 * count + row * 4096, chroma, row * 8192 + 4096, 4096)
+    }
+    return YuvPreprocessing.toUprightRgb(planes.copyOfRange(0, count), chroma, 4096, 0)
 }
 
 /** Fills a ModelInput for metadata.json from RGB bytes and writes the tensor data (little-endian). */

@@ -102,7 +102,7 @@ def _round_fixed(value: float) -> int:
 
 
 def _resample_axis(image: np.ndarray, coefficients: ResampleCoefficients, axis: int) -> np.ndarray:
-    """Apply one pass along ``axis`` (1 = horizontal, 0 = vertical) of an H×W×3 uint8 image."""
+    """Apply one pass along ``axis`` (1 = horizontal, 0 = vertical) of an H×W×C uint8 image."""
     length = image.shape[axis]
     taps = coefficients.weights.shape[1]
     # Taps past a pixel's count have weight 0; clamp their indices to stay in bounds.
@@ -121,7 +121,7 @@ def _resample_axis(image: np.ndarray, coefficients: ResampleCoefficients, axis: 
     return np.clip(accumulated >> PRECISION_BITS, 0, 255).astype(np.uint8)
 
 
-def reduction_factor(side: int, size: int) -> int:
+def reduction_factor(side: float, size: int) -> int:
     """The block size of the first stage: Pillow's ``int(side / size / reducing_gap) or 1``."""
     return int(side / size / REDUCING_GAP) or 1
 
@@ -129,12 +129,18 @@ def reduction_factor(side: int, size: int) -> int:
 def reduce_box(width: int, height: int, box: CropBox, size: int) -> tuple[int, int, int, int]:
     """The region reduced in the first stage (left, top, right, bottom): the crop widened by the
     bilinear filter's reach, half a pixel of the output on each side (Pillow's ``_get_safe_box``)."""
-    support = 0.5 * (box.side / size)
+    return safe_box(width, height, (box.left, box.top, box.left + box.side, box.top + box.side), size)
+
+
+def safe_box(width: int, height: int, bounds: tuple[float, float, float, float], size: int) -> tuple[int, int, int, int]:
+    """``reduce_box`` for any square box, fractional or not (a chroma plane's box is half the luma's)."""
+    left, top, right, bottom = bounds
+    support = 0.5 * ((right - left) / size)
     return (
-        max(0, int(box.left - support)),
-        max(0, int(box.top - support)),
-        min(width, math.ceil(box.left + box.side + support)),
-        min(height, math.ceil(box.top + box.side + support)),
+        max(0, int(left - support)),
+        max(0, int(top - support)),
+        min(width, math.ceil(right + support)),
+        min(height, math.ceil(bottom + support)),
     )
 
 
@@ -144,13 +150,14 @@ def block_multiplier(count: np.ndarray) -> np.ndarray:
 
 
 def reduce_blocks(image: np.ndarray, factor: int, region: tuple[int, int, int, int]) -> np.ndarray:
-    """Average ``factor``×``factor`` blocks of ``region`` of an H×W×3 uint8 image (Pillow's ``reduce``)."""
+    """Average ``factor``×``factor`` blocks of ``region`` of an H×W×C uint8 image (Pillow's ``reduce``)."""
     left, top, right, bottom = region
     height, width = bottom - top, right - left
+    channels = image.shape[2]
     out_height, out_width = -(-height // factor), -(-width // factor)
-    padded = np.zeros((out_height * factor, out_width * factor, 3), dtype=np.uint8)
+    padded = np.zeros((out_height * factor, out_width * factor, channels), dtype=np.uint8)
     padded[:height, :width] = image[top:bottom, left:right]
-    sums = padded.reshape(out_height, factor, out_width, factor, 3).sum(axis=(1, 3), dtype=np.int64)
+    sums = padded.reshape(out_height, factor, out_width, factor, channels).sum(axis=(1, 3), dtype=np.int64)
     rows = np.minimum(factor, height - factor * np.arange(out_height))
     columns = np.minimum(factor, width - factor * np.arange(out_width))
     counts = (rows[:, None] * columns[None, :])[..., None]
@@ -159,18 +166,23 @@ def reduce_blocks(image: np.ndarray, factor: int, region: tuple[int, int, int, i
 
 def resize_square(image: np.ndarray, box: CropBox, size: int) -> np.ndarray:
     """Resize the ``box`` region of an H×W×3 uint8 image to size×size (the contract's two stages)."""
+    return resize_box(image, (box.left, box.top, box.left + box.side, box.top + box.side), size)
+
+
+def resize_box(image: np.ndarray, bounds: tuple[float, float, float, float], size: int) -> np.ndarray:
+    """Resize a square (left, top, right, bottom) region, fractional or not, of an H×W×C uint8 image
+    to size×size with the contract's two stages (block reduction when large, then the filter)."""
     height, width = image.shape[:2]
-    bounds = (box.left, box.top, box.left + box.side, box.top + box.side)
-    factor = reduction_factor(box.side, size)
+    factor = reduction_factor(bounds[2] - bounds[0], size)
     if factor > 1:
-        region = reduce_box(width, height, box, size)
+        region = safe_box(width, height, bounds, size)
         image = reduce_blocks(image, factor, region)
         bounds = tuple((edge - region[index % 2]) / factor for index, edge in enumerate(bounds))
     return resample(image, bounds, size)
 
 
 def resample(image: np.ndarray, bounds: tuple[float, float, float, float], size: int) -> np.ndarray:
-    """Resize the (left, top, right, bottom) region, fractional or not, of an H×W×3 uint8 image to
+    """Resize the (left, top, right, bottom) region, fractional or not, of an H×W×C uint8 image to
     size×size with the antialiased bilinear filter (Pillow-exact, horizontal pass first)."""
     height, width = image.shape[:2]
     left, top, right, bottom = bounds

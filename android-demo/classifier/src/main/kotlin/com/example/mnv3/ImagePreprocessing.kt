@@ -42,12 +42,12 @@ interface PixelSource {
  */
 object ImagePreprocessing {
     private const val PRECISION_BITS = 22
-    private const val HALF = 1 shl (PRECISION_BITS - 1)
-    private const val REDUCING_GAP = 2.0
+    internal const val HALF = 1 shl (PRECISION_BITS - 1)
+    internal const val REDUCING_GAP = 2.0
 
     // Below about this many multiply-adds (or pixels summed) a pass runs in one piece: handing
     // bands to other threads costs more than it saves for small images.
-    private const val PARALLEL_WORK = 200_000L
+    internal const val PARALLEL_WORK = 200_000L
 
     // Rows summed in 16-bit halves of an int before they are split (see reduceBlocks).
     private const val LANE_ROWS = 256
@@ -79,6 +79,17 @@ object ImagePreprocessing {
     @JvmStatic
     fun preprocess(source: PixelSource, size: Int, cropFraction: Double): ByteArray =
         preprocess(Pixels(source.width, source.height, null, source), size, cropFraction)
+
+    /**
+     * Preprocesses a camera frame into `size * size * 3` RGB bytes of the upright image, by the
+     * camera-frame contract: each plane is cropped and resized on its own, the results rotated
+     * upright and converted to RGB (see [YuvFrame]). No full-size RGB image is built.
+     */
+    @JvmStatic
+    fun preprocess(frame: YuvFrame, size: Int, cropFraction: Double): ByteArray {
+        require(size >= 1) { "output size must be positive, got $size" }
+        return YuvPreprocessing.preprocess(frame, size, cropFraction)
+    }
 
     private fun preprocess(source: Pixels, size: Int, cropFraction: Double): ByteArray {
         require(size >= 1) { "output size must be positive, got $size" }
@@ -212,7 +223,7 @@ object ImagePreprocessing {
     }
 
     /** Pillow's `division_UINT32(count, 8)`: 2^32 / (256 count) in single precision, truncated. */
-    private fun blockMultiplier(count: Int): Int = (4294967296f / (256 * count).toFloat()).toLong().toInt()
+    internal fun blockMultiplier(count: Int): Int = (4294967296f / (256 * count).toFloat()).toLong().toInt()
 
     /**
      * The antialiased bilinear resize of a (possibly fractional) box, horizontal pass first; reads
@@ -235,7 +246,7 @@ object ImagePreprocessing {
             val window = source.window(0, firstRow, source.width, rowCount, source.bufferFor(source.width * rowCount))
             copyRows(window, source.width, rowCount)
         }
-        return if (needsVertical) resampleColumns(rows, size, vertical, firstRow) else rows
+        return if (needsVertical) resampleColumns(rows, size * 3, vertical, firstRow) else rows
     }
 
     /** The horizontal pass over a window whose column 0 is input column [firstColumn]. */
@@ -290,9 +301,9 @@ object ImagePreprocessing {
         return out
     }
 
-    private fun resampleColumns(rows: ByteArray, width: Int, c: Coefficients, firstRow: Int): ByteArray {
+    /** The vertical pass over rows of [rowBytes] bytes (size × channels) whose row 0 is input row [firstRow]. */
+    internal fun resampleColumns(rows: ByteArray, rowBytes: Int, c: Coefficients, firstRow: Int): ByteArray {
         val outHeight = c.starts.size
-        val rowBytes = width * 3
         val out = ByteArray(outHeight * rowBytes)
         inBands(outHeight, rowBytes.toLong() * c.weights.size) { from, to ->
             val sums = IntArray(rowBytes)
@@ -334,7 +345,7 @@ object ImagePreprocessing {
      * hand-off. Each band writes its own rows of the output, so the result does not depend on
      * the split.
      */
-    private inline fun inBands(count: Int, work: Long, crossinline body: (Int, Int) -> Unit) {
+    internal inline fun inBands(count: Int, work: Long, crossinline body: (Int, Int) -> Unit) {
         val bands = if (work < PARALLEL_WORK) 1 else minOf(count, Runtime.getRuntime().availableProcessors())
         if (bands <= 1) {
             body(0, count)
@@ -343,10 +354,10 @@ object ImagePreprocessing {
         }
     }
 
-    private fun clamp(accumulated: Int): Byte = (accumulated shr PRECISION_BITS).coerceIn(0, 255).toByte()
+    internal fun clamp(accumulated: Int): Byte = (accumulated shr PRECISION_BITS).coerceIn(0, 255).toByte()
 
     /** Per output pixel: first input index, tap count, and fixed-point weights (Pillow's layout). */
-    private class Coefficients(val starts: IntArray, val counts: IntArray, val weights: IntArray, val taps: Int) {
+    internal class Coefficients(val starts: IntArray, val counts: IntArray, val weights: IntArray, val taps: Int) {
         companion object {
             fun compute(inSize: Int, boxStart: Double, boxEnd: Double, outSize: Int): Coefficients {
                 val scale = (boxEnd - boxStart) / outSize

@@ -2,6 +2,8 @@ package com.example.mnv3
 
 import android.content.Context
 import android.graphics.Bitmap
+import android.graphics.ImageFormat
+import android.media.Image
 import android.os.SystemClock
 import androidx.annotation.WorkerThread
 import java.io.Closeable
@@ -161,6 +163,27 @@ class MobileNetV3Classifier private constructor(
         return classifyRgb(rgb, started)
     }
 
+    /**
+     * Classifies a camera frame in YUV_420_888 (Camera2's `ImageReader`, CameraX's
+     * `ImageProxy.image`), [rotationDegrees] clockwise from upright (CameraX's
+     * `imageInfo.rotationDegrees`). The image is only read: closing it stays with the caller, after
+     * this returns. No RGB copy of the frame is made (see [YuvFrame]). Blocking.
+     *
+     * @throws IllegalArgumentException if the image is not YUV_420_888.
+     */
+    @WorkerThread
+    fun classify(image: Image, rotationDegrees: Int): ClassificationResult {
+        val started = SystemClock.elapsedRealtimeNanos()
+        return classifyFrame(yuvFrameOf(image, rotationDegrees), started)
+    }
+
+    /** Classifies a YUV_420_888 frame given plane by plane. Blocking, as is the `Image` overload. */
+    @WorkerThread
+    fun classify(frame: YuvFrame): ClassificationResult = classifyFrame(frame, SystemClock.elapsedRealtimeNanos())
+
+    private fun classifyFrame(frame: YuvFrame, started: Long): ClassificationResult =
+        classifyRgb(ImagePreprocessing.preprocess(frame, metadata.inputSize, metadata.cropFraction), started)
+
     private fun classifyRgb(rgb: ByteArray, started: Long): ClassificationResult {
         var preprocessingNanos = SystemClock.elapsedRealtimeNanos() - started
         val logits: FloatArray
@@ -252,5 +275,14 @@ class MobileNetV3Classifier private constructor(
         }
 
         private const val METADATA_METHOD = "metadata"
+
+        /** The planes of a YUV_420_888 image as a [YuvFrame]; valid while the image is open. */
+        private fun yuvFrameOf(image: Image, rotationDegrees: Int): YuvFrame {
+            require(image.format == ImageFormat.YUV_420_888) {
+                "expected a YUV_420_888 image (ImageFormat 35), got format ${image.format}"
+            }
+            val (y, u, v) = image.planes.map { YuvPlane(it.buffer, it.rowStride, it.pixelStride) }
+            return YuvFrame(image.width, image.height, y, u, v, rotationDegrees)
+        }
     }
 }

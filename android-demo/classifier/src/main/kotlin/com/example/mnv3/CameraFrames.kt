@@ -1,0 +1,305 @@
+package com.example.mnv3
+
+import java.nio.ByteBuffer
+import java.util.concurrent.Callable
+import java.util.concurrent.ForkJoinTask
+import kotlin.math.ceil
+
+/**
+ * One plane of a YUV_420_888 frame, as `android.media.Image.Plane` describes it: sample (x, y) is
+ * `buffer.get(y * rowStride + x * pixelStride)`, indexed from 0 whatever the buffer's position.
+ * Interleaved chroma (NV21-like) has `pixelStride` 2, planar (I420-like) 1; `rowStride` may be
+ * wider than a row, and the buffer may end right after the last sample, as the camera's do.
+ */
+class YuvPlane(val buffer: ByteBuffer, val rowStride: Int, val pixelStride: Int) {
+    init {
+        require(rowStride >= 1 && pixelStride >= 1) { "strides must be positive, got $rowStride and $pixelStride" }
+    }
+
+    internal fun checkHolds(width: Int, height: Int, name: String) {
+        require(rowStride >= (width - 1) * pixelStride + 1) {
+            "$name plane: row stride $rowStride is shorter than a row of $width samples"
+        }
+        val needed = (height - 1).toLong() * rowStride + (width - 1).toLong() * pixelStride + 1
+        require(buffer.limit() >= needed) {
+            "$name plane holds ${buffer.limit()} bytes, $width×$height samples need $needed"
+        }
+    }
+}
+
+/**
+ * A camera frame in YUV_420_888 (Camera2's `ImageReader`, CameraX's `ImageProxy`): a full-size luma
+ * plane [y] and chroma planes [u] (Cb) and [v] (Cr) of `ceil(width / 2)` × `ceil(height / 2)`
+ * samples, in the sensor's orientation ([width] × [height]). [rotationDegrees] is the clockwise
+ * rotation that makes it upright (CameraX's `imageInfo.rotationDegrees`; with Camera2, computed
+ * from the sensor orientation and the display rotation).
+ *
+ * The frame only borrows the buffers: they must stay valid (the `Image` open) while it is classified.
+ *
+ * Preprocessing (the camera-frame contract, which mnv3-sdk's Python reference shares): the central
+ * square of the upright frame is found, and each plane's part of it is resized to the model's
+ * input size on its own (chroma from the same box halved); the three small planes are rotated
+ * upright and converted to RGB as full-range BT.601 (JFIF, the colour space of camera JPEGs),
+ * with Pillow's integer arithmetic. Resizing before converting filters one full-size plane and two
+ * quarter-size ones instead of three full-size channels and converts only the output's pixels;
+ * it differs from building an RGB frame first by rounding only.
+ */
+class YuvFrame @JvmOverloads constructor(
+    val width: Int,
+    val height: Int,
+    val y: YuvPlane,
+    val u: YuvPlane,
+    val v: YuvPlane,
+    val rotationDegrees: Int = 0,
+) {
+    init {
+        require(width >= 1 && height >= 1) { "frame must be at least 1×1, got ${width}×$height" }
+        require(rotationDegrees == 0 || rotationDegrees == 90 || rotationDegrees == 180 || rotationDegrees == 270) {
+            "rotationDegrees must be 0, 90, 180 or 270, got $rotationDegrees"
+        }
+        y.checkHolds(width, height, "Y")
+        u.checkHolds(chromaWidth, chromaHeight, "U")
+        v.checkHolds(chromaWidth, chromaHeight, "V")
+    }
+
+    internal val chromaWidth: Int get() = (width + 1) / 2
+    internal val chromaHeight: Int get() = (height + 1) / 2
+
+    /** The width of the upright image: [height] when the frame is rotated by 90 or 270 degrees. */
+    val uprightWidth: Int get() = if (rotationDegrees % 180 == 0) width else height
+
+    /** The height of the upright image: [width] when the frame is rotated by 90 or 270 degrees. */
+    val uprightHeight: Int get() = if (rotationDegrees % 180 == 0) height else width
+}
+
+/** The camera-frame contract's steps (see [YuvFrame]); byte-identical to `mnv3_sdk.imaging.camera`. */
+internal object YuvPreprocessing {
+    private const val FIXED_BITS = 6
+
+    // Pillow's YCbCr → RGB tables (libImaging/ConvertYCbCr.c), which are trunc((i − 128) × c × 64 + 0.5).
+    private val redCr = table(1.402)
+    private val greenCb = table(-0.34414)
+    private val greenCr = table(-0.71414)
+    private val blueCb = table(1.772)
+
+    private fun table(coefficient: Double) = IntArray(256) { ((it - 128) * coefficient * 64 + 0.5).toInt() }
+
+    fun preprocess(frame: YuvFrame, size: Int, cropFraction: Double): ByteArray {
+        val box = ImagePreprocessing.centerCropBox(frame.uprightWidth, frame.uprightHeight, cropFraction)
+        val side = box.side
+        // Upright pixel (u, v) is sensor pixel (v, H-1-u) at 90°, (W-1-u, H-1-v) at 180°, (W-1-v, u) at 270°.
+        val left = when (frame.rotationDegrees) {
+            0 -> box.left
+            90 -> box.top
+            180 -> frame.width - box.left - side
+            else -> frame.width - box.top - side
+        }
+        val top = when (frame.rotationDegrees) {
+            0 -> box.top
+            90 -> frame.height - box.left - side
+            180 -> frame.height - box.top - side
+            else -> box.left
+        }
+        val right = (left + side).toDouble()
+        val bottom = (top + side).toDouble()
+        // Chroma (both planes in one pass: same box, same weights) on the common pool while this
+        // thread does luma: about the same work each, so two cores finish together.
+        val chroma = ForkJoinTask.adapt(Callable {
+            // A chroma sample covers a 2×2 block of luma, so the chroma box is the luma box halved.
+            val planes = listOf(Samples(frame.u, frame.chromaWidth, frame.chromaHeight), Samples(frame.v, frame.chromaWidth, frame.chromaHeight))
+            resize(planes, left / 2.0, top / 2.0, right / 2.0, bottom / 2.0, size)
+        }).fork()
+        val luma = resize(listOf(Samples(frame.y, frame.width, frame.height)), left.toDouble(), top.toDouble(), right, bottom, size)
+        return toUprightRgb(luma, chroma.join(), size, frame.rotationDegrees)
+    }
+
+    /**
+     * Rotates the size×size planes upright and converts each pixel to RGB bytes (HWC): [luma] holds
+     * rows of `size` bytes, [chroma] rows of Cb then Cr, `2 * size` bytes.
+     */
+    internal fun toUprightRgb(luma: ByteArray, chroma: ByteArray, size: Int, rotation: Int): ByteArray {
+        val out = ByteArray(size * size * 3)
+        var o = 0
+        for (row in 0 until size) {
+            // Sensor-oriented (x, y) of upright (column, row) walks a line: where it starts and its step.
+            val (startX, startY, stepX, stepY) = when (rotation) {
+                0 -> intArrayOf(0, row, 1, 0)
+                90 -> intArrayOf(row, size - 1, 0, -1)
+                180 -> intArrayOf(size - 1, size - 1 - row, -1, 0)
+                else -> intArrayOf(size - 1 - row, 0, 0, 1)
+            }
+            var lumaIndex = startY * size + startX
+            val lumaStep = stepY * size + stepX
+            var chromaIndex = startY * 2 * size + startX
+            val chromaStep = stepY * 2 * size + stepX
+            for (column in 0 until size) {
+                val y = luma[lumaIndex].toInt() and 0xFF
+                val cb = chroma[chromaIndex].toInt() and 0xFF
+                val cr = chroma[chromaIndex + size].toInt() and 0xFF
+                out[o] = clampByte(y + (redCr[cr] shr FIXED_BITS))
+                out[o + 1] = clampByte(y + ((greenCb[cb] + greenCr[cr]) shr FIXED_BITS))
+                out[o + 2] = clampByte(y + (blueCb[cb] shr FIXED_BITS))
+                o += 3
+                lumaIndex += lumaStep
+                chromaIndex += chromaStep
+            }
+        }
+        return out
+    }
+
+    private fun clampByte(value: Int): Byte = (if (value < 0) 0 else if (value > 255) 255 else value).toByte()
+
+    /**
+     * Resizes the same square box (left, top, right, bottom), fractional or not, of one or two
+     * planes to size×size with the two stages of the preprocessing contract: `factor`×`factor`
+     * block averages when the box is at least 4× the output, then the triangle filter, horizontal
+     * first. Returns rows of `planes.size * size` bytes: each plane's row side by side.
+     */
+    internal fun resize(planes: List<Samples>, left: Double, top: Double, right: Double, bottom: Double, size: Int): ByteArray {
+        val factor = maxOf(1, ((right - left) / size / ImagePreprocessing.REDUCING_GAP).toInt())
+        if (factor == 1) return resample(planes, left, top, right, bottom, size)
+        // The box plus the filter's reach (half an output pixel each side), as Pillow's _get_safe_box.
+        val support = 0.5 * ((right - left) / size)
+        val first = planes[0]
+        val regionLeft = maxOf(0, (left - support).toInt())
+        val regionTop = maxOf(0, (top - support).toInt())
+        val regionRight = minOf(first.width, ceil(right + support).toInt())
+        val regionBottom = minOf(first.height, ceil(bottom + support).toInt())
+        val reduced = planes.map { reduceBlocks(it, regionLeft, regionTop, regionRight, regionBottom, factor) }
+        return resample(
+            reduced,
+            (left - regionLeft) / factor, (top - regionTop) / factor,
+            (right - regionLeft) / factor, (bottom - regionTop) / factor,
+            size,
+        )
+    }
+
+    /** Pillow's `reduce` of one 8-bit plane: rounded means of `factor`×`factor` blocks (partial at the edges). */
+    private fun reduceBlocks(samples: Samples, left: Int, top: Int, right: Int, bottom: Int, factor: Int): Samples {
+        val regionWidth = right - left
+        val outWidth = (regionWidth + factor - 1) / factor
+        val outHeight = (bottom - top + factor - 1) / factor
+        val out = ByteArray(outWidth * outHeight)
+        val fullMultiplier = ImagePreprocessing.blockMultiplier(factor * factor)
+        ImagePreprocessing.inBands(outHeight, regionWidth.toLong() * (bottom - top)) { from, to ->
+            val reader = samples.reader(regionWidth)
+            val sums = IntArray(regionWidth)
+            for (blockRow in from until to) {
+                val firstRow = top + blockRow * factor
+                val rows = minOf(factor, bottom - firstRow)
+                sums.fill(0)
+                for (row in firstRow until firstRow + rows) {
+                    reader.read(row, left, regionWidth)
+                    addRow(reader.data, reader.offset, regionWidth, sums)
+                }
+                for (column in 0 until outWidth) {
+                    val first = column * factor
+                    val last = minOf(first + factor, regionWidth)
+                    var total = 0
+                    for (x in first until last) total += sums[x]
+                    val count = rows * (last - first)
+                    val multiplier = if (count == factor * factor) fullMultiplier else ImagePreprocessing.blockMultiplier(count)
+                    // Pillow computes in UINT32: the product stays below 2^32 and ushr reads it unsigned.
+                    out[blockRow * outWidth + column] = ((total + count / 2) * multiplier ushr 24).toByte()
+                }
+            }
+        }
+        return Samples(out, outWidth, outHeight)
+    }
+
+    private fun addRow(data: ByteArray, offset: Int, count: Int, sums: IntArray) {
+        for (x in 0 until count) sums[x] += data[offset + x].toInt() and 0xFF
+    }
+
+    /**
+     * The triangle filter over a (possibly fractional) box of one or two planes of the same size;
+     * reads only the rows and columns it reaches.
+     */
+    private fun resample(planes: List<Samples>, left: Double, top: Double, right: Double, bottom: Double, size: Int): ByteArray {
+        val first = planes[0]
+        val horizontal = ImagePreprocessing.Coefficients.compute(first.width, left, right, size)
+        val vertical = ImagePreprocessing.Coefficients.compute(first.height, top, bottom, size)
+        val firstRow = vertical.starts[0]
+        val rowCount = vertical.starts[size - 1] + vertical.counts[size - 1] - firstRow
+        val needsHorizontal = size != first.width || left != 0.0 || right != size.toDouble()
+        val needsVertical = size != first.height || top != 0.0 || bottom != size.toDouble()
+        val firstColumn = if (needsHorizontal) horizontal.starts[0] else 0
+        val columns = if (needsHorizontal) (0 until size).maxOf { horizontal.starts[it] + horizontal.counts[it] } - firstColumn else size
+        val rowBytes = planes.size * size // without a horizontal pass, size is the plane's width
+        val rows = ByteArray(rowCount * rowBytes)
+        ImagePreprocessing.inBands(rowCount, rowCount.toLong() * horizontal.weights.size * planes.size) { from, to ->
+            val readers = planes.map { it.reader(columns) }
+            for (row in from until to) {
+                for ((index, reader) in readers.withIndex()) {
+                    reader.read(firstRow + row, firstColumn, columns)
+                    val outOffset = row * rowBytes + index * size
+                    if (needsHorizontal) {
+                        filterRow(reader.data, reader.offset - firstColumn, horizontal, rows, outOffset)
+                    } else {
+                        System.arraycopy(reader.data, reader.offset, rows, outOffset, size)
+                    }
+                }
+            }
+        }
+        return if (needsVertical) ImagePreprocessing.resampleColumns(rows, rowBytes, vertical, firstRow) else rows
+    }
+
+    /** One row of the horizontal pass over one plane; a method of its own, which the JIT optimises best. */
+    private fun filterRow(data: ByteArray, origin: Int, c: ImagePreprocessing.Coefficients, out: ByteArray, outOffset: Int) {
+        val starts = c.starts
+        val counts = c.counts
+        val weights = c.weights
+        val taps = c.taps
+        for (x in starts.indices) {
+            val start = origin + starts[x]
+            val weightOffset = x * taps
+            var sum = ImagePreprocessing.HALF
+            for (tap in 0 until counts[x]) sum += (data[start + tap].toInt() and 0xFF) * weights[weightOffset + tap]
+            out[outOffset + x] = ImagePreprocessing.clamp(sum)
+        }
+    }
+
+    /** One plane's samples: a camera buffer with its strides, or a reduced plane in an array. */
+    internal class Samples private constructor(
+        val width: Int,
+        val height: Int,
+        private val plane: YuvPlane?,
+        private val array: ByteArray?,
+    ) {
+        constructor(plane: YuvPlane, width: Int, height: Int) : this(width, height, plane, null)
+        constructor(array: ByteArray, width: Int, height: Int) : this(width, height, null, array)
+
+        /** A reader of up to [columns] samples of a row at a time, for one thread. */
+        fun reader(columns: Int): RowReader = RowReader(plane, array, width, columns)
+    }
+
+    /**
+     * Makes samples `[x, x + count)` of a row contiguous: `data[offset + i]` is sample `x + i`. An
+     * array is read in place; a buffer row is copied out in one bulk `get` (a duplicate per reader,
+     * so readers on several threads do not share a position), then compacted if interleaved.
+     */
+    internal class RowReader(private val plane: YuvPlane?, private val array: ByteArray?, private val width: Int, columns: Int) {
+        private val view: ByteBuffer? = plane?.buffer?.duplicate()
+        private val span: ByteArray? = plane?.let { ByteArray((columns - 1) * it.pixelStride + 1) }
+        private val compact: ByteArray? = if (plane != null && plane.pixelStride != 1) ByteArray(columns) else null
+
+        var data: ByteArray = array ?: (compact ?: span!!)
+            private set
+        var offset = 0
+            private set
+
+        fun read(row: Int, x: Int, count: Int) {
+            if (array != null) {
+                offset = row * width + x
+                return
+            }
+            val plane = plane!!
+            val span = span!!
+            val stride = plane.pixelStride
+            view!!.position(row * plane.rowStride + x * stride)
+            view.get(span, 0, (count - 1) * stride + 1)
+            val compact = compact ?: return
+            for (i in 0 until count) compact[i] = span[i * stride]
+        }
+    }
+}

@@ -1,0 +1,60 @@
+// benchmarks/kotlin_camera.py: the camera-frame path beside the bitmap path, same frame size, same JVM.
+package com.example.mnv3.camera
+
+import com.example.mnv3.ImagePreprocessing
+import com.example.mnv3.PixelSource
+import com.example.mnv3.YuvFrame
+import com.example.mnv3.YuvPlane
+import java.nio.ByteBuffer
+
+/**
+ * Prints "yuv=MS bitmap=MS": medians over interleaved runs after a warm-up, → size×size RGB bytes.
+ * "yuv": a YUV_420_888 frame as a phone's back camera delivers it (direct buffers, NV21-like
+ * interleaved chroma of pixel stride 2, rows padded to 64 bytes, rotated 90°). "bitmap": the same
+ * size of ARGB read through a PixelSource as classify(bitmap) reads a Bitmap (getPixels played by
+ * System.arraycopy: a lower bound, Android's also un-premultiplies), so an app that converted the
+ * frame to a Bitmap would pay this plus the conversion.
+ */
+fun main(args: Array<String>) {
+    val (width, height, size, repeats, warmups) = args.take(5).map { it.toInt() }
+    val random = java.util.Random(0)
+    fun plane(rows: Int, rowStride: Int, lastRow: Int): ByteBuffer {
+        val bytes = ByteArray((rows - 1) * rowStride + lastRow).also(random::nextBytes)
+        return ByteBuffer.allocateDirect(bytes.size).put(bytes).also { it.position(0) }
+    }
+    val lumaStride = (width + 63) / 64 * 64
+    val chromaWidth = (width + 1) / 2
+    val chromaHeight = (height + 1) / 2
+    val chromaStride = (2 * chromaWidth + 63) / 64 * 64
+    val interleaved = plane(chromaHeight, chromaStride, 2 * chromaWidth)
+    val frame = YuvFrame(
+        width, height,
+        YuvPlane(plane(height, lumaStride, width), lumaStride, 1),
+        YuvPlane(interleaved.duplicate().also { it.position(1) }.slice(), chromaStride, 2),
+        YuvPlane(interleaved.duplicate().also { it.limit(it.capacity() - 1) }.slice(), chromaStride, 2),
+        90,
+    )
+    val argb = IntArray(width * height) { random.nextInt() }
+    val bitmap = object : PixelSource {
+        override val width = width
+        override val height = height
+
+        override fun readPixels(destination: IntArray, left: Int, top: Int, columns: Int, rows: Int) {
+            for (row in 0 until rows) System.arraycopy(argb, (top + row) * width + left, destination, row * columns, columns)
+        }
+    }
+    val cases = linkedMapOf<String, () -> ByteArray>(
+        "yuv" to { ImagePreprocessing.preprocess(frame, size, 0.875) },
+        "bitmap" to { ImagePreprocessing.preprocess(bitmap, size, 0.875) },
+    )
+    repeat(warmups) { cases.values.forEach { it() } }
+    val times = cases.mapValues { DoubleArray(repeats) }
+    for (run in 0 until repeats) { // interleaved, so drift hits both alike
+        for ((name, case) in cases) {
+            val started = System.nanoTime()
+            case()
+            times.getValue(name)[run] = (System.nanoTime() - started) / 1e6
+        }
+    }
+    println(times.entries.joinToString(" ") { (name, values) -> "%s=%.3f".format(name, values.sorted()[repeats / 2]) })
+}

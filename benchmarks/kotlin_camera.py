@@ -1,0 +1,50 @@
+"""Camera frames (YUV_420_888) → 224×224 on the JVM, beside the bitmap path for the same frame size.
+
+Compiles the generated ImagePreprocessing.kt and CameraFrames.kt (rendered from the templates, as
+the AAR ships them) with benchmarks/kotlin/CameraTiming.kt, and times both paths on random
+frames, interleaved after a warm-up: a back camera's frame (direct buffers, NV21-like chroma,
+padded rows, rotated 90°) against the same size of ARGB read as classify(bitmap) reads a Bitmap.
+Targets (issue 12): 640×480 within 1.0 ms and 1280×720 within 2.0 ms.
+
+    .venv/bin/python benchmarks/kotlin_camera.py [--repeats 101] [--warmups 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from kotlin_jvm import JvmHarness  # noqa: E402
+
+FRAMES = {(640, 480): 1.0, (1280, 720): 2.0, (1920, 1080): None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=101)
+    # As in kotlin_preprocess.py: after a few hundred calls the JIT has compiled the hot loops; a
+    # camera stream runs warm after its first seconds.
+    parser.add_argument("--warmups", type=int, default=300)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        harness = JvmHarness(Path(folder), extra_sources=(HERE / "kotlin" / "CameraTiming.kt",))
+        print(f"{time.strftime('%Y-%m-%d')}: camera frames → 224×224 on the JVM, median of {args.repeats} "
+              f"interleaved runs after {args.warmups} warm-up calls of each")
+        print("| frame | YUV_420_888 ms | target ms | bitmap path ms |")
+        print("|---|---|---|---|")
+        for (width, height), target in FRAMES.items():
+            output = harness.run(str(width), str(height), "224", str(args.repeats), str(args.warmups),
+                                 main="com.example.mnv3.camera.CameraTimingKt")
+            fields = {key: float(value) for key, value in (item.split("=") for item in output.split())}
+            verdict = "—" if target is None else f"{target:.1f} ({'met' if fields['yuv'] <= target else 'NOT met'})"
+            print(f"| {width}×{height} | {fields['yuv']:.2f} | {verdict} | {fields['bitmap']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
