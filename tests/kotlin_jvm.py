@@ -10,10 +10,12 @@ from mnv3_sdk.android.kotlin import compile_kotlin
 from mnv3_sdk.android.project import default_demo_settings, render_project
 from mnv3_sdk.android.toolchain import KOTLIN_STDLIB, Artifact, fetch, find_java
 
-HARNESS = Path(__file__).parent / "kotlin" / "JvmHarness.kt"
+# Test mains compiled with the generated files: JvmHarness.kt (most JVM tests) and
+# LiveStreamHarness.kt (tests/test_live_stream.py), in one compile.
+HARNESSES = (Path(__file__).parent / "kotlin" / "JvmHarness.kt", Path(__file__).parent / "kotlin" / "LiveStreamHarness.kt")
 # The files that must not depend on android.*: they are compiled here without android.jar.
 PLAIN_KOTLIN = ("ImagePreprocessing.kt", "Classification.kt", "ModelMetadata.kt", "InferenceThreads.kt",
-                "ModelFileCache.kt", "BenchmarkResult.kt", "ModelInput.kt", "CameraFrames.kt")
+                "ModelFileCache.kt", "BenchmarkResult.kt", "ModelInput.kt", "CameraFrames.kt", "LiveStream.kt")
 # Android ships org.json; on the JVM it comes from Maven Central (the version ExecuTorch's own
 # Android tests use: extension/android/executorch_android/build.gradle).
 ORG_JSON = Artifact("org.json", "json", "20250107")
@@ -22,7 +24,7 @@ DEFAULT_SETTINGS = default_demo_settings()
 
 
 class JvmHarness:
-    """The plain-Kotlin files of the default project plus tests/kotlin/JvmHarness.kt (and
+    """The plain-Kotlin files of the default project plus the test mains in tests/kotlin/ (and
     ``extra_sources``, e.g. a benchmark's own main), compiled once, run as ``java`` processes."""
 
     def __init__(self, folder: Path, extra_sources: tuple[Path, ...] = ()) -> None:
@@ -38,7 +40,7 @@ class JvmHarness:
                          encoding="utf-8")
         self.classes = folder / "classes"
         org_json = fetch(ORG_JSON)
-        compile_kotlin([*sources, other, HARNESS, *extra_sources], [org_json], self.classes)
+        compile_kotlin([*sources, other, *HARNESSES, *extra_sources], [org_json], self.classes)
         self.classpath = os.pathsep.join([str(self.classes), str(org_json), str(fetch(KOTLIN_STDLIB))])
 
     def command(self, *args: str, main: str = "com.example.mnv3.JvmHarnessKt") -> list[str]:

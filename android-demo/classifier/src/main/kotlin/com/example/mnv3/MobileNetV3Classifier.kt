@@ -8,6 +8,8 @@ import android.os.SystemClock
 import androidx.annotation.WorkerThread
 import java.io.Closeable
 import java.io.File
+import java.util.concurrent.ExecutorService
+import java.util.concurrent.Executors
 import org.pytorch.executorch.EValue
 import org.pytorch.executorch.Module
 import org.pytorch.executorch.Tensor
@@ -21,6 +23,10 @@ import org.pytorch.executorch.Tensor
  * result.categories.forEach { Log.i("mnv3", "${it.label}: ${it.score}") }
  * classifier.close()
  * ```
+ *
+ * Camera frames (YUV_420_888 `Image`s) are classified without converting them to a bitmap:
+ * [classify] with the frame's rotation, or [openLiveStream] for a stream that always works on the
+ * newest frame.
  *
  * [create] loads the model and prepares its `forward` method, so call it off the main thread
  * (it is marked `@WorkerThread`, as [classify] is, so lint flags a call from the UI thread); the
@@ -129,6 +135,9 @@ class MobileNetV3Classifier private constructor(
     private val lock = Any()
     private var closed = false
 
+    // The thread live streams classify on, started by the first openLiveStream, stopped by close().
+    private var streamExecutor: ExecutorService? = null
+
     // One input tensor for the classifier's lifetime, wrapping a direct buffer that every call
     // refills under the lock: no tensor-sized allocation per image.
     private val input = ModelInput(metadata)
@@ -209,11 +218,47 @@ class MobileNetV3Classifier private constructor(
         return ClassificationResult(categories, preprocessingNanos / 1e6, inferenceNanos / 1e6)
     }
 
-    /** Releases the model's native memory; the instance cannot classify afterwards. */
+    /**
+     * Opens a live stream of camera images (MediaPipe's LIVE_STREAM mode): submit each `Image` of a
+     * YUV_420_888 `ImageReader` with its timestamp, from the camera's callback thread; the stream
+     * classifies the newest one on this classifier's background thread, replaces a waiting frame
+     * with a newer one instead of queueing it, closes every image it was given, and calls [listener]
+     * with each result (on that background thread: post to the main thread to show it).
+     *
+     * ```
+     * val stream = classifier.openLiveStream(listener, rotationDegrees)
+     * imageReader.setOnImageAvailableListener({ reader ->
+     *     reader.acquireLatestImage()?.let { stream.submit(it, it.timestamp) }
+     * }, cameraHandler)
+     * // onPause: stream.close(), then release the camera
+     * ```
+     *
+     * The stream holds up to two images (one classified, one waiting) besides the one being
+     * delivered, so give the `ImageReader` `maxImages` of at least 3. Close the stream before this
+     * classifier; [close] stops the background thread.
+     *
+     * @param rotationDegrees the clockwise rotation that makes the camera's frames upright.
+     */
+    @JvmOverloads
+    fun openLiveStream(listener: LiveStreamListener, rotationDegrees: Int = 0): LiveStream<Image> {
+        require(rotationDegrees == 0 || rotationDegrees == 90 || rotationDegrees == 180 || rotationDegrees == 270) {
+            "rotationDegrees must be 0, 90, 180 or 270, got $rotationDegrees"
+        }
+        val executor = synchronized(lock) {
+            check(!closed) { "MobileNetV3Classifier is closed" }
+            streamExecutor ?: Executors.newSingleThreadExecutor { task ->
+                Thread(task, "MobileNetV3Classifier-live-stream").apply { isDaemon = true }
+            }.also { streamExecutor = it }
+        }
+        return LiveStream({ image -> classify(image, rotationDegrees) }, Image::close, listener, executor, SystemClock::elapsedRealtimeNanos)
+    }
+
+    /** Releases the model's native memory and stops live streams' thread; the instance cannot classify afterwards. */
     override fun close() {
         synchronized(lock) {
             if (!closed) {
                 closed = true
+                streamExecutor?.shutdown()
                 module.close()
             }
         }
