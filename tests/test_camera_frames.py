@@ -10,7 +10,12 @@ from camera_frames import LAYOUTS, frame_from_rgb, noise_planes, pack
 from PIL import Image
 
 from mnv3_sdk.imaging.camera import Plane, Yuv420Frame, preprocess_yuv, sensor_crop, ycbcr_to_rgb
-from mnv3_sdk.imaging.preprocess import center_crop_box, preprocess_rgb, resize_box, safe_box
+from mnv3_sdk.imaging.preprocess import (
+    center_crop_box,
+    preprocess_rgb,
+    resize_box,
+    safe_box,
+)
 
 
 def sample_photos():
@@ -47,11 +52,13 @@ def test_layout_and_row_stride_do_not_change_the_result(layout, row_padding):
 
 @pytest.mark.parametrize("box", [(10.5, 3.5, 60.5, 53.5), (0.0, 0.0, 37.5, 37.5), (100.5, 20.0, 300.5, 220.0)])
 @pytest.mark.parametrize("size", [16, 40])
-def test_a_chroma_box_resizes_as_pillow_does(box, size):
-    """Chroma boxes are fractional (the luma box halved) and planes have one channel: still Pillow's
-    resize (within the one level Pillow 13's pass order may move, see tests/test_preprocess.py)."""
+@pytest.mark.parametrize("vertical_first", [False, True])
+def test_a_chroma_box_resizes_as_pillow_does(box, size, vertical_first):
+    """Chroma boxes are fractional (the luma box halved), planes have one channel, and camera frames
+    run the vertical pass first: still Pillow's resize, within the one level the pass order moves
+    (Pillow 13 picks its order itself, see tests/test_preprocess.py)."""
     plane = np.random.default_rng(int(box[2])).integers(0, 256, (240, 320), dtype=np.uint8)
-    ours = resize_box(plane[..., None], box, size)[..., 0]
+    ours = resize_box(plane[..., None], box, size, vertical_first)[..., 0]
     pillow = np.asarray(Image.fromarray(plane).resize((size, size), Image.BILINEAR, box=box, reducing_gap=2.0))
     difference = np.abs(ours.astype(int) - pillow.astype(int))
     assert difference.max() <= 1 and difference.mean() < 0.5

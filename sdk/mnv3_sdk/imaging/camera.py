@@ -12,9 +12,11 @@ pixels, the model reads 50,176):
 1. Crop: the central square of the *upright* frame (docs/contracts.md § 3, step 1, on the rotated
    width and height), mapped back into the sensor's coordinates.
 2. Resize each plane on its own, in the sensor's orientation, with the two stages of § 3 (block
-   reduction when large, then the antialiased triangle filter, horizontal pass first): luma
-   from the crop box, each chroma plane from the same box halved (fractional when the box is
-   odd): a chroma sample covers a 2×2 block of luma, so its centre is the block's.
+   reduction when large, then the antialiased triangle filter) but the filter's *vertical* pass
+   first: luma from the crop box, each chroma plane from the same box halved (fractional when
+   the box is odd): a chroma sample covers a 2×2 block of luma, so its centre is the block's.
+   Vertical first, because that pass runs over whole rows (the JIT vectorises it) and leaves the
+   per-pixel horizontal pass only size rows instead of every row the crop spans.
 3. Rotate the three size×size planes clockwise by ``rotation`` (exact: pixels only move).
 4. Convert to RGB per pixel as full-range BT.601 (JFIF, the colour space of camera JPEGs),
    exactly as Pillow's ``Image.convert("RGB")`` from ``YCbCr`` does:
@@ -114,9 +116,9 @@ def preprocess_yuv(frame: Yuv420Frame, size: int, crop_fraction: float) -> np.nd
     luma_box = (left, top, left + side, top + side)
     chroma_box = tuple(edge / 2 for edge in luma_box)
     resized = [
-        resize_box(frame.y.samples(frame.width, frame.height)[..., None], luma_box, size),
-        resize_box(frame.u.samples(chroma_width, chroma_height)[..., None], chroma_box, size),
-        resize_box(frame.v.samples(chroma_width, chroma_height)[..., None], chroma_box, size),
+        resize_box(frame.y.samples(frame.width, frame.height)[..., None], luma_box, size, vertical_first=True),
+        resize_box(frame.u.samples(chroma_width, chroma_height)[..., None], chroma_box, size, vertical_first=True),
+        resize_box(frame.v.samples(chroma_width, chroma_height)[..., None], chroma_box, size, vertical_first=True),
     ]
     upright = [np.rot90(plane[..., 0], k=-(frame.rotation // 90)) for plane in resized]
     return ycbcr_to_rgb(*upright)

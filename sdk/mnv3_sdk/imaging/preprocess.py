@@ -169,16 +169,18 @@ def resize_square(image: np.ndarray, box: CropBox, size: int) -> np.ndarray:
     return resize_box(image, (box.left, box.top, box.left + box.side, box.top + box.side), size)
 
 
-def resize_box(image: np.ndarray, bounds: tuple[float, float, float, float], size: int) -> np.ndarray:
+def resize_box(image: np.ndarray, bounds: tuple[float, float, float, float], size: int,
+               vertical_first: bool = False) -> np.ndarray:
     """Resize a square (left, top, right, bottom) region, fractional or not, of an H×W×C uint8 image
-    to size×size with the contract's two stages (block reduction when large, then the filter)."""
+    to size×size with the contract's two stages (block reduction when large, then the filter, its
+    horizontal pass first unless ``vertical_first``)."""
     height, width = image.shape[:2]
     factor = reduction_factor(bounds[2] - bounds[0], size)
     if factor > 1:
         region = safe_box(width, height, bounds, size)
         image = reduce_blocks(image, factor, region)
         bounds = tuple((edge - region[index % 2]) / factor for index, edge in enumerate(bounds))
-    return resample(image, bounds, size)
+    return (resample_vertical_first if vertical_first else resample)(image, bounds, size)
 
 
 def resample(image: np.ndarray, bounds: tuple[float, float, float, float], size: int) -> np.ndarray:
@@ -203,6 +205,14 @@ def resample(image: np.ndarray, bounds: tuple[float, float, float, float], size:
     if needs_vertical:
         rows = _resample_axis(rows, shifted_vertical, axis=0)
     return np.ascontiguousarray(rows)
+
+
+def resample_vertical_first(image: np.ndarray, bounds: tuple[float, float, float, float], size: int) -> np.ndarray:
+    """``resample`` with the passes the other way round, vertical first (the camera-frame contract,
+    docs/contracts.md § 3.1): the same filter on the transposed image, transposed back."""
+    left, top, right, bottom = bounds
+    transposed = resample(np.ascontiguousarray(image.transpose(1, 0, 2)), (top, left, bottom, right), size)
+    return np.ascontiguousarray(transposed.transpose(1, 0, 2))
 
 
 def preprocess_rgb(image: np.ndarray, size: int, crop_fraction: float) -> np.ndarray:

@@ -107,26 +107,32 @@ internal object YuvPreprocessing {
         }
         val right = (left + side).toDouble()
         val bottom = (top + side).toDouble()
-        // Chroma (both planes in one pass: same box, same weights) on the common pool while this
-        // thread does luma: about the same work each, so two cores finish together.
+        // Two halves of about the same work, chroma (both planes in one pass: same box, same
+        // weights) on the common pool while this thread does luma, then the conversion in two
+        // halves likewise. Each half runs in one piece: bands within a half would queue behind
+        // the other half on a 2-core phone's one-thread pool, and wait for it.
         val chroma = ForkJoinTask.adapt(Callable {
             // A chroma sample covers a 2×2 block of luma, so the chroma box is the luma box halved.
             val planes = listOf(Samples(frame.u, frame.chromaWidth, frame.chromaHeight), Samples(frame.v, frame.chromaWidth, frame.chromaHeight))
             resize(planes, left / 2.0, top / 2.0, right / 2.0, bottom / 2.0, size)
         }).fork()
         val luma = resize(listOf(Samples(frame.y, frame.width, frame.height)), left.toDouble(), top.toDouble(), right, bottom, size)
-        return toUprightRgb(luma, chroma.join(), size, frame.rotationDegrees)
+        val chromaRows = chroma.join()
+        val out = ByteArray(size * size * 3)
+        val upper = ForkJoinTask.adapt { toUprightRgb(luma, chromaRows, size, frame.rotationDegrees, out, 0, size / 2) }.fork()
+        toUprightRgb(luma, chromaRows, size, frame.rotationDegrees, out, size / 2, size)
+        upper.join()
+        return out
     }
 
     /**
-     * Rotates the size×size planes upright and converts each pixel to RGB bytes (HWC): [luma] holds
-     * rows of `size` bytes, [chroma] rows of Cb then Cr, `2 * size` bytes.
+     * Converts rows [from, to) of the size×size planes to RGB bytes (HWC) at their upright places in
+     * [out]: [luma] holds rows of `size` bytes, [chroma] rows of Cb then Cr, `2 * size` bytes.
      */
-    internal fun toUprightRgb(luma: ByteArray, chroma: ByteArray, size: Int, rotation: Int): ByteArray {
-        val out = ByteArray(size * size * 3)
+    internal fun toUprightRgb(luma: ByteArray, chroma: ByteArray, size: Int, rotation: Int, out: ByteArray, from: Int, to: Int) {
         // Reads in the planes' order and writes each pixel to its upright place: read misses stall,
         // write misses do not (walking the planes column-wise for a rotated frame cost 3× more).
-        for (row in 0 until size) {
+        for (row in from until to) {
             // Where sensor pixel (0, row) goes in the upright image, and the step to pixel (x + 1, row).
             val (first, step) = when (rotation) {
                 0 -> row * size to 1
@@ -148,7 +154,6 @@ internal object YuvPreprocessing {
                 target += targetStep
             }
         }
-        return out
     }
 
     /**
@@ -183,67 +188,71 @@ internal object YuvPreprocessing {
         val outHeight = (bottom - top + factor - 1) / factor
         val out = ByteArray(outWidth * outHeight)
         val fullMultiplier = ImagePreprocessing.blockMultiplier(factor * factor)
-        ImagePreprocessing.inBands(outHeight, regionWidth.toLong() * (bottom - top)) { from, to ->
-            val reader = samples.reader(regionWidth)
-            val sums = IntArray(regionWidth)
-            for (blockRow in from until to) {
-                val firstRow = top + blockRow * factor
-                val rows = minOf(factor, bottom - firstRow)
-                sums.fill(0)
-                for (row in firstRow until firstRow + rows) {
-                    reader.read(row, left, regionWidth)
-                    addRow(reader.data, reader.offset, regionWidth, sums)
-                }
-                for (column in 0 until outWidth) {
-                    val first = column * factor
-                    val last = minOf(first + factor, regionWidth)
-                    var total = 0
-                    for (x in first until last) total += sums[x]
-                    val count = rows * (last - first)
-                    val multiplier = if (count == factor * factor) fullMultiplier else ImagePreprocessing.blockMultiplier(count)
-                    // Pillow computes in UINT32: the product stays below 2^32 and ushr reads it unsigned.
-                    out[blockRow * outWidth + column] = ((total + count / 2) * multiplier ushr 24).toByte()
-                }
+        val reader = samples.reader(regionWidth)
+        val row = ByteArray(regionWidth)
+        val sums = IntArray(regionWidth)
+        for (blockRow in 0 until outHeight) {
+            val firstRow = top + blockRow * factor
+            val rows = minOf(factor, bottom - firstRow)
+            sums.fill(0)
+            for (y in firstRow until firstRow + rows) {
+                reader.copy(y, left, regionWidth, row, 0)
+                addRow(row, regionWidth, sums)
+            }
+            for (column in 0 until outWidth) {
+                val first = column * factor
+                val last = minOf(first + factor, regionWidth)
+                var total = 0
+                for (x in first until last) total += sums[x]
+                val count = rows * (last - first)
+                val multiplier = if (count == factor * factor) fullMultiplier else ImagePreprocessing.blockMultiplier(count)
+                // Pillow computes in UINT32: the product stays below 2^32 and ushr reads it unsigned.
+                out[blockRow * outWidth + column] = ((total + count / 2) * multiplier ushr 24).toByte()
             }
         }
         return Samples(out, outWidth, outHeight)
     }
 
-    private fun addRow(data: ByteArray, offset: Int, count: Int, sums: IntArray) {
-        for (x in 0 until count) sums[x] += data[offset + x].toInt() and 0xFF
+    private fun addRow(row: ByteArray, count: Int, sums: IntArray) {
+        for (x in 0 until count) sums[x] += row[x].toInt() and 0xFF
     }
 
     /**
-     * The triangle filter over a (possibly fractional) box of one or two planes of the same size;
-     * reads only the rows and columns it reaches.
+     * The triangle filter over a (possibly fractional) box of one or two planes of the same size,
+     * vertical pass first: it runs tap by tap over whole rows (the JIT vectorises that) and leaves
+     * the per-pixel horizontal pass `size` rows instead of every row the box spans. Reads only the
+     * rows and columns the filter reaches.
      */
     private fun resample(planes: List<Samples>, left: Double, top: Double, right: Double, bottom: Double, size: Int): ByteArray {
         val first = planes[0]
         val horizontal = ImagePreprocessing.Coefficients.compute(first.width, left, right, size)
         val vertical = ImagePreprocessing.Coefficients.compute(first.height, top, bottom, size)
-        val firstRow = vertical.starts[0]
-        val rowCount = vertical.starts[size - 1] + vertical.counts[size - 1] - firstRow
         val needsHorizontal = size != first.width || left != 0.0 || right != size.toDouble()
         val needsVertical = size != first.height || top != 0.0 || bottom != size.toDouble()
         val firstColumn = if (needsHorizontal) horizontal.starts[0] else 0
         val columns = if (needsHorizontal) (0 until size).maxOf { horizontal.starts[it] + horizontal.counts[it] } - firstColumn else size
-        val rowBytes = planes.size * size // without a horizontal pass, size is the plane's width
-        val rows = ByteArray(rowCount * rowBytes)
-        ImagePreprocessing.inBands(rowCount, rowCount.toLong() * horizontal.weights.size * planes.size) { from, to ->
-            val readers = planes.map { it.reader(columns) }
-            for (row in from until to) {
-                for ((index, reader) in readers.withIndex()) {
-                    reader.read(firstRow + row, firstColumn, columns)
-                    val outOffset = row * rowBytes + index * size
-                    if (needsHorizontal) {
-                        filterRow(reader.data, reader.offset - firstColumn, horizontal, rows, outOffset)
-                    } else {
-                        System.arraycopy(reader.data, reader.offset, rows, outOffset, size)
-                    }
-                }
+        val firstRow = if (needsVertical) vertical.starts[0] else 0
+        val rowCount = if (needsVertical) vertical.starts[size - 1] + vertical.counts[size - 1] - firstRow else size
+        // The region's rows, each plane's columns side by side, then the vertical pass over them.
+        val rowBytes = planes.size * columns
+        val region = ByteArray(rowCount * rowBytes)
+        for ((index, plane) in planes.withIndex()) {
+            val reader = plane.reader(columns)
+            for (row in 0 until rowCount) reader.copy(firstRow + row, firstColumn, columns, region, row * rowBytes + index * columns)
+        }
+        val rows = if (needsVertical) ImagePreprocessing.resampleColumns(region, rowBytes, vertical, firstRow, parallel = false) else region
+        if (!needsHorizontal) return rows // columns == size: already each plane's row side by side
+        val out = ByteArray(size * planes.size * size)
+        for (y in 0 until size) {
+            val rowStart = y * rowBytes - firstColumn
+            val outStart = y * planes.size * size
+            if (planes.size == 2) {
+                filterRowPair(rows, rowStart, rows, rowStart + columns, horizontal, out, outStart, outStart + size)
+            } else {
+                filterRow(rows, rowStart, horizontal, out, outStart)
             }
         }
-        return if (needsVertical) ImagePreprocessing.resampleColumns(rows, rowBytes, vertical, firstRow) else rows
+        return out
     }
 
     /** One row of the horizontal pass over one plane; a method of its own, which the JIT optimises best. */
@@ -258,6 +267,34 @@ internal object YuvPreprocessing {
             var sum = ImagePreprocessing.HALF
             for (tap in 0 until counts[x]) sum += (data[start + tap].toInt() and 0xFF) * weights[weightOffset + tap]
             out[outOffset + x] = ImagePreprocessing.clamp(sum)
+        }
+    }
+
+    /**
+     * [filterRow] for the two chroma planes at once: same taps and weights, so one loop serves both
+     * (chroma's 2–4 taps per output leave the loop's own work larger than the arithmetic).
+     */
+    private fun filterRowPair(
+        first: ByteArray, firstOrigin: Int, second: ByteArray, secondOrigin: Int,
+        c: ImagePreprocessing.Coefficients, out: ByteArray, firstOut: Int, secondOut: Int,
+    ) {
+        val starts = c.starts
+        val counts = c.counts
+        val weights = c.weights
+        val taps = c.taps
+        for (x in starts.indices) {
+            val a = firstOrigin + starts[x]
+            val b = secondOrigin + starts[x]
+            val weightOffset = x * taps
+            var sumA = ImagePreprocessing.HALF
+            var sumB = ImagePreprocessing.HALF
+            for (tap in 0 until counts[x]) {
+                val weight = weights[weightOffset + tap]
+                sumA += (first[a + tap].toInt() and 0xFF) * weight
+                sumB += (second[b + tap].toInt() and 0xFF) * weight
+            }
+            out[firstOut + x] = ImagePreprocessing.clamp(sumA)
+            out[secondOut + x] = ImagePreprocessing.clamp(sumB)
         }
     }
 
@@ -276,32 +313,31 @@ internal object YuvPreprocessing {
     }
 
     /**
-     * Makes samples `[x, x + count)` of a row contiguous: `data[offset + i]` is sample `x + i`. An
-     * array is read in place; a buffer row is copied out in one bulk `get` (a duplicate per reader,
-     * so readers on several threads do not share a position), then compacted if interleaved.
+     * Copies rows of a plane out, compacted: an array with `System.arraycopy`, a camera buffer with
+     * one bulk `get` per row (a duplicate per reader, so readers on several threads do not share a
+     * position), then every `pixelStride`-th byte picked out when chroma is interleaved.
      */
     internal class RowReader(private val plane: YuvPlane?, private val array: ByteArray?, private val width: Int, columns: Int) {
         private val view: ByteBuffer? = plane?.buffer?.duplicate()
-        private val span: ByteArray? = plane?.let { ByteArray((columns - 1) * it.pixelStride + 1) }
-        private val compact: ByteArray? = if (plane != null && plane.pixelStride != 1) ByteArray(columns) else null
+        private val span: ByteArray? = plane?.takeIf { it.pixelStride != 1 }?.let { ByteArray((columns - 1) * it.pixelStride + 1) }
 
-        var data: ByteArray = array ?: (compact ?: span!!)
-            private set
-        var offset = 0
-            private set
-
-        fun read(row: Int, x: Int, count: Int) {
+        /** Copies samples `[x, x + count)` of [row] to `destination[offset until offset + count]`. */
+        fun copy(row: Int, x: Int, count: Int, destination: ByteArray, offset: Int) {
             if (array != null) {
-                offset = row * width + x
+                System.arraycopy(array, row * width + x, destination, offset, count)
                 return
             }
             val plane = plane!!
-            val span = span!!
             val stride = plane.pixelStride
-            view!!.position(row * plane.rowStride + x * stride)
+            val view = view!!
+            view.position(row * plane.rowStride + x * stride)
+            val span = span
+            if (span == null) {
+                view.get(destination, offset, count)
+                return
+            }
             view.get(span, 0, (count - 1) * stride + 1)
-            val compact = compact ?: return
-            for (i in 0 until count) compact[i] = span[i * stride]
+            for (i in 0 until count) destination[offset + i] = span[i * stride]
         }
     }
 }

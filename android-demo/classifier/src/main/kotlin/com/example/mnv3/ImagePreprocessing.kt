@@ -301,11 +301,14 @@ object ImagePreprocessing {
         return out
     }
 
-    /** The vertical pass over rows of [rowBytes] bytes (size × channels) whose row 0 is input row [firstRow]. */
-    internal fun resampleColumns(rows: ByteArray, rowBytes: Int, c: Coefficients, firstRow: Int): ByteArray {
+    /**
+     * The vertical pass over rows of [rowBytes] bytes (size × channels) whose row 0 is input row
+     * [firstRow]; in bands on every core when [parallel] and large enough.
+     */
+    internal fun resampleColumns(rows: ByteArray, rowBytes: Int, c: Coefficients, firstRow: Int, parallel: Boolean = true): ByteArray {
         val outHeight = c.starts.size
         val out = ByteArray(outHeight * rowBytes)
-        inBands(outHeight, rowBytes.toLong() * c.weights.size) { from, to ->
+        inBands(outHeight, if (parallel) rowBytes.toLong() * c.weights.size else 0L) { from, to ->
             val sums = IntArray(rowBytes)
             for (y in from until to) {
                 sums.fill(HALF)
