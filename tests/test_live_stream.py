@@ -92,24 +92,58 @@ def test_timestamps_must_strictly_increase(harness):
 
 
 def test_close_releases_every_frame_and_no_result_follows(harness):
-    """close() returns while a is still classified and releases the waiting c; a second close()
-    does nothing; frames submitted after close are released at once without an exception (even
-    with an old timestamp); a's result is discarded and a is released when its classification
-    ends."""
+    """close() releases the waiting c, then waits while a is still classified (the model returns
+    200 ms after c's release, on another thread) and returns only once a is released, its result
+    discarded; a second close() returns at once; frames submitted after close are released at once
+    without an exception (even with an old timestamp)."""
     assert run(harness, "close") == [
         "classify a",
         "release b",
         "closing dropped=1 processed=0",
         "release c",
-        "closed while a is classified=true isClosed=true",
-        "closed again dropped=2 processed=0",
+        "model returns",
+        "release a",
+        "close returned a=1 isClosed=true dropped=3 processed=0",
+        "closed again dropped=3 processed=0",
         "release d",
         "submitted d after close",
         "release e",
         "submitted e after close",
-        "release a",
-        "after classification dropped=5 processed=0",
+        "after shutdown dropped=5 processed=0",
         "releases a=1 b=1 c=1 d=1 e=1",
+    ]
+
+
+def test_close_from_another_thread_returns_only_after_the_frame_in_flight_is_released(harness):
+    """So that `stream.close(); imageReader.close()` never frees a buffer the model is reading
+    (ImageReader.close: reading an image's buffers afterwards is undefined behaviour). A second
+    close() waits as well; submit() during close() still returns at once."""
+    lines = run(harness, "close-waits")
+    assert lines[:7] == [
+        "classify a",
+        "close 1 waits while a is classified=true",
+        "release b",
+        "submit during close returned",
+        "close 2 waits too=true",
+        "model returns",
+        "release a",
+    ]
+    # The two close() calls return once a is released, in either order.
+    assert sorted(lines[7:9]) == ["close 1 returned", "close 2 returned"]
+    assert lines[9:] == ["dropped=2 processed=0", "releases a=1 b=1"]
+
+
+def test_close_waits_for_a_frame_a_concurrent_submit_is_releasing(harness):
+    """Every frame the stream was given is released when close() returns, also the one a submit()
+    on another thread has just replaced and is still releasing."""
+    assert run(harness, "close-waits-for-a-release") == [
+        "releasing a",
+        "release b",
+        "close waits for a's release=true",
+        "release a",
+        "close returned",
+        "queued=0 dropped=2 processed=0",
+        "releases a=1 b=1",
     ]
 
 
@@ -125,10 +159,70 @@ def test_close_waits_for_a_callback_in_progress_and_submit_does_not(harness):
     ]
 
 
+def test_close_in_a_callback_does_not_wait_for_itself(harness):
+    """On the classification thread close() cannot wait for the callback it is called from: it
+    releases the waiting b and returns; the callback goes on, and is the last one."""
+    assert run(harness, "close-in-callback") == [
+        "classify a",
+        "release a",
+        "callback 100 starts",
+        "release b",
+        "close returned in the callback",
+        "callback 100 ends",
+        "release c",
+        "close from main returned dropped=2 processed=1",
+        "releases a=1 b=1 c=1",
+    ]
+
+
+def test_close_in_classify_returns_and_the_frame_is_released_when_classification_returns(harness):
+    assert run(harness, "close-in-classify") == [
+        "classify a",
+        "release b",
+        "close returned in classify, a=0",
+        "release a",
+        "close from main returned dropped=2 processed=0",
+        "releases a=1 b=1",
+    ]
+
+
+def test_close_from_a_task_on_a_single_thread_executor_returns_at_once(harness):
+    """The task runs after a's classification and callback; b's task is queued behind it, and
+    close() does not wait for queued tasks (they carry no frame)."""
+    assert run(harness, "close-from-executor-task", "single") == [
+        "classify a",
+        "model returns",
+        "release a",
+        "result 100 a latency=0.0",
+        "task closes",
+        "release b",
+        "close returned on the executor",
+        "close on the executor returned=true",
+        "dropped=1 processed=1",
+        "releases a=1 b=1",
+    ]
+
+
+def test_close_from_a_task_on_a_pool_waits_for_the_classification_on_another_thread(harness):
+    assert run(harness, "close-from-executor-task", "pool") == [
+        "classify a",
+        "task closes",
+        "release b",
+        "close on the executor waits while a is classified=true",
+        "model returns",
+        "release a",
+        "close returned on the executor",
+        "close on the executor returned=true",
+        "dropped=2 processed=0",
+        "releases a=1 b=1",
+    ]
+
+
 @pytest.mark.parametrize("executor", ["single", "pool"])
 def test_concurrent_submitters_keep_the_invariants(harness, executor):
-    """Eight camera threads, a model that takes microseconds and sometimes fails, close() halfway;
-    with one classification thread and with a pool of four."""
+    """Eight camera threads, a model that takes microseconds and sometimes fails, close() halfway
+    (it returns with no frame being classified, every classified frame released, and nothing is
+    classified or heard after it); with one classification thread and with a pool of four."""
     assert run(harness, "stress", executor, "8", "4000") == [
         "submitted=true",
         "accepted_is_processed_plus_dropped=true",
@@ -138,6 +232,9 @@ def test_concurrent_submitters_keep_the_invariants(harness, executor):
         "classify_at_once=1",
         "classified_after_release=0",
         "callbacks_after_close=0",
+        "classified_after_close=0",
+        # close() returned with no frame being classified, every classified frame released.
+        "at_close_classifying=0 unreleased=0",
         "some_processed=true some_dropped=true some_errors=true",
         "classified_not_heard=true",
     ]

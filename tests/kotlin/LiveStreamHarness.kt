@@ -2,7 +2,7 @@
 // plain-Kotlin files (tests/kotlin_jvm.py), run on the JVM. Each mode prints lines the test compares
 // exactly. The model is a fake (a classify lambda that records its frames, throws or blocks), the
 // executor is either one the scenario runs by hand or real threads, and the clock is fake except
-// in the stress test.
+// in the stress test. A watchdog ends a scenario that deadlocks (close() waiting for itself).
 package com.example.mnv3
 
 import java.util.Collections
@@ -14,22 +14,43 @@ import java.util.concurrent.atomic.AtomicBoolean
 import java.util.concurrent.atomic.AtomicInteger
 import java.util.concurrent.atomic.AtomicLong
 import kotlin.concurrent.thread
+import kotlin.system.exitProcess
 
 fun main(args: Array<String>) {
+    watchdog(args.joinToString(" "), if (args[0] == "stress") 300 else 30)
     when (args[0]) {
         "replace" -> replaceWaiting()
         "errors" -> errors()
         "timestamps" -> timestamps()
         "close" -> closeWhileClassifying()
+        "close-waits" -> closeWaitsForTheClassification()
+        "close-waits-for-a-release" -> closeWaitsForAReleaseInSubmit()
         "close-during-callback" -> closeDuringCallback()
+        "close-in-callback" -> closeInCallback()
+        "close-in-classify" -> closeInClassify()
+        "close-from-executor-task" -> closeFromExecutorTask(args[1])
         "stress" -> stress(args[1], args[2].toInt(), args[3].toInt())
         else -> error("unknown mode ${args[0]}")
     }
+    exitProcess(0) // also when a scenario left a thread blocked
+}
+
+/** Ends the process if the scenario is still running after [seconds]: a deadlock fails the test instead of hanging it. */
+private fun watchdog(scenario: String, seconds: Long) = thread(isDaemon = true, name = "watchdog") {
+    Thread.sleep(seconds * 1000)
+    System.out.flush()
+    System.err.println("$scenario still running after $seconds s, deadlocked?")
+    for ((stuck, stack) in Thread.getAllStackTraces()) {
+        System.err.println("${stuck.name} ${stuck.state}")
+        stack.forEach { System.err.println("    at $it") }
+    }
+    Runtime.getRuntime().halt(3)
 }
 
 /** A frame that knows how often it was released, like an `Image` that must be closed once. */
 private class LiveFrame(val name: String, val timestamp: Long) {
     val releases = AtomicInteger()
+    val classified = AtomicBoolean()
 }
 
 /** Queues the stream's tasks and runs them when the scenario says, on the scenario's thread. */
@@ -73,9 +94,10 @@ private class EventLog {
         }
     }
 
+    // Logged first, so a scenario that sees the count go up knows the line is there.
     fun release(frame: LiveFrame) {
-        frame.releases.incrementAndGet()
         add("release ${frame.name}")
+        frame.releases.incrementAndGet()
     }
 }
 
@@ -205,9 +227,10 @@ private fun timestamps() {
 }
 
 /**
- * a is being classified (the fake model blocks), b waits, c replaces b; close() returns at once,
- * releasing c; later frames are released at once, even with an old timestamp; a's result never
- * reaches the listener, and a is released when its classification ends.
+ * a is being classified (the fake model blocks), b waits, c replaces b; close() releases c, then
+ * waits until a's classification has returned and a is released (another thread lets the model
+ * return a while after c's release); a's result is discarded. A second close() returns at once;
+ * later frames are released at once, even with an old timestamp.
  */
 private fun closeWhileClassifying() {
     val log = EventLog()
@@ -232,9 +255,15 @@ private fun closeWhileClassifying() {
     started.await()
     stream.submit(b, b.timestamp)
     stream.submit(c, c.timestamp)
+    val model = thread {
+        while (c.releases.get() == 0) Thread.sleep(1)
+        Thread.sleep(200) // close() is waiting by now (or has wrongly returned)
+        log.add("model returns")
+        proceed.countDown()
+    }
     log.add("closing ${counts(stream)}")
     stream.close()
-    log.add("closed while a is classified=${proceed.count == 1L && a.releases.get() == 0} isClosed=${stream.isClosed}")
+    log.add("close returned a=${a.releases.get()} isClosed=${stream.isClosed} ${counts(stream)}")
     stream.close()
     log.add("closed again ${counts(stream)}")
     for (frame in listOf(d, e)) {
@@ -245,12 +274,107 @@ private fun closeWhileClassifying() {
             log.add("submit ${frame.name} after close threw ${error.javaClass.simpleName}")
         }
     }
-    proceed.countDown()
+    model.join()
     executor.shutdown()
     check(executor.awaitTermination(10, TimeUnit.SECONDS))
-    stream.close()
-    log.add("after classification ${counts(stream)}")
+    log.add("after shutdown ${counts(stream)}")
     log.add(releases(frames))
+    log.print()
+}
+
+/**
+ * close() on another thread while a is classified: it does not return before a is released,
+ * and neither does a second close() from a third thread; submit() meanwhile returns at once.
+ * The two "returned" lines come in either order.
+ */
+private fun closeWaitsForTheClassification() {
+    val log = EventLog()
+    val started = CountDownLatch(1)
+    val proceed = CountDownLatch(1)
+    val executor = Executors.newSingleThreadExecutor()
+    val stream = LiveStream(
+        classify = { frame: LiveFrame ->
+            log.add("classify ${frame.name}")
+            started.countDown()
+            proceed.await()
+            resultFor(frame)
+        },
+        release = log::release,
+        listener = log.listener,
+        executor = executor,
+        clock = { 0L },
+    )
+    val a = LiveFrame("a", 100)
+    val b = LiveFrame("b", 200)
+    stream.submit(a, a.timestamp)
+    started.await()
+    fun closer(name: String) = thread {
+        stream.close()
+        log.add("$name returned")
+    }
+    val first = closer("close 1")
+    while (!stream.isClosed) Thread.sleep(1)
+    first.join(300)
+    log.add("close 1 waits while a is classified=${first.isAlive}")
+    stream.submit(b, b.timestamp)
+    log.add("submit during close returned")
+    val second = closer("close 2")
+    second.join(300)
+    log.add("close 2 waits too=${second.isAlive}")
+    log.add("model returns")
+    proceed.countDown()
+    first.join()
+    second.join()
+    executor.shutdown()
+    check(executor.awaitTermination(10, TimeUnit.SECONDS))
+    log.add(counts(stream))
+    log.add(releases(listOf(a, b)))
+    log.print()
+}
+
+/**
+ * A submit() on another thread is releasing the frame its new one replaced (slowly) when close()
+ * is called: close() releases the new one, waits for that release, and only then returns.
+ */
+private fun closeWaitsForAReleaseInSubmit() {
+    val log = EventLog()
+    val executor = StepExecutor()
+    val inRelease = CountDownLatch(1)
+    val leave = CountDownLatch(1)
+    val a = LiveFrame("a", 100)
+    val b = LiveFrame("b", 200)
+    val stream = LiveStream(
+        classify = ::resultFor,
+        release = { frame: LiveFrame ->
+            if (frame === a) {
+                log.add("releasing a")
+                inRelease.countDown()
+                leave.await()
+            }
+            log.release(frame)
+        },
+        listener = log.listener,
+        executor = executor,
+        clock = { 0L },
+    )
+    val submitter = thread {
+        stream.submit(a, a.timestamp)
+        stream.submit(b, b.timestamp) // replaces a, then releases it
+    }
+    inRelease.await()
+    val closer = thread {
+        stream.close()
+        log.add("close returned")
+    }
+    while (b.releases.get() == 0) Thread.sleep(1)
+    closer.join(300)
+    log.add("close waits for a's release=${closer.isAlive}")
+    leave.countDown()
+    closer.join()
+    submitter.join()
+    executor.runNext()
+    log.add("queued=${executor.queue.size} ${counts(stream)}")
+    log.add(releases(listOf(a, b)))
     log.print()
 }
 
@@ -313,6 +437,138 @@ private fun closeDuringCallback() {
 }
 
 /**
+ * close() inside a's result callback, on the classification thread: it cannot wait for itself, so
+ * it releases the waiting b and returns; the callback goes on and is the last one.
+ */
+private fun closeInCallback() {
+    val log = EventLog()
+    val executor = Executors.newSingleThreadExecutor()
+    val a = LiveFrame("a", 100)
+    val b = LiveFrame("b", 200)
+    val c = LiveFrame("c", 300)
+    lateinit var stream: LiveStream<LiveFrame>
+    val callbackDone = CountDownLatch(1)
+    stream = LiveStream(
+        classify = { frame: LiveFrame ->
+            log.add("classify ${frame.name}")
+            resultFor(frame)
+        },
+        release = log::release,
+        listener = object : LiveStreamListener {
+            override fun onResult(result: LiveResult) {
+                log.add("callback ${result.timestampNanos} starts")
+                if (result.timestampNanos == a.timestamp) {
+                    thread { stream.submit(b, b.timestamp) }.join()
+                    stream.close()
+                    log.add("close returned in the callback")
+                }
+                log.add("callback ${result.timestampNanos} ends")
+                callbackDone.countDown()
+            }
+
+            override fun onError(error: Throwable, timestampNanos: Long) = log.add("error $timestampNanos")
+        },
+        executor = executor,
+        clock = { 0L },
+    )
+    stream.submit(a, a.timestamp)
+    check(callbackDone.await(10, TimeUnit.SECONDS))
+    stream.submit(c, c.timestamp)
+    executor.shutdown()
+    check(executor.awaitTermination(10, TimeUnit.SECONDS))
+    stream.close()
+    log.add("close from main returned ${counts(stream)}")
+    log.add(releases(listOf(a, b, c)))
+    log.print()
+}
+
+/**
+ * close() inside classify, on the classification thread, while a is in flight and b waits: it
+ * releases b and returns without waiting for itself; a is released once its classification
+ * returns, and its result is discarded.
+ */
+private fun closeInClassify() {
+    val log = EventLog()
+    val executor = Executors.newSingleThreadExecutor()
+    val a = LiveFrame("a", 100)
+    val b = LiveFrame("b", 200)
+    lateinit var stream: LiveStream<LiveFrame>
+    stream = LiveStream(
+        classify = { frame: LiveFrame ->
+            log.add("classify ${frame.name}")
+            thread { stream.submit(b, b.timestamp) }.join()
+            stream.close()
+            log.add("close returned in classify, a=${a.releases.get()}")
+            resultFor(frame)
+        },
+        release = log::release,
+        listener = log.listener,
+        executor = executor,
+        clock = { 0L },
+    )
+    stream.submit(a, a.timestamp)
+    executor.shutdown()
+    check(executor.awaitTermination(10, TimeUnit.SECONDS))
+    stream.close()
+    log.add("close from main returned ${counts(stream)}")
+    log.add(releases(listOf(a, b)))
+    log.print()
+}
+
+/**
+ * close() from a task of the stream's executor, queued while a is classified and b waits. On a
+ * single thread the task runs after a's classification and callback, closes the stream and
+ * returns at once, although b's task is queued behind it. On a pool of two, the task runs beside
+ * a's classification and close() waits for it, as from any thread.
+ */
+private fun closeFromExecutorTask(executorKind: String) {
+    val log = EventLog()
+    val started = CountDownLatch(1)
+    val proceed = CountDownLatch(1)
+    val executor: ExecutorService = when (executorKind) {
+        "single" -> Executors.newSingleThreadExecutor()
+        "pool" -> Executors.newFixedThreadPool(2)
+        else -> error(executorKind)
+    }
+    val stream = LiveStream(
+        classify = { frame: LiveFrame ->
+            log.add("classify ${frame.name}")
+            started.countDown()
+            proceed.await()
+            resultFor(frame)
+        },
+        release = log::release,
+        listener = log.listener,
+        executor = executor,
+        clock = { 0L },
+    )
+    val a = LiveFrame("a", 100)
+    val b = LiveFrame("b", 200)
+    stream.submit(a, a.timestamp)
+    started.await()
+    stream.submit(b, b.timestamp)
+    val closed = CountDownLatch(1)
+    executor.execute {
+        log.add("task closes")
+        stream.close()
+        log.add("close returned on the executor")
+        closed.countDown()
+    }
+    if (executorKind == "pool") {
+        while (b.releases.get() == 0) Thread.sleep(1)
+        log.add("close on the executor waits while a is classified=${!closed.await(300, TimeUnit.MILLISECONDS)}")
+    }
+    log.add("model returns")
+    proceed.countDown()
+    log.add("close on the executor returned=${closed.await(10, TimeUnit.SECONDS)}")
+    executor.shutdown()
+    check(executor.awaitTermination(10, TimeUnit.SECONDS))
+    log.add(counts(stream))
+    log.add(releases(listOf(a, b)))
+    log.print()
+}
+
+/**
  * [threads] threads submit [perThread] frames each, timestamps from one shared counter (so racing
  * threads get some refused), while the model takes a few microseconds and fails on some frames;
  * the stream is closed halfway and the threads go on submitting. Prints the invariants.
@@ -329,6 +585,7 @@ private fun stress(executorKind: String, threads: Int, perThread: Int) {
     val maxActive = AtomicInteger()
     val classified = AtomicInteger()
     val classifiedAfterRelease = AtomicInteger()
+    val classifiedAfterClose = AtomicInteger()
     val delivered: MutableList<Long> = Collections.synchronizedList(mutableListOf())
     val closeReturned = AtomicBoolean()
     val callbacksAfterClose = AtomicInteger()
@@ -337,6 +594,8 @@ private fun stress(executorKind: String, threads: Int, perThread: Int) {
         classify = { frame: LiveFrame ->
             maxActive.accumulateAndGet(active.incrementAndGet(), ::maxOf)
             if (frame.releases.get() != 0) classifiedAfterRelease.incrementAndGet()
+            if (closeReturned.get()) classifiedAfterClose.incrementAndGet()
+            frame.classified.set(true)
             classified.incrementAndGet()
             val until = System.nanoTime() + 20_000
             while (System.nanoTime() < until) Thread.yield()
@@ -388,6 +647,9 @@ private fun stress(executorKind: String, threads: Int, perThread: Int) {
     while (submitted.get() < total && (submitted.get() < total / 2 || stream.processedFrames < 100)) Thread.sleep(1)
     stream.close()
     closeReturned.set(true)
+    // close() returned: no frame is being classified, and every frame that was is released.
+    val activeAtClose = active.get()
+    val heldAtClose = synchronized(frames) { frames.count { it.classified.get() && it.releases.get() == 0 } }
     workers.forEach { it.join() }
     executor.shutdown()
     check(executor.awaitTermination(30, TimeUnit.SECONDS))
@@ -400,6 +662,8 @@ private fun stress(executorKind: String, threads: Int, perThread: Int) {
     println("classify_at_once=${maxActive.get()}")
     println("classified_after_release=${classifiedAfterRelease.get()}")
     println("callbacks_after_close=${callbacksAfterClose.get()}")
+    println("classified_after_close=${classifiedAfterClose.get()}")
+    println("at_close_classifying=$activeAtClose unreleased=$heldAtClose")
     println("some_processed=${stream.processedFrames > 0} some_dropped=${stream.droppedFrames > 0} some_errors=${errors.get() > 0}")
     // Every classification but at most one (in flight at close) reached the listener.
     println("classified_not_heard=${classified.get() - stream.processedFrames in 0..1}")

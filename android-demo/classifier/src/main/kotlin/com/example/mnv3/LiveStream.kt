@@ -3,6 +3,8 @@ package com.example.mnv3
 import java.io.Closeable
 import java.util.concurrent.Executor
 import java.util.concurrent.RejectedExecutionException
+import java.util.concurrent.locks.ReentrantLock
+import kotlin.concurrent.withLock
 
 /**
  * What a [LiveStream] delivers for one frame.
@@ -23,7 +25,8 @@ data class LiveResult(
  * and in the order the frames were submitted. Keep the callbacks short (post to the main thread
  * to update views): the next frame is not classified until they return, and [LiveStream.close]
  * waits for a callback in progress, so a callback must never wait for the thread that closes the
- * stream (no blocking hand-off to the main thread).
+ * stream (no blocking hand-off to the main thread). A callback may close the stream itself: it is
+ * then the last one.
  */
 interface LiveStreamListener {
     /** The frame submitted with [LiveResult.timestampNanos] was classified. */
@@ -48,6 +51,14 @@ interface LiveStreamListener {
  * `ImageReader` (or CameraX's `ImageProxy`), [release] must close it: the reader has only
  * `maxImages` buffers, and once they are all held the camera stops delivering frames.
  *
+ * [close] returns only once the stream holds no frame any more: it releases the waiting frame and
+ * waits for the frame being classified, if any, until its classification has returned, it has been
+ * released and its listener callback has returned. So the `ImageReader` can be closed right after:
+ * `ImageReader.close()` frees the buffers of the images it gave out, and reading them afterwards
+ * is undefined behaviour, which is also why CameraX closes its reader only once every image is
+ * closed. close() therefore blocks for up to one classification and one callback: calling it in
+ * `onPause` is fine, but it is a blocking call.
+ *
  * ```
  * val stream = LiveStream<Image>(
  *     classify = { image -> classifier.classify(image, rotationDegrees) },
@@ -59,15 +70,17 @@ interface LiveStreamListener {
  *     val image = reader.acquireLatestImage() ?: return@setOnImageAvailableListener
  *     stream.submit(image, image.timestamp)
  * }, cameraHandler)
- * // onPause:
- * stream.close()
+ * // onPause, once the camera is closed:
+ * stream.close() // blocks until the frame being classified is released
+ * imageReader.close() // so no image of the reader is read any more
  * ```
  *
  * Thread-safe: [submit] may be called from any thread, usually the camera's callback thread, and
  * never waits for a classification.
  *
  * @param F the frame type, such as `android.media.Image` or `Bitmap`.
- * @param classify classifies one frame; called on [executor], never for two frames at once.
+ * @param classify classifies one frame; called on [executor], never for two frames at once. It must
+ *   not wait for the thread that calls [close], which waits for it.
  * @param release gives a frame back (closes an `Image`); called once per submitted frame, from
  *   the thread that submitted, replaced or closed it, or from [executor] after classification.
  * @param executor runs the classifications, one task at a time; a background thread the caller
@@ -85,16 +98,20 @@ class LiveStream<F : Any> @JvmOverloads constructor(
 
     private class Pending<F>(val frame: F, val timestampNanos: Long, val submittedAtNanos: Long)
 
-    // Two locks, so that submit() never waits for a listener call: state guards the fields below
-    // and is held only briefly; delivery is held around every listener call, which checks closed
-    // first. close() sets closed, then takes delivery to wait for a callback already in progress:
-    // no callback runs after it returns. Order: delivery, then state.
-    private val state = Any()
-    private val delivery = Any()
+    // Guards the fields below. Held only briefly and never while calling the caller's code
+    // (classify, release, the listener), so submit() never waits for any of them.
+    private val state = ReentrantLock()
+    // Signalled, once the stream is closed, when a thread lets go of a frame: close() waits on it.
+    private val letGo = state.newCondition()
 
     private var waiting: Pending<F>? = null
     // A task is queued or running on the executor; at most one at a time, which keeps results in order.
     private var scheduled = false
+    // One entry per frame taken out of the stream and not released yet, naming the thread that has
+    // it: the task classifying it (until its listener callback has returned), a submit releasing
+    // the frame it replaced or refused, close() releasing the waiting one. close() waits until no
+    // other thread is left; after closed is set only a close() can add one, so the wait ends.
+    private val holders = ArrayList<Thread>(2)
     private var lastTimestampNanos: Long? = null
     private var dropped = 0L
     private var processed = 0L
@@ -109,11 +126,11 @@ class LiveStream<F : Any> @JvmOverloads constructor(
      * [processedFrames] + [droppedFrames] is the number of frames submitted and not refused.
      */
     val droppedFrames: Long
-        get() = synchronized(state) { dropped }
+        get() = state.withLock { dropped }
 
     /** Frames whose result, or error, reached the listener. */
     val processedFrames: Long
-        get() = synchronized(state) { processed }
+        get() = state.withLock { processed }
 
     /** Whether [close] was called. */
     val isClosed: Boolean
@@ -143,17 +160,23 @@ class LiveStream<F : Any> @JvmOverloads constructor(
         var afterClose = false
         var replaced: Pending<F>? = null
         var schedule = false
-        synchronized(state) {
+        state.withLock {
             when {
                 closed -> {
                     afterClose = true
                     dropped++
                 }
-                lastTimestampNanos.let { it != null && timestampNanos <= it } -> refusedAfter = lastTimestampNanos
+                lastTimestampNanos.let { it != null && timestampNanos <= it } -> {
+                    refusedAfter = lastTimestampNanos
+                    holders.add(Thread.currentThread())
+                }
                 else -> {
                     lastTimestampNanos = timestampNanos
                     replaced = waiting
-                    if (replaced != null) dropped++
+                    if (replaced != null) {
+                        dropped++
+                        holders.add(Thread.currentThread())
+                    }
                     waiting = Pending(frame, timestampNanos, submittedAt)
                     // A waiting frame implies a scheduled task, so a replacement needs none.
                     if (!scheduled) {
@@ -165,46 +188,80 @@ class LiveStream<F : Any> @JvmOverloads constructor(
         }
         // Frames are released outside the lock: release is the caller's code, and Image.close() takes time.
         if (afterClose) {
+            // Given after close() began: the frame is this call's to release, close() does not wait for it.
             release(frame)
             return
         }
         refusedAfter?.let { previous ->
-            release(frame)
+            releaseHeld(frame)
             throw IllegalArgumentException(
                 "timestamp $timestampNanos is not after the previous frame's $previous: " +
                     "live-stream timestamps must strictly increase"
             )
         }
         if (schedule) execute()
-        replaced?.let { release(it.frame) }
+        replaced?.let { releaseHeld(it.frame) }
     }
 
     /**
-     * Stops the stream: the waiting frame is released, a frame being classified is released when
-     * its classification ends but its result is discarded, and frames submitted later are released
-     * at once. When close() returns, the listener will not be called again; if a callback is in
-     * progress on another thread, close() waits for it (not for the classification). Calling it
-     * again does nothing. The executor is not shut down: it belongs to the caller.
+     * Stops the stream and returns once it holds no frame any more, so that the frames' source can
+     * be closed right after (`ImageReader.close()` invalidates the buffers of its images, and
+     * reading them afterwards is undefined behaviour):
+     * - the waiting frame is released and counted as dropped;
+     * - if a frame is being classified, close() waits until its classification has returned and
+     *   the frame has been released (its result is discarded), and for a listener callback in
+     *   progress, so it blocks for up to one classification and one callback: fine in `onPause`,
+     *   but a blocking call. A frame that a [submit] running at the same time is releasing (the one
+     *   it replaced or refused) is waited for too;
+     * - the listener is not called again once close() returns;
+     * - frames submitted later are released at once by [submit].
+     *
+     * Called on the thread that is classifying for this stream (from a listener callback, or from
+     * [classify] or [release] on the executor), close() cannot wait for itself: it releases the
+     * waiting frame, waits for any other thread still releasing one, and returns; the frame in
+     * flight is then released when its classification returns, the callback in progress is the
+     * last one, and its result is discarded. Called from another task on the executor, close()
+     * waits as from any other thread (on a single-thread executor, no classification can be in
+     * progress then).
+     *
+     * Calling it again does nothing more, but waits in the same way if a classification is still
+     * in flight. The wait is not interruptible (the thread's interrupt status is kept). The
+     * executor is not shut down: it belongs to the caller.
      */
     override fun close() {
-        val leftover = synchronized(state) {
-            if (closed) {
-                null
-            } else {
-                closed = true
-                waiting.also {
-                    waiting = null
-                    if (it != null) dropped++
+        val me = Thread.currentThread()
+        val leftover = state.withLock {
+            closed = true
+            waiting.also {
+                waiting = null
+                if (it != null) {
+                    dropped++
+                    holders.add(me)
                 }
             }
         }
         try {
-            leftover?.let { release(it.frame) }
+            leftover?.let { releaseHeld(it.frame) }
         } finally {
-            // Closed is set before waiting for the lock, so a run of results cannot keep close() waiting:
-            // callbacks that had not started see it and are skipped. Every call waits, repeated ones too.
-            synchronized(delivery) {}
+            state.withLock {
+                while (holders.any { it !== me }) letGo.awaitUninterruptibly()
+            }
         }
+    }
+
+    /** Releases a frame the current thread took out of the stream (and entered in [holders]). */
+    private fun releaseHeld(frame: F) {
+        try {
+            release(frame)
+        } finally {
+            state.withLock { letGoOfOne() }
+        }
+    }
+
+    /** Called with [state] held: the current thread no longer has one of the stream's frames. */
+    private fun letGoOfOne() {
+        holders.remove(Thread.currentThread())
+        if (closed) letGo.signalAll()
     }
 
     private fun execute() {
@@ -214,31 +271,36 @@ class LiveStream<F : Any> @JvmOverloads constructor(
             // The executor was shut down. Right after close() that is the owner's normal teardown
             // racing a submit, and close() has already released the waiting frame; otherwise the
             // frame cannot be classified: give it back and tell the caller.
-            val orphan = synchronized(state) {
+            val orphan = state.withLock {
                 scheduled = false
                 waiting.also {
                     waiting = null
-                    if (it != null) dropped++
+                    if (it != null) {
+                        dropped++
+                        holders.add(Thread.currentThread())
+                    }
                 }
             }
-            orphan?.let { release(it.frame) }
+            orphan?.let { releaseHeld(it.frame) }
             if (!closed) throw rejected
         }
     }
 
     /** One executor task: classifies the waiting frame, tells the listener, schedules the next one. */
     private fun classifyNext() {
-        val pending = synchronized(state) {
+        val pending = state.withLock {
             waiting.also {
                 waiting = null
-                if (it == null) scheduled = false // close() took the frame before this task ran
+                // Held until the callback has returned, so close() waits for the classification and the callback.
+                if (it != null) holders.add(Thread.currentThread()) else scheduled = false // close() took the frame first
             }
         } ?: return
         try {
             deliver(pending, classifyAndRelease(pending.frame))
         } finally {
             // Also when the listener threw, so the stream does not stall with a frame waiting.
-            val next = synchronized(state) {
+            val next = state.withLock {
+                letGoOfOne()
                 scheduled = waiting != null
                 scheduled
             }
@@ -254,7 +316,7 @@ class LiveStream<F : Any> @JvmOverloads constructor(
         } catch (error: Throwable) {
             // An Error (out of memory, a missing native library) is not a bad frame: give the frame
             // back, count it as dropped and let the Error reach the thread's uncaught-exception handler.
-            synchronized(state) { dropped++ }
+            state.withLock { dropped++ }
             try {
                 release(frame)
             } catch (releaseError: Throwable) {
@@ -274,17 +336,17 @@ class LiveStream<F : Any> @JvmOverloads constructor(
 
     private fun deliver(pending: Pending<F>, outcome: Result<ClassificationResult>) {
         val finished = clock()
-        synchronized(delivery) {
-            val heard = !closed
-            synchronized(state) { if (heard) processed++ else dropped++ }
-            if (!heard) return
-            outcome.fold(
-                onSuccess = {
-                    val latencyMs = (finished - pending.submittedAtNanos) / 1e6
-                    listener.onResult(LiveResult(pending.timestampNanos, it, latencyMs))
-                },
-                onFailure = { listener.onError(it, pending.timestampNanos) },
-            )
-        }
+        // No lock around the callback: a close() on another thread waits for this task to let go of
+        // the frame, after the callback; a close() earlier on this thread (in classify) is seen here.
+        val heard = !closed
+        state.withLock { if (heard) processed++ else dropped++ }
+        if (!heard) return
+        outcome.fold(
+            onSuccess = {
+                val latencyMs = (finished - pending.submittedAtNanos) / 1e6
+                listener.onResult(LiveResult(pending.timestampNanos, it, latencyMs))
+            },
+            onFailure = { listener.onError(it, pending.timestampNanos) },
+        )
     }
 }

@@ -230,12 +230,15 @@ class MobileNetV3Classifier private constructor(
      * imageReader.setOnImageAvailableListener({ reader ->
      *     reader.acquireLatestImage()?.let { stream.submit(it, it.timestamp) }
      * }, cameraHandler)
-     * // onPause: stream.close(), then release the camera
+     * // onPause: stop the camera, then stream.close() (it waits for the image being classified),
+     * // then imageReader.close()
      * ```
      *
      * The stream holds up to two images (one classified, one waiting) besides the one being
-     * delivered, so give the `ImageReader` `maxImages` of at least 3. Close the stream before this
-     * classifier; [close] stops the background thread.
+     * delivered, so give the `ImageReader` `maxImages` of at least 3. `LiveStream.close()` returns
+     * once no image is read any more, so the reader can be closed right after it (closing a reader
+     * frees its images' buffers). Close the stream before this classifier; [close] stops the
+     * background thread.
      *
      * @param rotationDegrees the clockwise rotation that makes the camera's frames upright.
      */
