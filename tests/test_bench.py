@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from emulated_android.harness import free_port, start_phone, stop_phone
 
+from mnv3_sdk.bench.config import BenchConfig
 from mnv3_sdk.bench.report import regressions
 from mnv3_sdk.bench.stats import percentile, summarize, trimmed_mean
+from mnv3_sdk.errors import SdkError
 
 TESTS = Path(__file__).parent
 QUICK = ["--threads", "1", "--warmup", "1", "--iterations", "10", "--min-seconds", "0"]
@@ -198,26 +200,104 @@ def test_app_mode_times_whole_frames_with_preprocessing_apart(emulated_phones, r
     result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--apk", str(apk), "--frame", "640x480", *QUICK))
     assert result.exit_code == 0, result.stderr
     report = json.loads((tmp_path / "out" / "b.json").read_text())
-    assert report["settings"]["frame"] == "640x480"
+    assert report["settings"]["frame"] == "640x480" and report["settings"]["frame_format"] == "argb"
     case = report["cases"][0]
     assert case["engine"] == "app end-to-end" and case["frame"] == "640x480"
+    assert (case["frame_format"], case["frame_rotation"]) == ("argb", 0)
     assert len(case["preprocessing_ms"]) == len(case["samples_ms"]) == 10
     assert case["end_to_end_summary"]["p50_ms"] > case["summary"]["p50_ms"]
-    assert "| 640x480 |" in (tmp_path / "out" / "b.md").read_text()
+    assert "| 640x480 | ARGB_8888 |" in (tmp_path / "out" / "b.md").read_text()
     assert "mnv3-sdk-bench: load_ms=" in phone.logcat
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["--frame", "1920x1080"], "only apply with --adb"),
-    (["--adb", "--runner", "RUNNER", "--frame", "1920x1080"], "--frame needs app mode"),
-    (["--adb", "--apk", "APK", "--frame", "1920by1080"], "--frame takes WIDTHxHEIGHT"),
-    (["--adb", "--apk", "APK", "--frame", "0x1080"], "--frame sides must be 1 to 16384"),
+def test_app_mode_times_camera_frames_with_frame_format_yuv(emulated_phones, random_build, apk, tmp_path, run_cli):
+    """--frame-format yuv: the activity gets `--es frame_format yuv` and classifies a synthetic
+    YUV_420_888 frame (NV21-like chroma, rotated 90°) end to end; bench.json and bench.md say which
+    pipeline was timed, and its cases are kept apart from ARGB ones (another engine, so a baseline
+    of one never judges the other)."""
+    [phone] = emulated_phones({})
+    result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--apk", str(apk), "--frame", "640x480",
+                                 "--frame-format", "yuv", *QUICKER))
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((tmp_path / "out" / "b.json").read_text())
+    assert report["settings"]["frame"] == "640x480" and report["settings"]["frame_format"] == "yuv"
+    assert "--frame-format yuv" in report["command"]
+    [case] = report["cases"]
+    assert case["engine"] == "app end-to-end yuv" and case["frame"] == "640x480"
+    assert (case["frame_format"], case["frame_rotation"]) == ("yuv", 90)
+    assert len(case["preprocessing_ms"]) == len(case["samples_ms"]) == 3
+    assert "YUV_420_888" in case["notes"]
+    assert "| 640x480 | YUV_420_888, rotated 90° |" in (tmp_path / "out" / "b.md").read_text()
+    assert "mnv3-sdk-bench: load_ms=" in phone.logcat
+
+
+@pytest.mark.parametrize("lacks, arguments, message", [
+    (["frame_format"], ["--frame", "64x48", "--frame-format", "yuv"],
+     "the installed demo app has no yuv mode (--frame-format yuv): rebuild it"),
+    (["frame_width", "frame_height", "frame_format"], ["--frame", "64x48"],
+     "the installed demo app has no end-to-end mode (--frame): rebuild it"),
 ])
-def test_frame_option_errors(random_build, apk, runner, tmp_path, run_cli, arguments, message):
+def test_an_app_built_before_a_mode_is_named_in_one_line(emulated_phones, random_build, apk, tmp_path, run_cli,
+                                                         lacks, arguments, message):
+    """An APK built from older templates ignores the extras it does not read (as any app does) and
+    times something else; the harness notices from the result and says so, in one line naming the
+    device, instead of reporting the wrong pipeline's times."""
+    [phone] = emulated_phones({"app_lacks": lacks})
+    result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--apk", str(apk), *arguments, *QUICKER))
+    assert result.exit_code == 1
+    [line] = [line for line in result.stderr.splitlines() if message in line]
+    assert f"device {phone.serial}" in line
+    assert json.loads((tmp_path / "out" / "b.json").read_text())["cases"] == []
+
+
+def test_the_emulated_app_refuses_what_the_activity_refuses(emulated_phones, adb_server, apk, tmp_path):
+    """Extras the host never sends, straight through the real adb client: BenchmarkActivity's
+    require() checks fail the run with an IllegalArgumentException written as the result, and the
+    emulated app answers alike (before loading any model, as the activity does)."""
+    [phone] = emulated_phones({})
+
+    def adb(*args: str) -> str:
+        return adb_server.run("-s", phone.serial, *args).stdout
+
+    adb("install", str(apk))
+    component = f"{DEVICE['app_package']}/.BenchmarkActivity"
+    for extras, message in [(["--es", "frame_format", "nv21", "--ei", "frame_width", "64", "--ei", "frame_height", "48"],
+                             "frame_format is argb or yuv, got nv21"),
+                            (["--es", "frame_format", "yuv"], "frame_format yuv needs frame_width and frame_height")]:
+        adb("shell", "run-as", DEVICE["app_package"], "rm", "-f", "files/mnv3_benchmark.json")
+        adb("shell", "am", "start", "-W", "-S", "-n", component, "--es", "model", "/data/local/tmp/none.pte", *extras)
+        deadline = time.monotonic() + 30
+        while not (written := adb_server.run("-s", phone.serial, "shell", "run-as", DEVICE["app_package"], "cat",
+                                             "files/mnv3_benchmark.json", check=False)).stdout:
+            assert time.monotonic() < deadline, written.stderr
+            time.sleep(0.1)
+        assert json.loads(written.stdout) == {"error": f"java.lang.IllegalArgumentException: {message}",
+                                              "error_type": "java.lang.IllegalArgumentException"}
+
+
+@pytest.mark.parametrize("arguments, message, code", [
+    (["--frame", "1920x1080"], "only apply with --adb", 1),
+    (["--adb", "--runner", "RUNNER", "--frame", "1920x1080"], "--frame needs app mode", 1),
+    (["--adb", "--apk", "APK", "--frame", "1920by1080"], "--frame takes WIDTHxHEIGHT", 1),
+    (["--adb", "--apk", "APK", "--frame", "0x1080"], "--frame sides must be 1 to 16384", 1),
+    (["--frame-format", "yuv"], "--frame and --frame-format only apply with --adb", 1),
+    (["--adb", "--apk", "APK", "--frame-format", "yuv"], "--frame-format needs --frame WxH", 1),
+    (["--adb", "--runner", "RUNNER", "--frame", "64x48", "--frame-format", "yuv"], "--frame needs app mode", 1),
+    # click's own choice check: a usage error (exit 2), still one line.
+    (["--adb", "--apk", "APK", "--frame", "64x48", "--frame-format", "nv21"],
+     "Invalid value for '--frame-format': 'nv21' is not one of 'argb', 'yuv'", 2),
+])
+def test_frame_option_errors(random_build, apk, runner, tmp_path, run_cli, arguments, message, code):
     arguments = [{"RUNNER": str(runner), "APK": str(apk)}.get(word, word) for word in arguments]
     result = run_cli(*bench_args(tmp_path, str(random_build), *arguments, *QUICK))
-    assert result.exit_code == 1 and message in result.stderr, result.stderr
+    assert result.exit_code == code and message in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_frame_format_is_checked_for_script_callers_too(random_build, apk):
+    """mnv3_sdk.benchmark(**options) builds the same BenchConfig without click's choice check."""
+    with pytest.raises(SdkError, match=r"^--frame-format takes argb or yuv \(got 'nv21'\)$"):
+        BenchConfig(models=(random_build,), adb=True, apk=apk, frame="64x48", frame_format="nv21")
 
 
 @pytest.mark.parametrize("state_name, message", [("unauthorized", "unauthorized: unlock it"),

@@ -1,7 +1,10 @@
 """Rules the real tools (Gradle, AGP, KGP, Android) apply to the generated project, checked where
 neither Gradle nor a phone is available. Each test names the upstream file the rule comes from."""
 
+import os
 import re
+import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -133,3 +136,180 @@ def test_main_activity_confines_the_classifier_to_its_worker_and_shows_errors(pr
     assert destroy.index("worker.execute") < destroy.index("worker.shutdown()") < destroy.index("super.onDestroy()")
     assert activity.count("catch (error: Throwable)") == 2
     assert "Cannot load the model" in activity and "Cannot classify" in activity
+
+
+# --- the camera screen (CameraActivity) ----------------------------------------------------------
+
+ANDROID_NS = "{http://schemas.android.com/apk/res/android}"
+
+
+def demo_manifest(project: Path) -> ET.Element:
+    return ET.parse(project / "demo" / "src" / "main" / "AndroidManifest.xml").getroot()
+
+
+def function_body(text: str, signature: str) -> str:
+    """The brace-balanced body of the one function declared with ``signature`` (up to its "{")."""
+    [body] = blocks(text, signature)
+    return body
+
+
+def test_demo_manifest_is_well_formed_xml(project):
+    """XML 1.0 § 2.5: "the string '--' (double-hyphen) MUST NOT occur within comments", and AGP's
+    manifest merger and aapt2 (expat) reject a manifest that is not well formed. An `am start`
+    command line with its --ei options once sat in a comment here."""
+    for path in project.rglob("AndroidManifest.xml"):
+        ET.parse(path)
+        assert all("--" not in comment for comment in re.findall(r"<!--(.*?)-->", path.read_text(), re.DOTALL))
+
+
+def test_camera_is_an_optional_feature_and_its_permission_is_declared(project):
+    """CAMERA is a dangerous permission (core/res/AndroidManifest.xml: protectionLevel "dangerous"),
+    requested at run time but only grantable when the manifest declares it. Declaring it implies
+    the camera features as *required*: aapt2's badging (tools/aapt2/dump/DumpManifest.cpp,
+    addImpliedFeaturesForPermission) adds android.hardware.camera, and the <uses-feature> guide's
+    table "Permissions that imply feature requirements" adds android.hardware.camera.autofocus,
+    for Google Play's filtering. An explicit <uses-feature required="false"> of the same name
+    replaces the implied one (CommonFeatureGroup::PrintGroup prints implied features only when not
+    declared), so the app still installs without a camera, where MainActivity greys the button."""
+    manifest = demo_manifest(project)
+    permissions = [element.get(f"{ANDROID_NS}name") for element in manifest.iter("uses-permission")]
+    assert "android.permission.CAMERA" in permissions
+    features = {element.get(f"{ANDROID_NS}name"): element.get(f"{ANDROID_NS}required")
+                for element in manifest.iter("uses-feature")}
+    assert features == {"android.hardware.camera": "false", "android.hardware.camera.autofocus": "false"}
+    activities = {element.get(f"{ANDROID_NS}name"): element for element in manifest.iter("activity")}
+    assert activities[".CameraActivity"].get(f"{ANDROID_NS}exported") == "false"  # opened from MainActivity only
+    main = source(project, "demo", "MainActivity.kt")
+    assert "isEnabled = packageManager.hasSystemFeature(PackageManager.FEATURE_CAMERA_ANY)" in main
+    assert "startActivity(Intent(this, CameraActivity::class.java))" in main
+
+
+def test_camera_permission_is_requested_at_run_time_once_and_checked_before_opening(project):
+    """Activity.requestPermissions shows the dialog, which pauses and resumes the activity; asking
+    again from onResume after a refusal would loop, so it is asked once per visit (kept across
+    recreation). Activity.onRequestPermissionsResult: "It is possible that the permissions request
+    interaction with the user is interrupted. In this case you will receive empty permissions and
+    results arrays which should be treated as a cancellation" – so the first result is read safely.
+    CameraManager.openCamera is @RequiresPermission(CAMERA) and throws SecurityException without
+    it: the permission is checked where the camera is opened."""
+    activity = source(project, "demo", "CameraActivity.kt")
+    resume = function_body(activity, "override fun onResume() {")
+    assert re.search(r"checkSelfPermission\(Manifest\.permission\.CAMERA\) == PackageManager\.PERMISSION_GRANTED"
+                     r" -> startCamera\(\)", resume)
+    ask = resume[resume.index("!permissionRequested ->"):]
+    assert re.search(r"permissionRequested = true\s+.*\s+requestPermissions\(arrayOf\(Manifest\.permission\.CAMERA\), "
+                     r"CAMERA_PERMISSION_REQUEST\)", ask)
+    assert activity.count("requestPermissions(") == 1
+    assert "outState.putBoolean(PERMISSION_REQUESTED, permissionRequested)" in activity
+    assert "savedInstanceState?.getBoolean(PERMISSION_REQUESTED)" in activity
+    result = function_body(activity, "override fun onRequestPermissionsResult(")
+    assert "grantResults.firstOrNull() == PackageManager.PERMISSION_GRANTED" in result
+    assert "grantResults[0]" not in activity
+    opening = function_body(activity, "private fun openCamera() {")
+    assert opening.index("checkSelfPermission(Manifest.permission.CAMERA)") < opening.index(".openCamera(")
+
+
+def test_camera_frames_are_always_closed(project):
+    """ImageReader (media/java/android/media/ImageReader.java): once maxImages images are acquired
+    and not closed, "the producer enqueueing additional images may stall" – the preview freezes.
+    Every image acquired goes straight to the LiveStream, which releases each frame exactly once
+    (LiveStream.kt) with Image::close. acquireLatestImage "requires temporarily acquiring two
+    Images at once", so maxImages leaves two beyond the stream's frame in flight and frame waiting."""
+    activity = source(project, "demo", "CameraActivity.kt")
+    assert "acquireNextImage" not in activity and activity.count("acquireLatestImage()") == 1
+    [listener] = blocks(activity, "reader.setOnImageAvailableListener({ source ->")
+    statements = [line.strip() for line in listener.strip().splitlines() if not line.strip().startswith("//")]
+    assert statements == ["val image = source.acquireLatestImage() ?: return@setOnImageAvailableListener",
+                          "liveStream.submit(image, image.timestamp)"]
+    [stream] = blocks(activity, "val liveStream = LiveStream<Image>(")
+    assert "release = Image::close," in stream
+    assert int(re.search(r"const val MAX_IMAGES = (\d+)", activity).group(1)) >= 2 + 2
+    assert "ImageReader.newInstance(frameSize.width, frameSize.height, ImageFormat.YUV_420_888, MAX_IMAGES)" in activity
+
+
+def test_camera_is_released_in_on_pause_after_the_frame_in_flight(project):
+    """Everything onResume opens, onPause releases (Camera2Basic's onPause: closeCamera, then
+    stopBackgroundThread): the capture session, the camera device (held exclusively: other apps
+    cannot open it meanwhile), the frames' thread, the stream and the classifier. ImageReader.close:
+    "attempting to read from ByteBuffers returned by an earlier Plane#getBuffer call will have
+    undefined behavior", so the reader is closed on the worker, after the classification still
+    reading a frame, never from the main thread under it. A camera that finishes opening after
+    onPause is closed on arrival (its callbacks run on the main thread, where onPause runs)."""
+    activity = source(project, "demo", "CameraActivity.kt")
+    pause = function_body(activity, "override fun onPause() {")
+    assert pause.index("stopCamera()") < pause.index("super.onPause()")
+    assert "startCamera()" in function_body(activity, "override fun onResume() {")
+    stop = function_body(activity, "private fun stopCamera() {")
+    order = ["session?.close()", "camera?.close()", "reader?.setOnImageAvailableListener(null, null)",
+             "thread.quitSafely()", "thread.join()", "stream?.close()", "worker.execute {"]
+    assert [stop.index(step) for step in order] == sorted(stop.index(step) for step in order)
+    [release] = blocks(stop, "worker.execute {")
+    assert "reader?.close()" in release and "classifier?.close()" in release
+    assert activity.count("reader?.close()") == 1 and "reader.close()" not in activity
+    for field in ("frameThread", "imageReader", "stream", "session", "camera"):
+        assert re.search(rf"\b{field} = null\b", stop), field
+    opened = function_body(activity, "override fun onOpened(device: CameraDevice) {")
+    assert re.search(r"if \(opening !== this\) \{.*?device\.close\(\)", opened, re.DOTALL)
+    assert "openCamera(id, callback, mainHandler)" in activity
+    assert "createCaptureSession(listOf(previewSurface, frames.surface), callback, mainHandler)" in activity
+    assert "worker.shutdown()" in function_body(activity, "override fun onDestroy() {")
+
+
+def test_camera_frames_are_classified_off_the_main_thread(project):
+    """classify is @WorkerThread in the library (lint's WrongThread flags a main-thread call): the
+    one call is the LiveStream's classify, run on the activity's single worker, which also loads
+    and closes the classifier, so it needs no lock (as MainActivity's worker). Frames arrive on a
+    HandlerThread of their own; the main thread only gets text to show, never the classifier."""
+    library = source(project, "library", f"{DEFAULT_SETTINGS.class_name}.kt")
+    assert re.search(r"@WorkerThread\s+fun classify\(image: Image, rotationDegrees: Int\)", library)
+    activity = source(project, "demo", "CameraActivity.kt")
+    assert "private val worker: ExecutorService = Executors.newSingleThreadExecutor()" in activity
+    assert len(re.findall(r"\.classify\(", activity)) == 1
+    [stream] = blocks(activity, "val liveStream = LiveStream<Image>(")
+    assert ".classify(image, rotationDegrees)" in stream and "executor = worker," in stream
+    assert re.search(r"worker\.execute \{\s*try \{\s*classifier = \w+\.create\(context, ", activity)
+    assert 'HandlerThread("camera-frames")' in activity and "}, Handler(thread.looper))" in activity
+    ui_blocks = blocks(activity, "runOnUiThread {")
+    assert ui_blocks and not any("classifier" in block for block in ui_blocks)
+    assert all("isDestroyed" in block for block in ui_blocks)
+    assert activity.count("catch (error: Throwable)") == 1 and "Cannot load the model" in activity
+
+
+def test_camera_rotation_is_the_camera2_formula_for_the_display_rotation(project, tmp_path):
+    """The clockwise rotation passed to classify, run on the JVM for every sensor orientation,
+    lens facing and display rotation, against CameraX's CameraOrientationUtil.getRelativeImageRotation
+    (destination = display rotation, source = SENSOR_ORIENTATION, opposite facing = back camera):
+    (source - destination + 360) % 360 for a back camera, (source + destination) % 360 for a front
+    one. Checked by hand for a phone: held upright, a back camera's frame (sensor 90) needs 90° and a
+    front camera's (270) 270°; turned counter-clockwise into landscape (Display.getRotation:
+    ROTATION_90, "the opposite direction of the physical rotation") both sensors' tops point up: 0."""
+    from mnv3_sdk.android.kotlin import compile_kotlin
+    from mnv3_sdk.android.toolchain import KOTLIN_STDLIB, fetch, find_java
+
+    rotation = project / "demo" / "src" / "main" / "kotlin" / PACKAGE_PATH / "demo" / "CameraRotation.kt"
+    assert "import android" not in rotation.read_text(encoding="utf-8")  # plain Kotlin: runs on the JVM
+    table = tmp_path / "RotationTable.kt"
+    table.write_text(f"package {DEFAULT_SETTINGS.package}.demo\n\n"
+                     "fun main() {\n"
+                     "    for (sensor in listOf(0, 90, 180, 270)) for (front in listOf(false, true))\n"
+                     "        for (display in listOf(0, 90, 180, 270))\n"
+                     '            println("$sensor $front $display ${CameraRotation.frameRotation(sensor, front, display)}")\n'
+                     "}\n", encoding="utf-8")
+    compile_kotlin([rotation, table], [], tmp_path / "classes")
+    java = subprocess.run([str(find_java()), "-cp", f"{tmp_path / 'classes'}{os.pathsep}{fetch(KOTLIN_STDLIB)}",
+                           f"{DEFAULT_SETTINGS.package}.demo.RotationTableKt"], capture_output=True, text=True, timeout=120)
+    assert java.returncode == 0, java.stderr
+    computed = {}
+    for line in java.stdout.splitlines():
+        sensor, front, display, degrees = line.split()
+        computed[int(sensor), front == "true", int(display)] = int(degrees)
+
+    def camerax(destination: int, source: int, opposite_facing: bool) -> int:
+        return (source - destination + 360) % 360 if opposite_facing else (source + destination) % 360
+
+    assert len(computed) == 32
+    for (sensor, front, display), degrees in computed.items():
+        assert degrees == camerax(display, sensor, opposite_facing=not front), (sensor, front, display)
+    assert (computed[90, False, 0], computed[270, True, 0]) == (90, 270)
+    assert (computed[90, False, 90], computed[270, True, 90]) == (0, 0)
+    assert (computed[90, False, 270], computed[90, False, 180]) == (180, 270)

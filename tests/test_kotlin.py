@@ -345,4 +345,7 @@ def test_benchmark_result_is_whole_when_it_appears_and_failures_carry_the_error_
     frame = json.loads((tmp_path / "end_to_end.json").read_text(encoding="utf-8"))
     assert (frame["frame_width"], frame["frame_height"]) == (1920, 1080)
     assert frame["preprocessing_ms"] == [3.5, 4.25] and frame["iterations_ms"] == [2.0, 2.5]
-    assert "frame_width" not in result
+    assert (frame["frame_format"], frame["frame_rotation"]) == ("argb", 0)  # the default: ARGB pixels
+    yuv = json.loads((tmp_path / "end_to_end_yuv.json").read_text(encoding="utf-8"))
+    assert (yuv["frame_width"], yuv["frame_format"], yuv["frame_rotation"]) == (1280, "yuv", 90)
+    assert "frame_width" not in result and "frame_format" not in result

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 import click
 
 from mnv3_sdk import __version__
-from mnv3_sdk.bench.config import BenchConfig
+from mnv3_sdk.bench.config import FRAME_FORMATS, BenchConfig
 from mnv3_sdk.bench.config import option_default as bench_default
 from mnv3_sdk.build import report as report_io
 from mnv3_sdk.build.config import INPUT_FORMATS, QUANTS, BuildConfig, option_default
@@ -188,6 +188,9 @@ def verify(model: Path, val_dir: Path, weights: str | None, min_accuracy_ratio: 
 @click.option("--frame", default=None, metavar="WxH",
               help="adb app mode: classify synthetic WxH frames end to end and report preprocessing and "
                    "inference apart (e.g. 1920x1080).")
+@click.option("--frame-format", type=click.Choice(list(FRAME_FORMATS)), default=None,
+              help="With --frame: classify ARGB_8888 pixels (argb, default) or YUV_420_888 camera frames as an "
+                   "ImageReader delivers them (yuv: NV21-like chroma, rotated 90°).")
 @click.option("--threads", default=bench_default("threads"), show_default=True, help="Thread counts, comma-separated.")
 @click.option("--warmup", type=int, default=bench_default("warmup"), show_default=True, help="Untimed runs before measuring.")
 @click.option("--iterations", type=int, default=bench_default("iterations"), show_default=True, help="Measured runs, at least.")
@@ -211,6 +214,7 @@ def bench(**options: Any) -> None:
     mnv3-sdk bench dist/mnv3-small-int8 dist/mnv3-small-fp32    # host, side by side
     mnv3-sdk bench --adb --apk demo-debug.apk                    # in-app on a device
     mnv3-sdk bench --adb --apk demo-debug.apk --frame 1920x1080  # end to end, from camera-sized frames
+    mnv3-sdk bench --adb --apk demo-debug.apk --frame 1280x720 --frame-format yuv  # from camera frames
     mnv3-sdk bench --adb --runner executor_runner --pin-big-cores
     """
     from mnv3_sdk.bench.run import run_bench

@@ -103,7 +103,9 @@ private fun everyYCbCr(planes: ByteArray): ByteArray {
         System.arraycopy(planes, count + row * 4096, chroma, row * 8192, 4096)
         System.arraycopy(planes, 2 * count + row * 4096, chroma, row * 8192 + 4096, 4096)
     }
-    return YuvPreprocessing.toUprightRgb(planes.copyOfRange(0, count), chroma, 4096, 0)
+    val rgb = ByteArray(3 * count)
+    YuvPreprocessing.toUprightRgb(planes.copyOfRange(0, count), chroma, 4096, 0, rgb, 0, 4096)
+    return rgb
 }
 
 /** Fills a ModelInput for metadata.json from RGB bytes and writes the tensor data (little-endian). */
@@ -324,5 +326,7 @@ private fun benchResult(folder: File, iterations: Int) {
     BenchmarkResult.write(File(folder, "executorch_error.json"), BenchmarkResult.failure(RuntimeException("[ExecuTorch Error 0x23] Invalid program"), 0x23))
     val frame = BenchmarkResult.EndToEnd(1920, 1080, doubleArrayOf(3.5, 4.25))
     BenchmarkResult.write(File(folder, "end_to_end.json"), BenchmarkResult.success("m.pte", "Acme", 1, 1, 0, 1.0, 2.0, doubleArrayOf(2.0, 2.5), 1, frame))
+    val yuv = BenchmarkResult.EndToEnd(1280, 720, doubleArrayOf(1.5), "yuv", 90)
+    BenchmarkResult.write(File(folder, "end_to_end_yuv.json"), BenchmarkResult.success("m.pte", "Acme", 1, 1, 0, 1.0, 2.0, doubleArrayOf(2.0), 1, yuv))
     println("leftovers=${folder.listFiles { f -> f.name.endsWith(".tmp") }!!.size}")
 }

@@ -10,7 +10,7 @@ from typing import Any
 
 from mnv3_sdk import hostinfo, options
 from mnv3_sdk.bench.adb import parse_server
-from mnv3_sdk.bench.device import DeviceSettings
+from mnv3_sdk.bench.device import FRAME_FORMATS, DeviceSettings
 from mnv3_sdk.bench.host import HostSettings, resolve_models
 from mnv3_sdk.errors import SdkError
 
@@ -47,6 +47,7 @@ class BenchConfig:
     app_package: str | None = None
     pin_big_cores: bool = False
     frame: str | None = None  # "1920x1080"
+    frame_format: str | None = None  # with frame: "argb" (ARGB pixels, the default) or "yuv" (camera frames)
     threads: str = "1,2"
     warmup: int = 5
     iterations: int = 50
@@ -95,12 +96,18 @@ def _settings(config: BenchConfig) -> tuple[HostSettings, DeviceSettings | None,
         iterations, min_seconds = max(iterations, 1024), max(min_seconds, 60.0)
     host_settings = HostSettings(thread_counts, config.warmup, iterations, min_seconds, config.eager)
     frame_size = parse_frame(config.frame) if config.frame is not None else None
+    frame_format = config.frame_format
+    if frame_format is not None and frame_format not in FRAME_FORMATS:
+        raise SdkError(f"--frame-format takes {' or '.join(FRAME_FORMATS)} (got {frame_format!r})")
     mode, runner, apk = config.mode, config.runner, config.apk
     if not config.adb:
-        if config.serial or config.all_devices or mode or runner or apk or config.frame or config.adb_server:
-            raise SdkError("--serial, --all-devices, --adb-server, --mode, --runner, --apk and --frame only apply "
-                           "with --adb")
+        if (config.serial or config.all_devices or mode or runner or apk or config.frame or frame_format
+                or config.adb_server):
+            raise SdkError("--serial, --all-devices, --adb-server, --mode, --runner, --apk, --frame and --frame-format "
+                           "only apply with --adb")
         return host_settings, None, None
+    if frame_format is not None and frame_size is None:
+        raise SdkError("--frame-format needs --frame WxH: it says which frames are classified end to end")
     gradle_project = None
     if apk is None and runner is None and mode != "runner":
         gradle_project = find_gradle_project(config.model_paths)  # only where Gradle and an Android SDK exist
@@ -121,7 +128,7 @@ def _settings(config: BenchConfig) -> tuple[HostSettings, DeviceSettings | None,
         raise SdkError("cannot tell the demo app's id: pass --app-package (e.g. com.example.mnv3.demo)")
     device = DeviceSettings(mode, thread_counts, config.warmup, iterations, config.cooldown, runner, apk, package,
                             config.pin_big_cores, app_timeout=config.app_timeout or max(60.0, iterations * 2.0),
-                            frame=frame_size,
+                            frame=frame_size, frame_format=frame_format or "argb",
                             server=parse_server(config.adb_server) if config.adb_server is not None else None)
     return host_settings, device, gradle_project
 

@@ -22,6 +22,11 @@ RUNNER_BLOCK = 10  # executions per runner invocation when it reports totals onl
 _ITERATION = re.compile(r"Iteration (\d+) of (\d+): ([0-9.]+) ms")
 _TOTAL = re.compile(r"Model executed successfully (\d+) time\(s\) in ([0-9.]+) ms")
 _THERMAL = re.compile(r"Thermal Status:\s*(\d+)")
+# App mode, --frame-format: what BenchmarkActivity classifies end to end (its frame_format extra).
+FRAME_FORMATS = {
+    "argb": "ARGB_8888 pixels, as Bitmap.getPixels returns them",
+    "yuv": "YUV_420_888 camera frames (NV21-like interleaved chroma, rotated 90°), as an ImageReader delivers them",
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class DeviceSettings:
     pin_big_cores: bool
     app_timeout: float
     frame: tuple[int, int] | None = None  # app mode: classify frames of this size, end to end
+    frame_format: str = "argb"  # with frame: a FRAME_FORMATS key, the pipeline timed
     server: tuple[str, int] | None = None  # a remote adb server (--adb-server); None: as adb chooses
 
 
@@ -175,7 +181,8 @@ def _run_app(adb: Adb, model: Path, remote_model: str, threads: int, settings: D
              facts: dict[str, Any]) -> CaseResult:
     package = settings.app_package
     adb.shell(f"run-as {package} rm -f files/{BENCHMARK_RESULT}", step="clearing the previous result")
-    frame = f" --ei frame_width {settings.frame[0]} --ei frame_height {settings.frame[1]}" if settings.frame else ""
+    frame = (f" --ei frame_width {settings.frame[0]} --ei frame_height {settings.frame[1]} "
+             f"--es frame_format {settings.frame_format}") if settings.frame else ""
     adb.shell(
         f"am start -W -S -n {package}/.BenchmarkActivity --ei warmup {settings.warmup} "
         f"--ei iterations {settings.iterations} --ei threads {threads} --es model {shlex.quote(remote_model)}{frame}",
@@ -207,13 +214,22 @@ def _run_app(adb: Adb, model: Path, remote_model: str, threads: int, settings: D
     if settings.frame and "preprocessing_ms" not in result:
         raise AdbError(f"device {adb.serial}: the installed demo app has no end-to-end mode (--frame): "
                        "rebuild it from this mnv3-sdk's android/ project", adb.serial, "reading the result")
+    # An app built before frame_format existed ignores the extra and times ARGB pixels.
+    frame_format = result.get("frame_format", "argb") if settings.frame else None
+    if settings.frame and frame_format != settings.frame_format:
+        raise AdbError(f"device {adb.serial}: the installed demo app has no {settings.frame_format} mode "
+                       f"(--frame-format {settings.frame_format}): rebuild it from this mnv3-sdk's android/ project",
+                       adb.serial, "reading the result")
     frame = f"{result['frame_width']}x{result['frame_height']}" if settings.frame else None
-    return CaseResult(model=model.stem, engine="app end-to-end" if frame else "app", threads=threads,
+    engine = "app" if not frame else ("app end-to-end" if frame_format == "argb" else f"app end-to-end {frame_format}")
+    return CaseResult(model=model.stem, engine=engine, threads=threads,
                       device=adb.serial, load_ms=result["load_ms"], first_inference_ms=result["first_inference_ms"],
                       samples_ms=list(result["iterations_ms"]), pss_kb=result.get("pss_kb"), frame=frame,
+                      frame_format=frame_format, frame_rotation=result.get("frame_rotation", 0) if frame else None,
                       preprocessing_ms=list(result["preprocessing_ms"]) if frame else None,
                       notes=f"timed inside the app; logcat tag {BENCHMARK_LOG_TAG}"
-                      + (f"; samples are the forward pass, preprocessing of {frame} frames apart" if frame else ""))
+                      + (f"; samples are the forward pass, preprocessing of {frame} {FRAME_FORMATS[frame_format]} apart"
+                         if frame else ""))
 
 
 def choose_devices(adb: Adb, serial: str | None, all_devices: bool) -> list[str]:

@@ -46,9 +46,12 @@ class CaseResult:
     samples_ms: list[float]
     peak_rss_kb: int | None = None
     pss_kb: int | None = None
-    # End-to-end cases (bench --adb --frame WxH): the frame size, and each iteration's preprocessing
-    # time beside its forward pass in samples_ms.
+    # End-to-end cases (bench --adb --frame WxH): the frame size, its format (the pipeline timed:
+    # "argb" pixels or "yuv" camera frames, bench.device.FRAME_FORMATS) and clockwise rotation to
+    # upright, and each iteration's preprocessing time beside its forward pass in samples_ms.
     frame: str | None = None
+    frame_format: str | None = None
+    frame_rotation: int | None = None
     preprocessing_ms: list[float] | None = None
     metadata: dict[str, Any] | None = None
     notes: str = ""

@@ -33,6 +33,13 @@ def build_report(cases: list[CaseResult], context: dict[str, Any]) -> dict[str, 
     return {**context, "cases": entries}
 
 
+def frame_kind(case: dict[str, Any]) -> str:
+    """What an end-to-end case classified, for the table: "ARGB_8888" or "YUV_420_888, rotated 90°"."""
+    if case.get("frame_format") == "yuv":
+        return f"YUV_420_888, rotated {case.get('frame_rotation') or 0}°"
+    return "ARGB_8888"
+
+
 def to_markdown(report: dict[str, Any]) -> str:
     lines = [
         "# mnv3-sdk benchmark",
@@ -60,12 +67,13 @@ def to_markdown(report: dict[str, Any]) -> str:
     end_to_end = [case for case in report["cases"] if case.get("preprocessing_summary")]
     if end_to_end:
         lines += ["", "End to end (each iteration: preprocessing the frame, then the forward pass above):", "",
-                  "| model | threads | device | frame | preprocessing p50 ms | inference p50 ms | total p50 ms | total p90 ms |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| model | threads | device | frame | frames | preprocessing p50 ms | inference p50 ms | total p50 ms "
+                  "| total p90 ms |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for case in end_to_end:
             total = case["end_to_end_summary"]
             lines.append(
-                f"| {case['model']} | {case['threads']} | {case['device']} | {case['frame']} "
+                f"| {case['model']} | {case['threads']} | {case['device']} | {case['frame']} | {frame_kind(case)} "
                 f"| {case['preprocessing_summary']['p50_ms']:.2f} | {case['summary']['p50_ms']:.2f} "
                 f"| {total['p50_ms']:.2f} | {total['p90_ms']:.2f} |"
             )

@@ -81,6 +81,7 @@ def run_bench(config: BenchConfig, command: str) -> BenchOutcome:
         context["settings"]["mode"] = device_settings.mode
         if device_settings.frame:
             context["settings"]["frame"] = "{}x{}".format(*device_settings.frame)
+            context["settings"]["frame_format"] = device_settings.frame_format
 
         def one_device(device: str) -> tuple[dict[str, Any] | None, list[CaseResult], DeviceFailure | None]:
             try:

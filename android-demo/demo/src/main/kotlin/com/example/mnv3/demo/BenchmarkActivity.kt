@@ -8,10 +8,14 @@ import android.os.Debug
 import android.util.Log
 import java.io.File
 import java.io.IOException
+import java.nio.ByteBuffer
 import java.util.Random
 import org.json.JSONObject
 import org.pytorch.executorch.ExecutorchRuntimeException
+import com.example.mnv3.ClassificationResult
 import com.example.mnv3.MobileNetV3Classifier
+import com.example.mnv3.YuvFrame
+import com.example.mnv3.YuvPlane
 
 /**
  * In-app benchmark, driven over adb (timing inside the app reflects real scheduling):
@@ -19,7 +23,7 @@ import com.example.mnv3.MobileNetV3Classifier
  * ```
  * adb shell am start -W -S -n com.example.mnv3.demo/.BenchmarkActivity \
  *     --ei warmup 10 --ei iterations 50 --ei threads 4 --es model /data/local/tmp/model.pte \
- *     --ei frame_width 1920 --ei frame_height 1080
+ *     --ei frame_width 1920 --ei frame_height 1080 --es frame_format yuv
  * adb shell run-as com.example.mnv3.demo cat files/mnv3_benchmark.json
  * ```
  *
@@ -27,7 +31,9 @@ import com.example.mnv3.MobileNetV3Classifier
  * input size, so preprocessing is next to nothing and the timing is the forward pass (as
  * ExecuTorch's benchmark app measures). With them, each iteration classifies a synthetic frame of
  * that size through the whole pipeline, and the result holds its preprocessing times beside the
- * forward pass's.
+ * forward pass's. `frame_format` says which pipeline: `argb` (the default) classifies ARGB_8888
+ * pixels as `Bitmap.getPixels` returns them, `yuv` a YUV_420_888 camera frame as an `ImageReader`
+ * delivers it (see [syntheticYuvFrame]).
  *
  * Times model load (`Module.load` and preparing `forward`, as ExecuTorch's own benchmark app
  * does), the first inference and every measured iteration, writes them as JSON to
@@ -44,11 +50,12 @@ class BenchmarkActivity : Activity() {
         val modelPath = intent.getStringExtra("model")
         val frameWidth = intent.getIntExtra("frame_width", 0)
         val frameHeight = intent.getIntExtra("frame_height", 0)
+        val frameFormat = intent.getStringExtra("frame_format") ?: ARGB
         val resultFile = File(filesDir, "mnv3_benchmark.json")
         val context = applicationContext
         Thread({
             val result = try {
-                run(context, warmup, iterations, threads, modelPath, frameWidth, frameHeight)
+                run(context, warmup, iterations, threads, modelPath, frameWidth, frameHeight, frameFormat)
             } catch (error: Throwable) {
                 // Not only exceptions: UnsatisfiedLinkError (no ExecuTorch library for this ABI) and
                 // OutOfMemoryError must reach the host as a result too, not as a crash it has to guess.
@@ -73,8 +80,11 @@ class BenchmarkActivity : Activity() {
         modelPath: String?,
         frameWidth: Int,
         frameHeight: Int,
+        frameFormat: String,
     ): JSONObject {
         require((frameWidth > 0) == (frameHeight > 0)) { "give both frame_width and frame_height, or neither" }
+        require(frameFormat == ARGB || frameFormat == YUV) { "frame_format is $ARGB or $YUV, got $frameFormat" }
+        require(frameFormat == ARGB || frameWidth > 0) { "frame_format $frameFormat needs frame_width and frame_height" }
         val options = MobileNetV3Classifier.Options(numThreads = threads)
         val classifier = if (modelPath != null) {
             MobileNetV3Classifier.createFromFile(File(modelPath), options)
@@ -86,13 +96,21 @@ class BenchmarkActivity : Activity() {
             val width = if (endToEnd) frameWidth else model.metadata.inputSize
             val height = if (endToEnd) frameHeight else model.metadata.inputSize
             val random = Random(0)
-            val pixels = IntArray(width * height) { random.nextInt() or (0xFF shl 24) }
-            val firstMs = model.classify(pixels, width, height).inferenceTimeMs
-            repeat(warmup) { model.classify(pixels, width, height) }
-            val results = List(iterations) { model.classify(pixels, width, height) }
+            // The same input every iteration, built before timing starts: only classify is timed.
+            val classifyFrame = if (frameFormat == YUV) {
+                val frame = syntheticYuvFrame(width, height, random)
+                fun(): ClassificationResult = model.classify(frame)
+            } else {
+                val pixels = IntArray(width * height) { random.nextInt() or (0xFF shl 24) }
+                fun(): ClassificationResult = model.classify(pixels, width, height)
+            }
+            val firstMs = classifyFrame().inferenceTimeMs
+            repeat(warmup) { classifyFrame() }
+            val results = List(iterations) { classifyFrame() }
             val times = DoubleArray(iterations) { results[it].inferenceTimeMs }
             val frame = if (endToEnd) {
-                BenchmarkResult.EndToEnd(width, height, DoubleArray(iterations) { results[it].preprocessingTimeMs })
+                val preprocessingMs = DoubleArray(iterations) { results[it].preprocessingTimeMs }
+                BenchmarkResult.EndToEnd(width, height, preprocessingMs, frameFormat, if (frameFormat == YUV) YUV_ROTATION else 0)
             } else {
                 null
             }
@@ -116,7 +134,36 @@ class BenchmarkActivity : Activity() {
         }
     }
 
+    /**
+     * A [width]×[height] YUV_420_888 frame laid out as most phones' cameras deliver one: rows
+     * without padding, chroma interleaved V then U (NV21) in one buffer that both chroma planes
+     * view with pixelStride 2, the U plane one byte in, each plane ending right after its last
+     * sample; turned [YUV_ROTATION] degrees from upright, as a back camera held in portrait. Direct
+     * buffers, as `Image.Plane.getBuffer` returns, filled with random bytes.
+     */
+    private fun syntheticYuvFrame(width: Int, height: Int, random: Random): YuvFrame {
+        val chromaRowStride = (width + 1) / 2 * 2
+        val chroma = randomDirectBuffer(chromaRowStride * ((height + 1) / 2), random)
+        val v = chroma.duplicate().apply { limit(capacity() - 1) }.slice()
+        val u = chroma.duplicate().apply { position(1) }.slice()
+        return YuvFrame(
+            width, height,
+            y = YuvPlane(randomDirectBuffer(width * height, random), rowStride = width, pixelStride = 1),
+            u = YuvPlane(u, rowStride = chromaRowStride, pixelStride = 2),
+            v = YuvPlane(v, rowStride = chromaRowStride, pixelStride = 2),
+            rotationDegrees = YUV_ROTATION,
+        )
+    }
+
+    private fun randomDirectBuffer(size: Int, random: Random): ByteBuffer {
+        val bytes = ByteArray(size).also { random.nextBytes(it) }
+        return ByteBuffer.allocateDirect(size).put(bytes).apply { flip() }
+    }
+
     private companion object {
         const val TAG = "mnv3-sdk-bench"
+        const val ARGB = "argb"
+        const val YUV = "yuv"
+        const val YUV_ROTATION = 90
     }
 }

@@ -37,6 +37,8 @@ internal object BenchmarkResult {
             if (frame != null) {
                 put("frame_width", frame.width)
                 put("frame_height", frame.height)
+                put("frame_format", frame.format)
+                put("frame_rotation", frame.rotationDegrees)
                 put("preprocessing_ms", JSONArray().apply { frame.preprocessingMs.forEach { put(it) } })
             }
         }
@@ -44,8 +46,16 @@ internal object BenchmarkResult {
     /**
      * End-to-end mode: each iteration classified a [width]×[height] frame; `iterations_ms` is then
      * still the forward pass alone and [preprocessingMs] the same iterations' preprocessing.
+     * [format] is the pipeline timed, `argb` (ARGB_8888 pixels) or `yuv` (a YUV_420_888 camera
+     * frame, turned [rotationDegrees] from upright).
      */
-    class EndToEnd(val width: Int, val height: Int, val preprocessingMs: DoubleArray)
+    class EndToEnd(
+        val width: Int,
+        val height: Int,
+        val preprocessingMs: DoubleArray,
+        val format: String = "argb",
+        val rotationDegrees: Int = 0,
+    )
 
     /**
      * A failed run: `error` (the exception as text), `error_type`, and `error_code` when ExecuTorch

@@ -2,6 +2,7 @@ package com.example.mnv3.demo
 
 import android.app.Activity
 import android.content.Intent
+import android.content.pm.PackageManager
 import android.graphics.Bitmap
 import android.graphics.BitmapFactory
 import android.net.Uri
@@ -15,7 +16,10 @@ import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
 import com.example.mnv3.MobileNetV3Classifier
 
-/** Pick a photo (or use the bundled sample) and show the model's top 5 with the inference time. */
+/**
+ * Pick a photo (or use the bundled sample) and show the model's top 5 with the inference time, or
+ * open [CameraActivity] to classify the camera's frames live.
+ */
 class MainActivity : Activity() {
     // One thread loads the model, classifies and finally closes the model, in that order. The
     // classifier is only ever touched on it, so it needs no lock, and a model still loading when the
@@ -30,6 +34,11 @@ class MainActivity : Activity() {
         val padding = (16 * resources.displayMetrics.density).toInt()
         val pick = Button(this).apply { text = "Pick a photo" }
         val sample = Button(this).apply { text = "Use the sample photo" }
+        val camera = Button(this).apply {
+            text = "Classify the camera live"
+            // The manifest makes the camera optional, so the app also installs where there is none.
+            isEnabled = packageManager.hasSystemFeature(PackageManager.FEATURE_CAMERA_ANY)
+        }
         image = ImageView(this).apply { adjustViewBounds = true }
         results = TextView(this).apply { text = "Loading the model…" }
         setContentView(LinearLayout(this).apply {
@@ -37,6 +46,7 @@ class MainActivity : Activity() {
             setPadding(padding, padding, padding, padding)
             addView(pick)
             addView(sample)
+            addView(camera)
             addView(results)
             addView(image)
         })
@@ -47,6 +57,7 @@ class MainActivity : Activity() {
         sample.setOnClickListener {
             classifyInBackground { assets.open(SAMPLE_ASSET).use { BitmapFactory.decodeStream(it) } }
         }
+        camera.setOnClickListener { startActivity(Intent(this, CameraActivity::class.java)) }
         // The application context: the classifier may outlive this activity for a moment.
         val context = applicationContext
         worker.execute {
