@@ -183,9 +183,9 @@ class CameraActivity : Activity() {
                 show("Cannot load the model: $error")
             }
         }
-        // Built here rather than with openLiveStream, whose thread is the classifier's own: on this
-        // activity's worker, the reader can be closed after the frame still being classified (see
-        // stopCamera), and each frame gets the display's rotation at the time it is classified.
+        // Built here rather than with openLiveStream (one rotation for the whole stream, on the
+        // classifier's own thread): each frame gets the display's rotation at the time it is
+        // classified, and the classifications queue on this activity's worker behind the model's load.
         val liveStream = LiveStream<Image>(
             classify = { image -> checkNotNull(classifier) { "the model is not loaded" }.classify(image, rotationDegrees) },
             // The reader has MAX_IMAGES buffers: a frame not closed is one the camera cannot fill again.
