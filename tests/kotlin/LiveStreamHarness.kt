@@ -7,6 +7,7 @@ package com.example.mnv3
 
 import java.util.Collections
 import java.util.concurrent.CountDownLatch
+import java.util.concurrent.Executor
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
 import java.util.concurrent.TimeUnit
@@ -226,6 +227,20 @@ private fun timestamps() {
     log.print()
 }
 
+/** A stream whose model logs each frame, counts [started] down, then blocks until [proceed] opens. */
+private fun blockingStream(log: EventLog, started: CountDownLatch, proceed: CountDownLatch, executor: Executor) = LiveStream(
+    classify = { frame: LiveFrame ->
+        log.add("classify ${frame.name}")
+        started.countDown()
+        proceed.await()
+        resultFor(frame)
+    },
+    release = log::release,
+    listener = log.listener,
+    executor = executor,
+    clock = { 0L },
+)
+
 /**
  * a is being classified (the fake model blocks), b waits, c replaces b; close() releases c, then
  * waits until a's classification has returned and a is released (another thread lets the model
@@ -237,18 +252,7 @@ private fun closeWhileClassifying() {
     val started = CountDownLatch(1)
     val proceed = CountDownLatch(1)
     val executor = Executors.newSingleThreadExecutor()
-    val stream = LiveStream(
-        classify = { frame: LiveFrame ->
-            log.add("classify ${frame.name}")
-            started.countDown()
-            proceed.await()
-            resultFor(frame)
-        },
-        release = log::release,
-        listener = log.listener,
-        executor = executor,
-        clock = { 0L },
-    )
+    val stream = blockingStream(log, started, proceed, executor)
     val frames = listOf(LiveFrame("a", 100), LiveFrame("b", 200), LiveFrame("c", 300), LiveFrame("d", 50), LiveFrame("e", 400))
     val (a, b, c, d, e) = frames
     stream.submit(a, a.timestamp)
@@ -292,18 +296,7 @@ private fun closeWaitsForTheClassification() {
     val started = CountDownLatch(1)
     val proceed = CountDownLatch(1)
     val executor = Executors.newSingleThreadExecutor()
-    val stream = LiveStream(
-        classify = { frame: LiveFrame ->
-            log.add("classify ${frame.name}")
-            started.countDown()
-            proceed.await()
-            resultFor(frame)
-        },
-        release = log::release,
-        listener = log.listener,
-        executor = executor,
-        clock = { 0L },
-    )
+    val stream = blockingStream(log, started, proceed, executor)
     val a = LiveFrame("a", 100)
     val b = LiveFrame("b", 200)
     stream.submit(a, a.timestamp)
@@ -530,18 +523,7 @@ private fun closeFromExecutorTask(executorKind: String) {
         "pool" -> Executors.newFixedThreadPool(2)
         else -> error(executorKind)
     }
-    val stream = LiveStream(
-        classify = { frame: LiveFrame ->
-            log.add("classify ${frame.name}")
-            started.countDown()
-            proceed.await()
-            resultFor(frame)
-        },
-        release = log::release,
-        listener = log.listener,
-        executor = executor,
-        clock = { 0L },
-    )
+    val stream = blockingStream(log, started, proceed, executor)
     val a = LiveFrame("a", 100)
     val b = LiveFrame("b", 200)
     stream.submit(a, a.timestamp)
