@@ -8,8 +8,9 @@ the demo app's measurement on the pushed .pte with the host's ExecuTorch runtime
 a process of its own as an app is) and writes its JSON where the app would, plus its logcat line.
 
 ``spec`` (JSON, from the test): ``props`` (getprop), ``max_freq_khz`` (one per core), ``thermal``
-(statuses read in turn), ``app_package`` (what an install of any APK installs), ``fail``
-(``app_crash``, ``app_timeout``, ``runner_exit``). Timings are host timings: on-device figures
+(statuses read in turn), ``app_package`` (what an install of any APK installs), ``app_lacks``
+(extras the installed APK predates, see ``app.py``), ``fail`` (``app_crash``, ``app_timeout``,
+``runner_exit``). Timings are host timings: on-device figures
 need a real device.
 """
 
