@@ -161,7 +161,7 @@ internal object YuvPreprocessing {
      * block averages when the box is at least 4× the output, then the triangle filter, horizontal
      * first. Returns rows of `planes.size * size` bytes: each plane's row side by side.
      */
-    internal fun resize(planes: List<Samples>, left: Double, top: Double, right: Double, bottom: Double, size: Int): ByteArray {
+    private fun resize(planes: List<Samples>, left: Double, top: Double, right: Double, bottom: Double, size: Int): ByteArray {
         val factor = maxOf(1, ((right - left) / size / ImagePreprocessing.REDUCING_GAP).toInt())
         if (factor == 1) return resample(planes, left, top, right, bottom, size)
         // The box plus the filter's reach (half an output pixel each side), as Pillow's _get_safe_box.
@@ -298,7 +298,7 @@ internal object YuvPreprocessing {
     }
 
     /** One plane's samples: a camera buffer with its strides, or a reduced plane in an array. */
-    internal class Samples private constructor(
+    private class Samples private constructor(
         val width: Int,
         val height: Int,
         private val plane: YuvPlane?,
@@ -316,7 +316,7 @@ internal object YuvPreprocessing {
      * one bulk `get` per row (a duplicate per reader, so readers on several threads do not share a
      * position), then every `pixelStride`-th byte picked out when chroma is interleaved.
      */
-    internal class RowReader(private val plane: YuvPlane?, private val array: ByteArray?, private val width: Int, columns: Int) {
+    private class RowReader(private val plane: YuvPlane?, private val array: ByteArray?, private val width: Int, columns: Int) {
         private val view: ByteBuffer? = plane?.buffer?.duplicate()
         private val span: ByteArray? = plane?.takeIf { it.pixelStride != 1 }?.let { ByteArray((columns - 1) * it.pixelStride + 1) }
 

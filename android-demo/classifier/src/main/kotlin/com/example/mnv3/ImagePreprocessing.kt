@@ -47,7 +47,7 @@ object ImagePreprocessing {
 
     // Below about this many multiply-adds (or pixels summed) a pass runs in one piece: handing
     // bands to other threads costs more than it saves for small images.
-    internal const val PARALLEL_WORK = 200_000L
+    private const val PARALLEL_WORK = 200_000L
 
     // Rows summed in 16-bit halves of an int before they are split (see reduceBlocks).
     private const val LANE_ROWS = 256
@@ -348,7 +348,7 @@ object ImagePreprocessing {
      * hand-off. Each band writes its own rows of the output, so the result does not depend on
      * the split.
      */
-    internal inline fun inBands(count: Int, work: Long, crossinline body: (Int, Int) -> Unit) {
+    private inline fun inBands(count: Int, work: Long, crossinline body: (Int, Int) -> Unit) {
         val bands = if (work < PARALLEL_WORK) 1 else minOf(count, Runtime.getRuntime().availableProcessors())
         if (bands <= 1) {
             body(0, count)
