@@ -7,6 +7,11 @@ Builds Large (random weights, 224 px, the default pixel input) as fp32 and as in
                     quantizer quantizes its add, clamp and multiplies: ExecuTorch's XNNPACK
                     partitioner takes `hardswish` in fp32 only, so in the int8 graph every
                     hard-swish runs in fp32 between a dequantize and a quantize
+  * fp32 relu / int8 relu
+                    every hard-swish replaced by ReLU (not a model anyone ships: a control).
+                    With nothing left in fp32 but the squeeze-excite's tiny C x 1 x 1 tensors,
+                    int8 relu / fp32 relu is XNNPACK's int8 kernels against its fp32 ones on
+                    this CPU, with no dequantize/quantize pairs in the way
 then times them for 1 and 2 threads (one process each), interleaved, and prints the median and
 the ratio to fp32. Target in issue 9: int8 <= 0.65x fp32 at 1 thread.
 
@@ -24,7 +29,7 @@ import torch.nn.functional as F
 from timing import host_line, interleaved, measure_per_thread_count
 from torch import nn
 
-VARIANTS = ("fp32", "int8", "int8 per-tensor", "int8 hardswish")
+VARIANTS = ("fp32", "int8", "int8 per-tensor", "int8 hardswish", "fp32 relu", "int8 relu")
 
 
 class _DecomposedHardswish(nn.Module):
@@ -32,12 +37,12 @@ class _DecomposedHardswish(nn.Module):
         return x * (F.hardtanh(x + 3.0, 0.0, 6.0) * (1.0 / 6.0))
 
 
-def _with_decomposed_hardswish(network: nn.Module) -> nn.Module:
+def _with_hardswish_as(network: nn.Module, replacement: type[nn.Module]) -> nn.Module:
     network = copy.deepcopy(network)
     for parent in network.modules():
         for name, child in parent.named_children():
             if isinstance(child, nn.Hardswish):
-                setattr(parent, name, _DecomposedHardswish())
+                setattr(parent, name, replacement())
     return network
 
 
@@ -59,8 +64,12 @@ def build_all(folder: Path) -> None:
         "int8 per-tensor": quantize_int8(
             fp32, example, calibration, QuantizationSettings(per_channel=False, excluded=[], wrapped=True)),
         "int8 hardswish": quantize_int8(
-            wrap_for_export(_with_decomposed_hardswish(network), "pixels", "fp32"), example, calibration, per_channel),
+            wrap_for_export(_with_hardswish_as(network, _DecomposedHardswish), "pixels", "fp32"),
+            example, calibration, per_channel),
     }
+    relu = wrap_for_export(_with_hardswish_as(network, nn.ReLU), "pixels", "fp32")
+    models["fp32 relu"] = relu
+    models["int8 relu"] = quantize_int8(relu, example, calibration, per_channel)
     for name, model in models.items():
         (folder / f"{name}.pte").write_bytes(export_pte(model, example).pte)
 
