@@ -56,6 +56,9 @@ def test_kotlin_preprocessing_is_byte_identical_to_python(harness, tmp_path):
         # The first stage (block reduction) at factors 2 and 3, with partial blocks at the edges.
         "hd_1920x1080": (rng.integers(0, 256, (1080, 1920, 3), dtype=np.uint8), 224, 0.875),
         "reduce_by_2_exactly": (rng.integers(0, 256, (896, 896, 3), dtype=np.uint8), 224, 1.0),
+        # 2×2 blocks summing to the extremes (0, 1020) and around the rounding steps, which the
+        # factor-2 reduction rounds for red and blue together in one int.
+        "reduce_by_2_extremes": (rng.choice(np.array([0, 1, 2, 253, 254, 255], dtype=np.uint8), (1080, 1920, 3)), 224, 0.875),
         "reduce_odd_131x97": (rng.integers(0, 256, (131, 97, 3), dtype=np.uint8), 16, 1.0),
         "china_64": (china, 64, 0.875),
         "reduce_by_306_to_1": (rng.integers(0, 256, (700, 1000, 3), dtype=np.uint8), 1, 0.875),

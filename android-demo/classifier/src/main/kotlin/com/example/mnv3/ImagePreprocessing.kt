@@ -49,8 +49,12 @@ object ImagePreprocessing {
     // bands to other threads costs more than it saves for small images.
     private const val PARALLEL_WORK = 200_000L
 
-    // Rows summed in 16-bit halves of an int before they are split (see reduceBlocks).
+    // Rows summed in 16-bit halves of an int before they are split (see BlockReducer).
     private const val LANE_ROWS = 256
+
+    // Block rows reduced and then filtered together: 16 rows of a 1080p crop's block averages
+    // are about 30 KB, still in the level-1 cache when the horizontal pass reads them.
+    private const val TILE_ROWS = 16
 
     /** The central square kept before resizing; never empty. */
     @JvmStatic
@@ -106,9 +110,8 @@ object ImagePreprocessing {
         val regionTop = maxOf(0, (box.top - support).toInt())
         val regionRight = minOf(source.width, ceil(right + support).toInt())
         val regionBottom = minOf(source.height, ceil(bottom + support).toInt())
-        val reduced = reduceBlocks(source, regionLeft, regionTop, regionRight, regionBottom, factor)
-        return resample(
-            reduced,
+        return reduceAndResample(
+            source, regionLeft, regionTop, regionRight, regionBottom, factor,
             (box.left - regionLeft).toDouble() / factor, (box.top - regionTop).toDouble() / factor,
             (right - regionLeft).toDouble() / factor, (bottom - regionTop).toDouble() / factor,
             size,
@@ -116,68 +119,104 @@ object ImagePreprocessing {
     }
 
     /**
-     * Averages `factor`×`factor` blocks of the region (Pillow's `reduce`; partial blocks at the right
-     * and bottom average what they hold) into packed RGB ints: `((sum + n / 2) * m) >> 24` with
-     * Pillow's single-precision `m = 2^32 / (256 n)` for a block of `n` pixels. Reads `factor` rows
-     * at a time.
+     * Both stages for a large reduction: averages `factor`×`factor` blocks of the region (Pillow's
+     * `reduce`), then resizes the box (in block units) with the filter, horizontal pass first.
+     *
+     * The horizontal pass needs nothing but the row it filters, so each band of rows is reduced
+     * [TILE_ROWS] block rows at a time and filtered at once, while the block averages are still in
+     * cache; the full image of block averages is never built. Only the rows the vertical pass
+     * reads are reduced.
      */
-    private fun reduceBlocks(source: Pixels, left: Int, top: Int, right: Int, bottom: Int, factor: Int): Pixels {
+    private fun reduceAndResample(
+        source: Pixels, left: Int, top: Int, right: Int, bottom: Int, factor: Int,
+        boxLeft: Double, boxTop: Double, boxRight: Double, boxBottom: Double, size: Int,
+    ): ByteArray {
         val regionWidth = right - left
-        val outWidth = (regionWidth + factor - 1) / factor
-        val outHeight = (bottom - top + factor - 1) / factor
-        val out = IntArray(outWidth * outHeight)
-        val fullMultiplier = blockMultiplier(factor * factor)
-        inBands(outHeight, regionWidth.toLong() * (bottom - top)) { from, to ->
-            val buffer = source.bufferFor(regionWidth * minOf(factor, LANE_ROWS))
-            // Per input column, red and blue side by side in one int: up to 256 rows add at most
-            // 255 × 256 to each 16-bit half, so neither carries into the other.
-            val redBlue = IntArray(regionWidth)
-            val greenShifted = IntArray(regionWidth)
-            val red = IntArray(outWidth)
-            val green = IntArray(outWidth)
-            val blue = IntArray(outWidth)
-            for (blockRow in from until to) {
-                val firstRow = top + blockRow * factor
-                if (factor == 2 && bottom - firstRow >= 2) {
-                    val window = source.window(left, firstRow, regionWidth, 2, buffer)
-                    val upper = window.offset
-                    reduceRowPair(window.pixels, upper, upper + window.stride, regionWidth, out, blockRow * outWidth, fullMultiplier)
-                    continue
-                }
-                red.fill(0)
-                green.fill(0)
-                blue.fill(0)
-                val rows = minOf(factor, bottom - firstRow)
-                for (chunk in 0 until rows step LANE_ROWS) {
-                    val chunkRows = minOf(LANE_ROWS, rows - chunk)
-                    val window = source.window(left, firstRow + chunk, regionWidth, chunkRows, buffer)
-                    redBlue.fill(0)
-                    greenShifted.fill(0)
-                    for (row in 0 until chunkRows) {
-                        accumulateRow(window.pixels, window.offset + row * window.stride, regionWidth, redBlue, greenShifted)
-                    }
-                    for (column in 0 until outWidth) {
-                        for (x in column * factor until minOf(column * factor + factor, regionWidth)) {
-                            red[column] += redBlue[x] ushr 16
-                            blue[column] += redBlue[x] and 0xFFFF
-                            green[column] += greenShifted[x] ushr 8
-                        }
-                    }
-                }
-                for (column in 0 until outWidth) {
-                    val count = rows * minOf(factor, regionWidth - column * factor)
-                    val multiplier = if (count == factor * factor) fullMultiplier else blockMultiplier(count)
-                    val amend = count / 2
-                    // Pillow computes in UINT32; the product stays below 2^32, and ushr reads
-                    // Kotlin's wrapped Int as that unsigned value.
-                    val r = (red[column] + amend) * multiplier ushr 24
-                    val g = (green[column] + amend) * multiplier ushr 24
-                    val b = (blue[column] + amend) * multiplier ushr 24
-                    out[blockRow * outWidth + column] = (r shl 16) or (g shl 8) or b
+        val reducedWidth = (regionWidth + factor - 1) / factor
+        val reducedHeight = (bottom - top + factor - 1) / factor
+        val horizontal = Coefficients.compute(reducedWidth, boxLeft, boxRight, size)
+        val vertical = Coefficients.compute(reducedHeight, boxTop, boxBottom, size)
+        val firstRow = vertical.starts[0]
+        val rowCount = vertical.starts[size - 1] + vertical.counts[size - 1] - firstRow
+        val rowBytes = size * 3
+        val rows = ByteArray(rowCount * rowBytes)
+        val work = regionWidth.toLong() * factor * rowCount + rowCount.toLong() * horizontal.weights.size
+        inBands(rowCount, work) { from, to ->
+            val reducer = BlockReducer(source, left, top, bottom, regionWidth, factor)
+            val tile = IntArray(TILE_ROWS * reducedWidth)
+            for (tileStart in from until to step TILE_ROWS) {
+                val tileRows = minOf(TILE_ROWS, to - tileStart)
+                for (row in 0 until tileRows) reducer.reduceRow(firstRow + tileStart + row, tile, row * reducedWidth)
+                for (row in 0 until tileRows) {
+                    resampleRow(tile, row * reducedWidth, horizontal, rows, (tileStart + row) * rowBytes)
                 }
             }
         }
-        return Pixels(outWidth, outHeight, out, null)
+        return resampleColumns(rows, rowBytes, vertical, firstRow)
+    }
+
+    /**
+     * Averages `factor`×`factor` blocks of a region into packed RGB ints, one block row at a time
+     * (Pillow's `reduce`; partial blocks at the right and bottom average what they hold):
+     * `((sum + n / 2) * m) >> 24` with Pillow's single-precision `m = 2^32 / (256 n)` for a block
+     * of `n` pixels. One per band of rows: it holds that band's buffers.
+     */
+    private class BlockReducer(
+        private val source: Pixels, private val left: Int, private val top: Int, private val bottom: Int,
+        private val regionWidth: Int, private val factor: Int,
+    ) {
+        private val outWidth = (regionWidth + factor - 1) / factor
+        private val fullMultiplier = blockMultiplier(factor * factor)
+        private val buffer = source.bufferFor(regionWidth * minOf(factor, LANE_ROWS))
+        // Per input column, red and blue side by side in one int: up to 256 rows add at most
+        // 255 × 256 to each 16-bit half, so neither carries into the other.
+        private val redBlue = IntArray(regionWidth)
+        private val greenShifted = IntArray(regionWidth)
+        private val red = IntArray(outWidth)
+        private val green = IntArray(outWidth)
+        private val blue = IntArray(outWidth)
+
+        /** Writes the averages of block row [blockRow] to `out[outOffset …]`. */
+        fun reduceRow(blockRow: Int, out: IntArray, outOffset: Int) {
+            val firstRow = top + blockRow * factor
+            if (factor == 2 && bottom - firstRow >= 2) {
+                val window = source.window(left, firstRow, regionWidth, 2, buffer)
+                val upper = window.offset
+                reduceRowPair(window.pixels, upper, upper + window.stride, regionWidth, out, outOffset, redBlue, greenShifted)
+                return
+            }
+            red.fill(0)
+            green.fill(0)
+            blue.fill(0)
+            val rows = minOf(factor, bottom - firstRow)
+            for (chunk in 0 until rows step LANE_ROWS) {
+                val chunkRows = minOf(LANE_ROWS, rows - chunk)
+                val window = source.window(left, firstRow + chunk, regionWidth, chunkRows, buffer)
+                redBlue.fill(0)
+                greenShifted.fill(0)
+                for (row in 0 until chunkRows) {
+                    accumulateRow(window.pixels, window.offset + row * window.stride, regionWidth, redBlue, greenShifted)
+                }
+                for (column in 0 until outWidth) {
+                    for (x in column * factor until minOf(column * factor + factor, regionWidth)) {
+                        red[column] += redBlue[x] ushr 16
+                        blue[column] += redBlue[x] and 0xFFFF
+                        green[column] += greenShifted[x] ushr 8
+                    }
+                }
+            }
+            for (column in 0 until outWidth) {
+                val count = rows * minOf(factor, regionWidth - column * factor)
+                val multiplier = if (count == factor * factor) fullMultiplier else blockMultiplier(count)
+                val amend = count / 2
+                // Pillow computes in UINT32; the product stays below 2^32, and ushr reads
+                // Kotlin's wrapped Int as that unsigned value.
+                val r = (red[column] + amend) * multiplier ushr 24
+                val g = (green[column] + amend) * multiplier ushr 24
+                val b = (blue[column] + amend) * multiplier ushr 24
+                out[outOffset + column] = (r shl 16) or (g shl 8) or b
+            }
+        }
     }
 
     /** Adds one row to the column sums: a plain unit-stride loop in a method of its own, which the JIT optimises best. */
@@ -190,26 +229,23 @@ object ImagePreprocessing {
     }
 
     /**
-     * [reduceBlocks] for `factor` 2 and two whole rows (from about 1.8× to 2.7× the output side,
-     * 1080p frames among them): the same sums and rounding, in one pass without column sums.
+     * [BlockReducer.reduceRow] for `factor` 2 and two whole rows (from about 1.8× to 2.7× the
+     * output side, 1080p frames among them): the same sums and rounding, with no per-block
+     * multiply. Pillow's multiplier for four pixels is exactly 2^22 (2^32 / 1024 in single
+     * precision), so `((sum + 2) * m) >> 24` is `(sum + 2) >> 2`, done on red and blue together.
      */
     private fun reduceRowPair(
-        pixels: IntArray, upper: Int, lower: Int, regionWidth: Int, out: IntArray, outOffset: Int, multiplier: Int,
+        pixels: IntArray, upper: Int, lower: Int, regionWidth: Int, out: IntArray, outOffset: Int,
+        redBlue: IntArray, green: IntArray,
     ) {
-        // Red and blue side by side in one int, green in another: four pixels add at most 1020 to
-        // each 16-bit half, so neither carries into the other.
+        sumRowPair(pixels, upper, lower, regionWidth, redBlue, green)
         for (column in 0 until regionWidth / 2) {
             val x = 2 * column
-            val a = pixels[upper + x]
-            val b = pixels[upper + x + 1]
-            val c = pixels[lower + x]
-            val d = pixels[lower + x + 1]
-            val redBlue = (a and 0xFF00FF) + (b and 0xFF00FF) + (c and 0xFF00FF) + (d and 0xFF00FF)
-            val green = ((a and 0xFF00) + (b and 0xFF00) + (c and 0xFF00) + (d and 0xFF00)) ushr 8
-            val r = ((redBlue ushr 16) + 2) * multiplier ushr 24
-            val g = (green + 2) * multiplier ushr 24
-            val bl = ((redBlue and 0xFFFF) + 2) * multiplier ushr 24
-            out[outOffset + column] = (r shl 16) or (g shl 8) or bl
+            // Four pixels add at most 1020 to each 16-bit half of redBlue, so red and blue never
+            // carry into each other; the shift moves red's dropped bits below its byte, then masked.
+            val rb = redBlue[x] + redBlue[x + 1] + 0x20002
+            val g = green[x] + green[x + 1] + 0x200
+            out[outOffset + column] = ((rb ushr 2) and 0xFF00FF) or ((g ushr 2) and 0xFF00)
         }
         if (regionWidth % 2 == 1) { // a last column of two pixels
             val a = pixels[upper + regionWidth - 1]
@@ -219,6 +255,16 @@ object ImagePreprocessing {
             val g = (((a shr 8) and 0xFF) + ((c shr 8) and 0xFF) + 1) * half ushr 24
             val bl = ((a and 0xFF) + (c and 0xFF) + 1) * half ushr 24
             out[outOffset + regionWidth / 2] = (r shl 16) or (g shl 8) or bl
+        }
+    }
+
+    /** Sums two rows column by column: a plain unit-stride loop in a method of its own, which the JIT optimises best. */
+    private fun sumRowPair(pixels: IntArray, upper: Int, lower: Int, count: Int, redBlue: IntArray, green: IntArray) {
+        for (x in 0 until count) {
+            val a = pixels[upper + x]
+            val c = pixels[lower + x]
+            redBlue[x] = (a and 0xFF00FF) + (c and 0xFF00FF)
+            green[x] = (a and 0xFF00) + (c and 0xFF00)
         }
     }
 
