@@ -33,6 +33,16 @@ FRAMES = ((640, 480), (1280, 720), (1920, 1080), (4000, 3000))
 SOURCES = {"array": "IntArray", "bitmap": "bitmap (getPixels)"}
 
 
+def frame_sizes(text: str) -> list[tuple[int, int]]:
+    try:
+        sizes = [tuple(int(value) for value in frame.split("x")) for frame in text.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or any(len(size) != 2 or min(size) < 1 for size in sizes):
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT[,WIDTHxHEIGHT…], got {text!r}")
+    return sizes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=41)
@@ -41,10 +51,9 @@ def main() -> None:
     # at 1920×1080 for the same code). An app classifying a gallery or a stream runs warm.
     parser.add_argument("--warmups", type=int, default=300)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--frames", default=",".join(f"{w}x{h}" for w, h in FRAMES),
-                        help="comma-separated WIDTHxHEIGHT (default: %(default)s)")
+    parser.add_argument("--frames", type=frame_sizes, default=list(FRAMES),
+                        help="comma-separated WIDTHxHEIGHT (default: all four sizes)")
     args = parser.parse_args()
-    frames = [tuple(int(v) for v in frame.split("x")) for frame in args.frames.split(",")]
     with tempfile.TemporaryDirectory() as folder:
         extra = (HERE / "kotlin" / "PreviousPreprocessing.kt", HERE / "kotlin" / "PreprocessTiming.kt")
         harness = JvmHarness(Path(folder), extra_sources=extra)
@@ -53,7 +62,7 @@ def main() -> None:
               "size; today's works in bands on every core")
         print("| frame | from | today ms | previous ms | speed-up, median [range] over JVMs | same bytes |")
         print("|---|---|---|---|---|---|")
-        for width, height in frames:
+        for width, height in args.frames:
             runs = []
             for _ in range(args.runs):
                 output = harness.run(str(width), str(height), "224", str(args.repeats), str(args.warmups),
