@@ -52,10 +52,6 @@ object ImagePreprocessing {
     // Rows summed in 16-bit halves of an int before they are split (see BlockReducer).
     private const val LANE_ROWS = 256
 
-    // Block rows reduced and then filtered together: 16 rows of a 1080p crop's block averages
-    // are about 30 KB, still in the level-1 cache when the horizontal pass reads them.
-    private const val TILE_ROWS = 16
-
     /** The central square kept before resizing; never empty. */
     @JvmStatic
     fun centerCropBox(width: Int, height: Int, cropFraction: Double): CropBox {
@@ -122,10 +118,9 @@ object ImagePreprocessing {
      * Both stages for a large reduction: averages `factor`×`factor` blocks of the region (Pillow's
      * `reduce`), then resizes the box (in block units) with the filter, horizontal pass first.
      *
-     * The horizontal pass needs nothing but the row it filters, so each band of rows is reduced
-     * [TILE_ROWS] block rows at a time and filtered at once, while the block averages are still in
-     * cache; the full image of block averages is never built. Only the rows the vertical pass
-     * reads are reduced.
+     * The horizontal pass needs nothing but the row it filters, so each block row is filtered as
+     * soon as it is reduced, while its averages are still in cache; the full image of block
+     * averages is never built. Only the rows the vertical pass reads are reduced.
      */
     private fun reduceAndResample(
         source: Pixels, left: Int, top: Int, right: Int, bottom: Int, factor: Int,
@@ -143,13 +138,10 @@ object ImagePreprocessing {
         val work = regionWidth.toLong() * factor * rowCount + rowCount.toLong() * horizontal.weights.size
         inBands(rowCount, work) { from, to ->
             val reducer = BlockReducer(source, left, top, bottom, regionWidth, factor)
-            val tile = IntArray(TILE_ROWS * reducedWidth)
-            for (tileStart in from until to step TILE_ROWS) {
-                val tileRows = minOf(TILE_ROWS, to - tileStart)
-                for (row in 0 until tileRows) reducer.reduceRow(firstRow + tileStart + row, tile, row * reducedWidth)
-                for (row in 0 until tileRows) {
-                    resampleRow(tile, row * reducedWidth, horizontal, rows, (tileStart + row) * rowBytes)
-                }
+            val averages = IntArray(reducedWidth)
+            for (row in from until to) {
+                reducer.reduceRow(firstRow + row, averages)
+                resampleRow(averages, 0, horizontal, rows, row * rowBytes)
             }
         }
         return resampleColumns(rows, rowBytes, vertical, firstRow)
@@ -176,13 +168,13 @@ object ImagePreprocessing {
         private val green = IntArray(outWidth)
         private val blue = IntArray(outWidth)
 
-        /** Writes the averages of block row [blockRow] to `out[outOffset …]`. */
-        fun reduceRow(blockRow: Int, out: IntArray, outOffset: Int) {
+        /** Writes the averages of block row [blockRow] to [out]. */
+        fun reduceRow(blockRow: Int, out: IntArray) {
             val firstRow = top + blockRow * factor
             if (factor == 2 && bottom - firstRow >= 2) {
                 val window = source.window(left, firstRow, regionWidth, 2, buffer)
                 val upper = window.offset
-                reduceRowPair(window.pixels, upper, upper + window.stride, regionWidth, out, outOffset, redBlue, greenShifted)
+                reduceRowPair(window.pixels, upper, upper + window.stride, regionWidth, out, redBlue, greenShifted)
                 return
             }
             red.fill(0)
@@ -214,7 +206,7 @@ object ImagePreprocessing {
                 val r = (red[column] + amend) * multiplier ushr 24
                 val g = (green[column] + amend) * multiplier ushr 24
                 val b = (blue[column] + amend) * multiplier ushr 24
-                out[outOffset + column] = (r shl 16) or (g shl 8) or b
+                out[column] = (r shl 16) or (g shl 8) or b
             }
         }
     }
@@ -235,8 +227,7 @@ object ImagePreprocessing {
      * precision), so `((sum + 2) * m) >> 24` is `(sum + 2) >> 2`, done on red and blue together.
      */
     private fun reduceRowPair(
-        pixels: IntArray, upper: Int, lower: Int, regionWidth: Int, out: IntArray, outOffset: Int,
-        redBlue: IntArray, green: IntArray,
+        pixels: IntArray, upper: Int, lower: Int, regionWidth: Int, out: IntArray, redBlue: IntArray, green: IntArray,
     ) {
         sumRowPair(pixels, upper, lower, regionWidth, redBlue, green)
         for (column in 0 until regionWidth / 2) {
@@ -245,7 +236,7 @@ object ImagePreprocessing {
             // carry into each other; the shift moves red's dropped bits below its byte, then masked.
             val rb = redBlue[x] + redBlue[x + 1] + 0x20002
             val g = green[x] + green[x + 1] + 0x200
-            out[outOffset + column] = ((rb ushr 2) and 0xFF00FF) or ((g ushr 2) and 0xFF00)
+            out[column] = ((rb ushr 2) and 0xFF00FF) or ((g ushr 2) and 0xFF00)
         }
         if (regionWidth % 2 == 1) { // a last column of two pixels
             val a = pixels[upper + regionWidth - 1]
@@ -254,7 +245,7 @@ object ImagePreprocessing {
             val r = (((a shr 16) and 0xFF) + ((c shr 16) and 0xFF) + 1) * half ushr 24
             val g = (((a shr 8) and 0xFF) + ((c shr 8) and 0xFF) + 1) * half ushr 24
             val bl = ((a and 0xFF) + (c and 0xFF) + 1) * half ushr 24
-            out[outOffset + regionWidth / 2] = (r shl 16) or (g shl 8) or bl
+            out[regionWidth / 2] = (r shl 16) or (g shl 8) or bl
         }
     }
 
