@@ -221,8 +221,8 @@ object ImagePreprocessing {
     }
 
     /**
-     * [BlockReducer.reduceRow] for `factor` 2 and two whole rows (from about 1.8× to 2.7× the
-     * output side, 1080p frames among them): the same sums and rounding, with no per-block
+     * [BlockReducer.reduceRow] for `factor` 2 and two whole rows (crops from 4× to 6× the output
+     * side, 1080p frames' among them): the same sums and rounding, with no per-block
      * multiply. Pillow's multiplier for four pixels is exactly 2^22 (2^32 / 1024 in single
      * precision), so `((sum + 2) * m) >> 24` is `(sum + 2) >> 2`, done on red and blue together.
      */
