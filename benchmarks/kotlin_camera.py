@@ -24,17 +24,18 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from kotlin_jvm import JvmHarness  # noqa: E402
+from timing import at_least  # noqa: E402
 
 FRAMES = {(640, 480): 1.0, (1280, 720): 2.0, (1920, 1080): None}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=101)
+    parser.add_argument("--repeats", type=at_least(1), default=101)
     # As in kotlin_preprocess.py: after a few hundred calls the JIT has compiled the hot loops; a
     # camera stream runs warm after its first seconds.
-    parser.add_argument("--warmups", type=int, default=300)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--warmups", type=at_least(0), default=300)
+    parser.add_argument("--runs", type=at_least(1), default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         harness = JvmHarness(Path(folder), extra_sources=(HERE / "kotlin" / "CameraTiming.kt",))

@@ -28,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from kotlin_jvm import JvmHarness  # noqa: E402
+from timing import at_least  # noqa: E402
 
 FRAMES = ((640, 480), (1280, 720), (1920, 1080), (4000, 3000))
 SOURCES = {"array": "IntArray", "bitmap": "bitmap (getPixels)"}
@@ -45,12 +46,12 @@ def frame_sizes(text: str) -> list[tuple[int, int]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=41)
+    parser.add_argument("--repeats", type=at_least(1), default=41)
     # The JIT compiles the hot loops after some hundreds of calls; timing earlier measures the
     # interpreter and C1 code of whichever implementation was luckier (10 warm-ups gave 1.5× to 2.3×
     # at 1920×1080 for the same code). An app classifying a gallery or a stream runs warm.
-    parser.add_argument("--warmups", type=int, default=300)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--warmups", type=at_least(0), default=300)
+    parser.add_argument("--runs", type=at_least(1), default=5)
     parser.add_argument("--frames", type=frame_sizes, default=list(FRAMES),
                         help="comma-separated WIDTHxHEIGHT (default: all four sizes)")
     args = parser.parse_args()

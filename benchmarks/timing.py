@@ -24,6 +24,20 @@ class Measured:
     by_threads: dict[int, Times]  # thread count → case → milliseconds
 
 
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type for a count: a value below ``minimum`` (or not a number) is a usage error
+    in one line, not a traceback from an empty list of timings later."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}")
+        return value
+    return parse
+
+
 def measure_per_thread_count(
     description: str, script: str, build: Callable[[Path], None],
     measure: Callable[[int, int, int, Path], Times], rounds: int = 15,
@@ -32,8 +46,8 @@ def measure_per_thread_count(
     with ``build``, then run ``script --worker N`` (which calls ``measure`` and prints JSON) for 1
     and 2 threads. In a worker process, prints its measurement and returns None."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--rounds", type=int, default=rounds)
-    parser.add_argument("--per-round", type=int, default=10)
+    parser.add_argument("--rounds", type=at_least(1), default=rounds)
+    parser.add_argument("--per-round", type=at_least(1), default=10)
     parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--models", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
