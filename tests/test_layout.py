@@ -1,4 +1,4 @@
-"""The package's layering: each stage imports only from the stages before it (README, "Layout").
+"""The package's layering: each stage imports only from the stages before it (docs/architecture.md).
 
 Read from the source with ``ast`` (imports inside functions included), so a lazy import that
 reaches back up the pipeline fails here as surely as a top-level one.
@@ -54,7 +54,7 @@ def test_every_import_points_up_the_pipeline():
             there = ORDER.index(layer_of(target))
             if there > here:
                 upward.append(f"{relative}:{line} imports {target}")
-    assert not upward, "imports that reach down the pipeline (see README, Layout):\n" + "\n".join(upward)
+    assert not upward, "imports that reach down the pipeline (see docs/architecture.md, Layout):\n" + "\n".join(upward)
 
 
 def test_the_layer_list_names_every_subpackage():
