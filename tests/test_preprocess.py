@@ -17,8 +17,8 @@ from mnv3_sdk.imaging.preprocess import (
 
 
 def naive_reference(image: np.ndarray, size: int, crop_fraction: float) -> np.ndarray:
-    """The contract written out as plain loops (README.md, "Input contract"), independent of the
-    vectorised code."""
+    """The contract written out as plain loops (docs/building.md, "Input contract"), independent
+    of the vectorised code."""
     height, width = image.shape[:2]
     box = center_crop_box(width, height, crop_fraction)
     left, top, right, bottom = box.left, box.top, box.left + box.side, box.top + box.side

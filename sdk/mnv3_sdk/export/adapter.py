@@ -17,7 +17,7 @@ class PixelInput(nn.Module):
     """The network behind its input adapter: RGB values 0–255 as floats (NCHW) in, logits out.
 
     Normalisation lives in the graph, so the app only has to produce RGB values (docs in
-    README.md, "Input contract"). The input is already float and NCHW because XNNPACK takes
+    docs/building.md, "Input contract"). The input is already float and NCHW because XNNPACK takes
     neither a layout permute nor a dtype cast: a uint8 NHWC input left both on ExecuTorch's
     portable kernels and cost up to +58% per inference; this multiply-add is delegated and
     measured within noise of a plain normalized-float export (benchmarks/input_contract.py).
