@@ -72,8 +72,10 @@ def cli() -> None:
 @click.option("--min-accuracy-ratio", type=float, default=option_default("min_accuracy_ratio"), show_default=True,
               help="Fail the build when the .pte's top-1 is below this fraction of eager fp32's.")
 @click.option("--calibration-dir", type=click.Path(path_type=Path), default=None,
-              help="int8: images (searched recursively) to calibrate activation ranges. "
-                   "Without it, calibration images are synthesized from the network's BatchNorm statistics.")
+              help="int8: images (searched recursively) to calibrate activation ranges; a quarter of them "
+                   "(up to 64) is held out to judge the model on, and flat, duplicate or unrepresentative images "
+                   "are refused. Without it, calibration images are synthesized from the network's BatchNorm "
+                   "statistics.")
 @click.option("--calibration-samples", type=int, default=None,
               help="int8: how many images to calibrate with (default 128 from a folder, 32 data-free).")
 @click.option("--quant-exclude", default=None, metavar="LAYERS",
@@ -83,7 +85,8 @@ def cli() -> None:
                    "report as a warning); by default such a model is refused as needlessly slow.")
 @click.option("--per-tensor", is_flag=True, help="int8: one weight scale per tensor instead of per channel.")
 @click.option("--sensitivity", is_flag=True,
-              help="int8: report each layer's SQNR against fp32, worst first (always done when the gate fails).")
+              help="int8: report each layer's SQNR against fp32, worst first (always done when the gate fails "
+                   "on real images).")
 @click.option("--package", default=option_default("package"), show_default=True,
               help="Kotlin package (and Android namespace) of the generated library.")
 @click.option("--class-name", default=option_default("class_name"), show_default=True,

@@ -18,21 +18,40 @@ from mnv3_sdk.android.stage import build_android
 from mnv3_sdk.build import report as report_io
 from mnv3_sdk.build.config import BuildConfig
 from mnv3_sdk.build.staging import staged_output
-from mnv3_sdk.build.state import BuildResult, Journal, Packaged, Prepared, Source, Verified
+from mnv3_sdk.build.state import (
+    BuildResult,
+    CalibrationChecks,
+    HeldOutImages,
+    Journal,
+    Packaged,
+    Prepared,
+    Source,
+    Verified,
+)
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.export.adapter import example_input, input_dtype, wrap_for_export
 from mnv3_sdk.export.calibration import (
     DATA_FREE_DEFAULT_SAMPLES,
     CalibrationSet,
+    choose_samples,
     find_calibration_images,
     load_calibration_folder,
     load_held_out_images,
     synthesize_from_batchnorm,
 )
+from mnv3_sdk.export.calibration_checks import (
+    RangeCoverage,
+    activation_ranges,
+    check_census,
+    check_coverage,
+    range_coverage,
+    take_census,
+)
 from mnv3_sdk.export.lower import ExportResult, export_pte, fold_batchnorm
 from mnv3_sdk.export.quantize import QuantizationSettings, quantize_int8, resolve_excluded_layers
-from mnv3_sdk.imaging.files import find_labelled_images
+from mnv3_sdk.imaging.files import find_labelled_images, read_rgb
 from mnv3_sdk.imaging.model_input import IMAGENET_MEAN, IMAGENET_STD, to_model_input
+from mnv3_sdk.imaging.preprocess import preprocess_rgb
 from mnv3_sdk.network import labels as labels_io
 from mnv3_sdk.network.mobilenetv3 import arch_name
 from mnv3_sdk.network.weights import build_model, load_weights
@@ -71,7 +90,7 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
         report = report_io.build_report(config, source, prepared, metadata, exported, verified, packaged, journal)
         report_io.write_reports(staged.folder, report)
         if not verified.publishable:
-            raise _gate_failure(verified, staged.reject())
+            raise _gate_failure(verified, staged.reject(), prepared.real_held_out)
         staged.publish()
     return published(config, pte_path, metadata, exported, verified, packaged, journal, report)
 
@@ -129,18 +148,30 @@ def prepare(config: BuildConfig, source: Source, journal: Journal, progress: Pro
         # BatchNorm folded in PyTorch: the same arithmetic, a much shorter lowering (fold_batchnorm).
         to_export = wrap_for_export(fold_batchnorm(source.network), config.input_format, config.quant)
         return Prepared(reference, example, to_export, {"verification inputs": verification_images(config.input_size)},
-                        None)
+                        None, None, None)
     with journal.stage("calibrate"):
         calibration = _calibration_set(config, source, progress)
+        # A folder's images are looked at before anything is judged on them (export/calibration_checks.py).
+        census = take_census(calibration.images) if config.calibration_dir is not None else None
+        if census is not None:
+            journal.warnings += check_census(census, config.calibration_dir.name)
     # The inputs the .pte is compared with eager fp32 on, which the gate judges without --val-dir:
     # for int8, never the ones it was calibrated with.
     with journal.stage("held-out inputs"):
         comparison_sets = _held_out_sets(config, source, calibration, progress)
+        real_held_out = _real_held_out(config, source, comparison_sets, progress)
+    checks = None
+    if census is not None:
+        coverage = None
+        if real_held_out is not None:
+            with journal.stage("calibration checks"):
+                coverage = _range_coverage(config, source, reference, calibration, real_held_out)
+        checks = CalibrationChecks(census, coverage)
     with journal.stage("quantize"):
         to_export = quantize_int8(
             reference, example, _model_inputs(calibration.images, config.input_format), source.quantization
         )
-    return Prepared(reference, example, to_export, comparison_sets, calibration)
+    return Prepared(reference, example, to_export, comparison_sets, calibration, real_held_out, checks)
 
 
 def export(config: BuildConfig, prepared: Prepared, metadata: Metadata, journal: Journal) -> ExportResult:
@@ -191,17 +222,25 @@ def verify(
     gate_enforced = source.weights.source != "random"
     if not gate_enforced and not gate.passed:
         journal.warnings.append(f"accuracy gate not enforced for random weights ({gate.reason})")
-    sensitivity = None
-    if config.quant == "int8" and (config.sensitivity or (gate_enforced and not gate.passed)):
+    # Which layers to keep in fp32 is worth saying only where real images show the loss: the
+    # synthesized images lie outside a narrow domain, where int8 may rightly differ from fp32.
+    sensitivity, sensitivity_inputs = None, None
+    judged_on_real_images = prepared.real_held_out is not None
+    if config.quant == "int8" and (config.sensitivity or (gate_enforced and not gate.passed and judged_on_real_images)):
         assert prepared.calibration is not None
+        if prepared.real_held_out is not None:
+            sensitivity_inputs, held_out = prepared.real_held_out.name, prepared.real_held_out.images
+        else:
+            sensitivity_inputs, held_out = next(iter(prepared.comparison_sets.items()))
+        held_out = held_out[:SENSITIVITY_SAMPLES]
+        sensitivity_inputs = f"{len(held_out)} {sensitivity_inputs}"
         with journal.stage("sensitivity"):
-            held_out = [image for images in prepared.comparison_sets.values() for image in images]
             sensitivity = layer_sensitivity(
                 prepared.reference, prepared.example,
                 _model_inputs(prepared.calibration.images, config.input_format), source.quantization,
-                _model_inputs(held_out[:SENSITIVITY_SAMPLES], config.input_format),
+                _model_inputs(held_out, config.input_format),
             )
-    return Verified(agreement, set_agreements, accuracy, gate, gate_enforced, sensitivity)
+    return Verified(agreement, set_agreements, accuracy, gate, gate_enforced, sensitivity, sensitivity_inputs)
 
 
 def package_android(
@@ -220,11 +259,14 @@ def package_android(
     return Packaged(settings, android)
 
 
-def _gate_failure(verified: Verified, rejected: Path) -> SdkError:
+def _gate_failure(verified: Verified, rejected: Path, real_held_out: HeldOutImages | None) -> SdkError:
     hint = ""
-    if verified.sensitivity:
+    if verified.sensitivity and real_held_out is not None:
         worst = ",".join(layer.layer for layer in verified.sensitivity[:2])
-        hint = f"; the least accurate int8 layers are {worst}: try --quant-exclude {worst}"
+        hint = f"; the least accurate int8 layers on {verified.sensitivity_inputs} are {worst}: try --quant-exclude {worst}"
+    elif real_held_out is None and verified.gate.basis == "top-1 agreement":
+        hint = ("; judged on synthesized images only: give --val-dir (labelled images) or --calibration-dir "
+                "(images of the model's domain) to judge on real images")
     return SdkError(
         f"accuracy gate failed: {verified.gate.reason}{hint}; report kept in {rejected}/report.md, model not published"
     )
@@ -289,31 +331,64 @@ def _model_inputs(images: list[np.ndarray], input_format: str) -> list[torch.Ten
 def _held_out_sets(
     config: BuildConfig, source: Source, calibration: CalibrationSet, progress: Progress
 ) -> dict[str, list[np.ndarray]]:
-    """What the int8 gate judges on: images calibration did not see, by where they come from.
+    """What the int8 model is compared with eager fp32 on, and the gate judges without --val-dir:
+    images calibration did not see.
 
-    Always images synthesized from the network's BatchNorm statistics with another seed than
-    data-free calibration's; with a calibration folder, also its images not chosen for calibration.
+    With a calibration folder, the part of it held out from calibration: real images of the
+    model's domain. Without one, images synthesized from the network's BatchNorm statistics with
+    another seed than data-free calibration's. Synthesized images never judge a model calibrated
+    on real images: they lie outside a narrow domain, where int8 may rightly differ from fp32.
     """
-    sets = {}
     if config.calibration_dir is not None:
         unused = load_held_out_images(
             calibration, GATE_FOLDER_SAMPLES, config.input_size, source.crop_fraction, progress
         )
-        if unused:
-            sets[f"images of {config.calibration_dir.name} not calibrated on"] = unused
+        # check_census refuses a folder too small to hold any image out before this matters.
+        return {f"images of {config.calibration_dir.name} not calibrated on": unused} if unused else {}
     synthesized = synthesize_from_batchnorm(
         source.network, source.weights.sha256, GATE_SYNTHESIZED_SAMPLES, config.input_size, progress,
         seed=GATE_SYNTHESIS_SEED, purpose="held-out",
     )
-    sets[f"synthesized images (data-free, seed {GATE_SYNTHESIS_SEED}, not calibrated on)"] = synthesized.images
-    return sets
+    return {f"synthesized images (data-free, seed {GATE_SYNTHESIS_SEED}, not calibrated on)": synthesized.images}
+
+
+def _real_held_out(
+    config: BuildConfig, source: Source, comparison_sets: dict[str, list[np.ndarray]], progress: Progress
+) -> HeldOutImages | None:
+    """Real images int8 was not calibrated on: a sample of --val-dir, else the calibration folder's
+    held-out part; None for data-free calibration without --val-dir."""
+    if source.validation is not None:
+        paths = choose_samples(source.validation.paths, GATE_FOLDER_SAMPLES)
+        images = [
+            preprocess_rgb(read_rgb(path), config.input_size, source.crop_fraction)
+            for path in progress(paths, "reading validation images")
+        ]
+        return HeldOutImages(f"images of {config.val_dir.name}", images)
+    if config.calibration_dir is not None and comparison_sets:
+        (name, images), = comparison_sets.items()
+        return HeldOutImages(name, images)
+    return None
+
+
+def _range_coverage(
+    config: BuildConfig, source: Source, reference: torch.nn.Module, calibration: CalibrationSet,
+    real_held_out: HeldOutImages,
+) -> RangeCoverage:
+    """Refuse calibration images whose activation ranges fall far short of real held-out images'."""
+    ranges = [
+        activation_ranges(source.network, reference, _model_inputs(images, config.input_format))
+        for images in (calibration.images, real_held_out.images)
+    ]
+    coverage = range_coverage(*ranges, f"{len(real_held_out.images)} {real_held_out.name}")
+    check_coverage(coverage, config.calibration_dir.name)
+    return coverage
 
 
 def _calibration_set(config: BuildConfig, source: Source, progress: Progress) -> CalibrationSet:
     if config.calibration_dir is not None:
         return load_calibration_folder(
             config.calibration_dir, config.calibration_samples or CALIBRATION_DEFAULT_SAMPLES,
-            config.input_size, source.crop_fraction, progress,
+            config.input_size, source.crop_fraction, progress, hold_out=GATE_FOLDER_SAMPLES,
         )
     return synthesize_from_batchnorm(
         source.network, source.weights.sha256, config.calibration_samples or DATA_FREE_DEFAULT_SAMPLES, config.input_size, progress

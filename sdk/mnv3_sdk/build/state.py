@@ -15,6 +15,7 @@ from torch import nn
 from mnv3_sdk.android.project import AndroidSettings
 from mnv3_sdk.android.stage import AndroidResult
 from mnv3_sdk.export.calibration import CalibrationSet
+from mnv3_sdk.export.calibration_checks import ImageCensus, RangeCoverage
 from mnv3_sdk.export.quantize import QuantizationSettings
 from mnv3_sdk.imaging.files import LabelledImages
 from mnv3_sdk.network.weights import LoadedWeights
@@ -52,6 +53,22 @@ class Source:
 
 
 @dataclass(frozen=True)
+class HeldOutImages:
+    """Real images int8 was not calibrated on (RGB, preprocessed), and what they are."""
+
+    name: str  # "images of val not calibrated on", "images of val"
+    images: list[np.ndarray]
+
+
+@dataclass(frozen=True)
+class CalibrationChecks:
+    """What was found looking at a calibration folder's data (it passed, or the build stopped)."""
+
+    census: ImageCensus
+    coverage: RangeCoverage | None  # None when no real image was held out to compare with
+
+
+@dataclass(frozen=True)
 class Prepared:
     """The calibrate/quantize stage: the module to export and what the result will be judged on."""
 
@@ -60,6 +77,9 @@ class Prepared:
     to_export: nn.Module  # quantized (int8), folded (fp32/fp16)
     comparison_sets: dict[str, list[np.ndarray]]  # RGB images by where they come from
     calibration: CalibrationSet | None  # int8 only
+    # int8: --val-dir's sample, else the calibration folder's held-out part; None when neither exists.
+    real_held_out: HeldOutImages | None
+    calibration_checks: CalibrationChecks | None  # int8 with a calibration folder
 
 
 @dataclass(frozen=True)
@@ -71,7 +91,9 @@ class Verified:
     accuracy: Accuracy | None  # with --val-dir
     gate: GateResult
     gate_enforced: bool  # not for random weights, whose near-tied logits have no accuracy to keep
-    sensitivity: list[LayerSensitivity] | None  # int8, with --sensitivity or when the gate failed
+    # int8, with --sensitivity, or when the gate failed on real held-out images
+    sensitivity: list[LayerSensitivity] | None
+    sensitivity_inputs: str | None  # which held-out images the layers were measured on
 
     @property
     def publishable(self) -> bool:

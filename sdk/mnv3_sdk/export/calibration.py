@@ -75,12 +75,20 @@ def choose_samples(paths: list[Path], count: int) -> list[Path]:
     return [paths[index] for index in sorted(chosen)]
 
 
+def held_out_share(found: int, most: int) -> int:
+    """How many of a folder's ``found`` images calibration leaves out, so that the int8 model can
+    be judged on real images it was not calibrated with: a quarter of the folder, up to ``most``."""
+    return min(most, found // 4)
+
+
 def load_calibration_folder(
-    folder: Path, count: int, input_size: int, crop_fraction: float, progress: Progress
+    folder: Path, count: int, input_size: int, crop_fraction: float, progress: Progress, hold_out: int = 0
 ) -> CalibrationSet:
+    """Up to ``count`` of the folder's images, preprocessed; at least ``held_out_share(found,
+    hold_out)`` images stay unused (``CalibrationSet.unused``) whatever ``count`` asks."""
     started = time.perf_counter()
     paths, skipped = find_calibration_images(folder)
-    chosen = choose_samples(paths, count)
+    chosen = choose_samples(paths, min(count, len(paths) - held_out_share(len(paths), hold_out)))
     images = [preprocess_rgb(read_rgb(path), input_size, crop_fraction) for path in progress(chosen, "calibrating")]
     calibrated = set(chosen)
     unused = tuple(path for path in paths if path not in calibrated)

@@ -31,8 +31,9 @@ Classifier = Callable[[torch.Tensor], torch.Tensor]
 # broken models' ≤ 0.2 dB and the worst good model's 3.4 dB.
 CLEAR_MARGIN = 0.3
 MIN_SQNR_DB = 2.0
-# Held-out inputs: synthesized with another seed than data-free calibration's (seed 0), and
-# images of the calibration folder it did not choose.
+# Held-out inputs: a calibration folder's images it did not choose (up to a quarter of the
+# folder is always left out), or, for data-free calibration, images synthesized with another
+# seed than calibration's (seed 0). Never synthesized images for a model calibrated on real ones.
 GATE_SYNTHESIZED_SAMPLES = 64
 GATE_FOLDER_SAMPLES = 64
 GATE_SYNTHESIS_SEED = 1
