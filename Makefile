@@ -3,14 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: build test android-demo adb
+.PHONY: build test android-demo adb native-tools
 
 # Set everything up and run the main job, offline (random weights: no ImageNet download needed).
 build: $(STAMP)
 	$(VENV)/bin/mnv3-sdk build --variant small --quant int8 --weights random --force
 
 # The whole test suite; pytest's non-zero exits, including 5 (no tests ran), fail make.
-test: $(STAMP) adb
+test: $(STAMP) adb native-tools
 	$(VENV)/bin/python -m pytest --durations=15
 
 # The device tests drive emulated phones with Debian's real adb client and server
@@ -20,6 +20,14 @@ adb:
 	@command -v adb >/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq adb >/dev/null; }
 	@adb version | head -2
+
+# The native runner's tests (tests/test_native_runner.py) build it for this host with g++ and for
+# arm64 with Debian's cross compiler, and run the arm64 build under qemu-user: installed when missing.
+native-tools:
+	@command -v g++ >/dev/null && command -v aarch64-linux-gnu-g++ >/dev/null && command -v qemu-aarch64 >/dev/null || \
+		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+		g++ g++-aarch64-linux-gnu qemu-user >/dev/null; }
+	@qemu-aarch64 --version | head -1
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -17,6 +17,8 @@ def test_non_editable_install_builds_a_model_outside_the_repo(tmp_path):
         check=True, cwd=tmp_path,
     )
     assert (site / "mnv3_sdk" / "models" / "imagenet_labels.txt").is_file()
+    assert (site / "mnv3_sdk" / "native" / "runner.cpp").is_file()  # compiled on first use
+    assert (site / "mnv3_sdk" / "native" / "plugin.c").is_file()
     env = {**os.environ, "PYTHONPATH": str(site)}
     where = subprocess.run(
         [sys.executable, "-c", "import mnv3_sdk; print(mnv3_sdk.__file__)"],

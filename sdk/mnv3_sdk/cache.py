@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -31,6 +32,29 @@ def entry_writer(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+@contextmanager
+def directory_writer(path: Path) -> Iterator[Path]:
+    """``entry_writer`` for a folder: yields a private empty folder to fill; renames it to ``path``.
+
+    A folder cannot replace a non-empty one in one rename, so when a concurrent writer of the
+    same entry got there first, its folder stays (entries are named by what they are made from,
+    so both hold the same) and ours is removed. A failed write leaves nothing behind.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    shutil.rmtree(partial, ignore_errors=True)  # left by a killed process that had our pid
+    partial.mkdir()
+    try:
+        yield partial
+        try:
+            partial.rename(path)
+        except OSError:
+            if not path.is_dir():
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def write_entry(path: Path, data: bytes) -> None:

@@ -240,7 +240,7 @@ def bench(**options: Any) -> None:
 @cli.command()
 @click.option("--fetch", "fetch_missing", is_flag=True, help="Download missing jars from Maven Central now.")
 def doctor(fetch_missing: bool) -> None:
-    """Show the Android toolchain found on this machine (JDK, Kotlin compiler, android.jar, runtime, adb)."""
+    """Show the toolchain found on this machine (JDK, Kotlin compiler, android.jar, runtime, adb, native runner)."""
     from mnv3_sdk.android.doctor import run_checks
 
     for check in run_checks(fetch_missing):

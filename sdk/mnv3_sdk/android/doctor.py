@@ -1,4 +1,5 @@
-"""``mnv3-sdk doctor``: what the Android toolchain discovery finds, where, and what is missing."""
+"""``mnv3-sdk doctor``: what the Android toolchain discovery finds, where, and what is missing; also the
+compilers and qemu that build and run the native runner."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from mnv3_sdk.android.toolchain import (
 )
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.hostinfo import android_sdk_roots
+from mnv3_sdk.native.toolchain import arm64_compiler, host_compiler, qemu
 
 
 @dataclass(frozen=True)
@@ -69,4 +71,14 @@ def run_checks(fetch_missing: bool) -> list[Check]:
 def _adb_check(sdk: str | None) -> list[Check]:
     adb = shutil.which("adb", path=os.pathsep.join(filter(None, [
         os.path.join(sdk, "platform-tools") if sdk else None, os.environ.get("PATH")])))
-    return [Check("adb", adb is not None, adb or "not found: needed only for mnv3-sdk bench --adb")]
+    return [Check("adb", adb is not None, adb or "not found: needed only for mnv3-sdk bench --adb")] + _native_checks()
+
+
+def _native_checks() -> list[Check]:
+    """The tools that build the native runner (mnv3_sdk.native) and run its arm64 build here."""
+    checks = []
+    for tool, purpose in [(host_compiler(), "C++ compiler (native runner for this host)"),
+                          (arm64_compiler(), "arm64 cross compiler (native runner for phones)"),
+                          (qemu(), "qemu-aarch64 (runs the arm64 runner here)")]:
+        checks.append(Check(purpose, tool.path is not None, str(tool.path) if tool.path else f"not found: {tool.hint}"))
+    return checks

@@ -1,0 +1,152 @@
+"""Running a runner build: natively on this host, or an arm64 build under qemu-aarch64; reading what it
+prints and the output files it writes."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from mnv3_sdk.errors import SdkError
+from mnv3_sdk.native.build import ARM64_LOADER, RunnerBuild
+from mnv3_sdk.native.plugin import build_plugin, read_counts
+from mnv3_sdk.native.toolchain import ARM64, qemu
+
+# The runner's lines (runner.cpp's header comment). "Iteration N of K: X ms" is also the form
+# bench/device.py's parse_runner_output reads.
+_ITERATION = re.compile(r"^Iteration (\d+) of (\d+): ([0-9.]+) ms$", re.MULTILINE)
+_TENSOR = re.compile(r"^(input|output) (\d+): (\S+) \[([0-9, ]*)\] (\d+) bytes$", re.MULTILINE)
+_THREADS = re.compile(r"^threads: (\d+)$", re.MULTILINE)
+_LOAD = re.compile(r"^load: ([0-9.]+) ms$", re.MULTILINE)
+_DTYPES = {"float32": np.float32, "float16": np.float16, "uint8": np.uint8, "int8": np.int8,
+           "int32": np.int32, "int64": np.int64}
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    dtype: str
+    shape: tuple[int, ...]
+    nbytes: int
+
+    def read(self, data: bytes) -> np.ndarray:
+        if self.dtype not in _DTYPES:
+            raise SdkError(f"the runner's output has dtype {self.dtype}, which mnv3-sdk does not read")
+        return np.frombuffer(data, dtype=_DTYPES[self.dtype]).reshape(self.shape).copy()
+
+
+@dataclass(frozen=True)
+class RunnerOutput:
+    threads: int
+    load_ms: float
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    samples_ms: list[float]
+    stdout: str
+    instructions: list[int] = field(default_factory=list)  # per timed iteration, with count_instructions
+
+
+def parse_output(stdout: str) -> RunnerOutput:
+    """The runner's stdout as values; ValueError when a line it always prints is missing."""
+    threads, load = _THREADS.search(stdout), _LOAD.search(stdout)
+    if threads is None or load is None:
+        raise ValueError("no 'threads:' or 'load:' line")
+    tensors: dict[str, list[TensorSpec]] = {"input": [], "output": []}
+    for kind, _, dtype, shape, nbytes in _TENSOR.findall(stdout):
+        tensors[kind].append(TensorSpec(dtype, tuple(int(size) for size in shape.split(",") if size.strip()),
+                                        int(nbytes)))
+    samples = [float(match.group(3)) for match in _ITERATION.finditer(stdout)]
+    return RunnerOutput(int(threads.group(1)), float(load.group(1)), tensors["input"], tensors["output"],
+                        samples, stdout)
+
+
+def read_outputs(result: RunnerOutput, path: Path) -> list[np.ndarray]:
+    """The output tensors the runner wrote to ``path`` (--output), in order, with their dtypes."""
+    data = path.read_bytes()
+    expected = sum(spec.nbytes for spec in result.outputs)
+    if len(data) != expected:
+        raise SdkError(f"{path} has {len(data)} bytes; the model's outputs take {expected}")
+    arrays, offset = [], 0
+    for spec in result.outputs:
+        arrays.append(spec.read(data[offset:offset + spec.nbytes]))
+        offset += spec.nbytes
+    return arrays
+
+
+def check_cpu_model(cpu: str) -> None:
+    """qemu's CPU model for arm64 runs. It must be named: qemu-aarch64 7.2's default and "max" model
+    enables SME, and XNNPACK then picks its SME int8 kernels, which give wrong results under that
+    qemu (int8 outputs differ from every other CPU model's and the host's). "max,sme=off" is fine."""
+    options = cpu.split(",")
+    if not cpu or options[0] == "max" and "sme=off" not in options[1:]:
+        raise SdkError(f"qemu CPU model {cpu!r}: name a model such as cortex-a53 (no dot product) or neoverse-n1 "
+                       "(dot product), or max,sme=off: qemu 7.2's SME makes XNNPACK's int8 kernels wrong")
+
+
+def command(build: RunnerBuild, model: Path, *, threads: int = 1, warmup: int = 1, iterations: int = 10,
+            inputs: Sequence[Path] = (), outputs: Sequence[Path] = (), cpu: str | None = None,
+            qemu_options: Sequence[str] = (), runner_options: Sequence[str] = ()) -> list[str]:
+    """The command line that runs ``build`` on ``model``: arm64 builds under qemu-aarch64 -cpu ``cpu``,
+    through the build's own glibc loader, exactly as on a phone."""
+    arguments = [f"--model={model}", f"--threads={threads}", f"--warmup={warmup}", f"--iterations={iterations}",
+                 *(f"--input={path}" for path in inputs), *(f"--output={path}" for path in outputs), *runner_options]
+    if build.arch != ARM64:
+        if cpu is not None:
+            raise SdkError(f"a qemu CPU model ({cpu}) applies to arm64 builds only, not {build.arch}")
+        return [str(build.runner), *arguments]
+    check_cpu_model(cpu or "")
+    folder = build.folder
+    return [str(qemu().require()), "-cpu", cpu, *qemu_options, str(folder / ARM64_LOADER), "--library-path",
+            str(folder), str(build.runner), *arguments]
+
+
+def run_runner(build: RunnerBuild, model: Path, *, threads: int = 1, warmup: int = 1, iterations: int = 10,
+               inputs: Sequence[Path] = (), outputs: Sequence[Path] = (), cpu: str | None = None,
+               count_instructions: bool = False, timeout: float = 600.0) -> RunnerOutput:
+    """Runs the runner once; its one-line error becomes an SdkError.
+
+    ``count_instructions`` (arm64 under qemu, one thread): ``instructions`` of the result holds the
+    guest instructions each timed iteration executed, counted by the qemu plugin (plugin.c)
+    between the runner's markers, so warm-up, loading and printing are not in them.
+    """
+    qemu_options: list[str] = []
+    runner_options: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="mnv3-insn-") as scratch:
+        counts = Path(scratch) / "counts.txt"
+        if count_instructions:
+            if build.arch != ARM64 or threads != 1:
+                # One counter for all vCPU threads, added to without atomics: exact with one thread only.
+                raise SdkError("instructions are counted for arm64 builds under qemu with --threads 1 only")
+            qemu_options = ["-plugin", f"{build_plugin()},out={counts}"]
+            runner_options = ["--count-markers"]
+        argv = command(build, model, threads=threads, warmup=warmup, iterations=iterations, inputs=inputs,
+                       outputs=outputs, cpu=cpu, qemu_options=qemu_options, runner_options=runner_options)
+        result = _run(argv, build, model, cpu, timeout)
+        if count_instructions:
+            _, intervals = read_counts(counts)
+            if len(intervals) != iterations:
+                raise SdkError(f"the qemu plugin counted {len(intervals)} marked iteration(s) of {iterations}")
+            result = replace(result, instructions=intervals)
+    return result
+
+
+def _run(argv: list[str], build: RunnerBuild, model: Path, cpu: str | None, timeout: float) -> RunnerOutput:
+    # The host's LD_* variables name x86_64 libraries: the arm64 loader must only see its own folder.
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("LD_")}
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=environment)
+    except subprocess.TimeoutExpired:
+        raise SdkError(f"the native runner ({build.arch}) did not finish {model.name} in {timeout:g} s") from None
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines()
+        raise SdkError(f"the native runner ({build.arch}{f', qemu -cpu {cpu}' if cpu else ''}) failed on {model.name}: "
+                       + (lines[-1].removeprefix("error: ") if lines else f"exit code {result.returncode}"))
+    try:
+        return parse_output(result.stdout)
+    except ValueError as error:
+        raise SdkError(f"cannot read the native runner's output for {model.name}: {error}") from None
