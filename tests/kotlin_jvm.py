@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from mnv3_sdk.android.kotlin import compile_kotlin
-from mnv3_sdk.android.project import default_demo_settings, render_project
+from mnv3_sdk.android.project import default_demo_settings
 from mnv3_sdk.android.toolchain import KOTLIN_STDLIB, Artifact, fetch, find_java
 
 # Test mains compiled with the generated files: JvmHarness.kt (most JVM tests) and
@@ -21,17 +21,22 @@ PLAIN_KOTLIN = ("ImagePreprocessing.kt", "Classification.kt", "ModelMetadata.kt"
 ORG_JSON = Artifact("org.json", "json", "20250107")
 
 DEFAULT_SETTINGS = default_demo_settings()
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
+
+def plain_sources(*names: str) -> list[Path]:
+    """The plain Kotlin files of templates/ with these names, as they are: kotlinc reads them unrendered."""
+    found = sorted(path for path in TEMPLATES.rglob("*.kt") if path.name in names)
+    assert sorted(path.name for path in found) == sorted(names)
+    return found
 
 
 class JvmHarness:
-    """The plain-Kotlin files of the default project plus the test mains in tests/kotlin/ (and
+    """The plain-Kotlin files of templates/ (the default project's package) plus the test mains in tests/kotlin/ (and
     ``extra_sources``, e.g. a benchmark's own main), compiled once, run as ``java`` processes."""
 
     def __init__(self, folder: Path, extra_sources: tuple[Path, ...] = ()) -> None:
-        project = folder / "project"
-        render_project(DEFAULT_SETTINGS, project)
-        sources = sorted(p for p in project.rglob("*.kt") if p.name in PLAIN_KOTLIN)
-        assert len(sources) == len(PLAIN_KOTLIN)
+        sources = plain_sources(*PLAIN_KOTLIN)
         # A second generated library in the same app: its own package, its own InferenceThreads.
         threads = next(p for p in sources if p.name == "InferenceThreads.kt").read_text(encoding="utf-8")
         other = folder / "other" / "InferenceThreads.kt"

@@ -12,7 +12,8 @@ from kotlin_jvm import DEFAULT_SETTINGS
 
 from mnv3_sdk.android.aar import AAR_METADATA_ENTRY
 from mnv3_sdk.android.kotlin import compile_kotlin, module_name
-from mnv3_sdk.android.project import render_project
+from mnv3_sdk.android.project import SOURCE_PACKAGE, render_project, retarget_package
+from mnv3_sdk.errors import SdkError
 from mnv3_sdk.android.stage import compile_classpath, compile_library, demo_sources, executorch_api, toolchain_cache
 from mnv3_sdk.versions import (
     AGP_VERSION,
@@ -207,6 +208,34 @@ def test_committed_android_demo_matches_the_templates(tmp_path):
     assert rendered_files == committed_files, "re-render it: make android-demo"
     for relative in rendered_files:
         assert filecmp.cmp(rendered / relative, committed / relative, shallow=False), relative
+
+
+def test_plain_kotlin_sources_are_real_kotlin_moved_into_each_librarys_package(tmp_path):
+    """The model-independent Kotlin is kept as plain .kt files in templates/, in SOURCE_PACKAGE and
+    in the folder of that package (what IDEs, linters and kotlinc expect: tests/kotlin_jvm.py
+    compiles them unrendered); a build moves them into its package by their package and import
+    lines only, and refuses a file that names the package anywhere else (it would still point at
+    the default library)."""
+    templates = REPO / "templates"
+    plain = sorted(templates.rglob("*.kt"))
+    assert len(plain) >= 10 and not [p for p in plain if "{{" in p.read_text(encoding="utf-8")]
+    for path in plain:
+        package = re.match(r"package ([\w.]+)\n", path.read_text(encoding="utf-8")).group(1)
+        assert package in (SOURCE_PACKAGE, f"{SOURCE_PACKAGE}.demo"), path
+        assert path.parent.as_posix().endswith("src/main/kotlin/" + package.replace(".", "/")), path
+    import dataclasses
+
+    birds = dataclasses.replace(DEFAULT_SETTINGS, package="org.acme.birds")
+    render_project(birds, tmp_path)
+    rendered = {p.name: p.read_text(encoding="utf-8") for p in tmp_path.rglob("*.kt")}
+    assert not [name for name, text in rendered.items() if SOURCE_PACKAGE in text]
+    assert rendered["LiveStream.kt"].startswith("package org.acme.birds\n")
+    assert rendered["CameraRotation.kt"].startswith("package org.acme.birds.demo\n")
+    assert "\nimport org.acme.birds.LiveStream\n" in rendered["CameraActivity.kt"]
+    text = f"package {SOURCE_PACKAGE}.demo\n\nimport {SOURCE_PACKAGE}.Foo\nimport java.io.File\n"
+    assert retarget_package(text, "a.b") == "package a.b.demo\n\nimport a.b.Foo\nimport java.io.File\n"
+    with pytest.raises(SdkError, match="outside its package and import lines"):
+        retarget_package(f'package {SOURCE_PACKAGE}\n\nval folder = "{SOURCE_PACKAGE}"\n', "a.b")
 
 
 @pytest.mark.parametrize("package", ["Com.Example.app", "com.example.class", "com..x", "com.1x.y", "x"])

@@ -32,6 +32,8 @@ from mnv3_sdk.versions import (
 )
 
 DEFAULT_PACKAGE = "com.example.mnv3"
+# The package the plain Kotlin sources in templates/ are written in (render_project moves them).
+SOURCE_PACKAGE = DEFAULT_PACKAGE
 DEFAULT_CLASS_NAME = "MobileNetV3Classifier"
 LIBRARY_MODULE = "classifier"
 BENCHMARK_RESULT = "mnv3_benchmark.json"
@@ -115,7 +117,13 @@ def validate_class_name(name: str) -> str:
 
 
 def render_project(settings: AndroidSettings, out_dir: Path) -> list[Path]:
-    """Render the Gradle project into ``out_dir``; returns the written files, sorted."""
+    """Render the Gradle project into ``out_dir``; returns the written files, sorted.
+
+    Kotlin that does not depend on the model is kept as plain ``.kt`` files in the package
+    ``SOURCE_PACKAGE`` (``templates/*/src/main/kotlin/com/example/mnv3/``), which IDEs, linters and
+    kotlinc read as they are; they are copied into the library's package with their ``package`` and
+    ``import`` lines retargeted (``retarget_package``). Only ``.j2`` files are rendered with Jinja.
+    """
     environment = jinja2.Environment(
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
     )
@@ -126,23 +134,41 @@ def render_project(settings: AndroidSettings, out_dir: Path) -> list[Path]:
         "library": f"{LIBRARY_MODULE}/",
         "demo": "demo/",
     }
-    kotlin_dirs = {"library": f"src/main/kotlin/{package_path}/", "demo": f"src/main/kotlin/{package_path}/demo/"}
+    source_root = f"src/main/kotlin/{SOURCE_PACKAGE.replace('.', '/')}/"
     written: list[Path] = []
     root = templates_dir()
     for part, prefix in layout.items():
         for relative, template in _walk(root / part, ""):
             target = relative.removesuffix(".j2").replace("__ClassName__", settings.class_name)
-            if part in kotlin_dirs and target.startswith("src/main/kotlin/"):
-                target = kotlin_dirs[part] + target.removeprefix("src/main/kotlin/")
+            if target.startswith(source_root):
+                target = f"src/main/kotlin/{package_path}/" + target.removeprefix(source_root)
             path = out_dir / (prefix + target)
             path.parent.mkdir(parents=True, exist_ok=True)
             if relative.endswith(".j2"):
                 text = environment.from_string(template.read_text(encoding="utf-8")).render(values)
                 path.write_text(text, encoding="utf-8")
+            elif relative.endswith(".kt"):
+                path.write_text(retarget_package(template.read_text(encoding="utf-8"), settings.package, relative),
+                                encoding="utf-8")
             else:
                 path.write_bytes(template.read_bytes())
             written.append(path)
     return sorted(written)
+
+
+_SOURCE_PACKAGE_LINE = re.compile(rf"^(package|import) {re.escape(SOURCE_PACKAGE)}(?=[.\s])", re.MULTILINE)
+
+
+def retarget_package(text: str, package: str, name: str = "source") -> str:
+    """A plain source of ``SOURCE_PACKAGE`` (or a subpackage such as ``.demo``) moved to ``package``.
+
+    Only ``package`` and ``import`` lines name the package; anything else naming it would be left
+    pointing at the default library, so it is refused (a bug in the templates, caught by every build).
+    """
+    moved = _SOURCE_PACKAGE_LINE.sub(rf"\1 {package}", text)
+    if SOURCE_PACKAGE in _SOURCE_PACKAGE_LINE.sub("", text):
+        raise SdkError(f"template {name} names {SOURCE_PACKAGE} outside its package and import lines")
+    return moved
 
 
 def _walk(folder: Traversable, prefix: str):

@@ -290,7 +290,7 @@ class MobileNetV3Classifier private constructor(
         @JvmOverloads
         @WorkerThread
         fun create(context: Context, options: Options = Options()): MobileNetV3Classifier =
-            createFromFile(ModelFiles.copyAssetIfChanged(context, options.modelAssetName), options)
+            createFromFile(ModelFiles.copyAssetIfChanged(context, options.modelAssetName, MODEL_COPY_FOLDER), options)
 
         /**
          * Loads a model file that is already on the device (downloaded, or pushed for benchmarking),
@@ -323,6 +323,9 @@ class MobileNetV3Classifier private constructor(
         }
 
         private const val METADATA_METHOD = "metadata"
+
+        // Under noBackupFilesDir: one folder per library (its package), see ModelFiles.
+        private const val MODEL_COPY_FOLDER = "mnv3-sdk/com.example.mnv3"
 
         /** The planes of a YUV_420_888 image as a [YuvFrame]; valid while the image is open. */
         private fun yuvFrameOf(image: Image, rotationDegrees: Int): YuvFrame {

@@ -1,4 +1,4 @@
-package {{ package }}
+package com.example.mnv3
 
 import org.json.JSONArray
 import org.json.JSONException

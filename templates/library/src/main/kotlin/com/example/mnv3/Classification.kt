@@ -1,4 +1,4 @@
-package {{ package }}
+package com.example.mnv3
 
 import kotlin.math.exp
 
@@ -6,7 +6,7 @@ import kotlin.math.exp
 data class Category(val index: Int, val label: String, val score: Float)
 
 /**
- * The result of one [{{ class_name }}.classify] call.
+ * The result of one `classify` call of the classifier.
  *
  * @property categories the best categories, highest score first, after the options' filters.
  * @property preprocessingTimeMs wall time from the caller's pixels to the filled input tensor

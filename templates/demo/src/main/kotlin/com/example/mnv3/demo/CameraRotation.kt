@@ -1,4 +1,4 @@
-package {{ package }}.demo
+package com.example.mnv3.demo
 
 /**
  * How far a camera frame is turned from upright on the screen; plain Kotlin, tested on the JVM.

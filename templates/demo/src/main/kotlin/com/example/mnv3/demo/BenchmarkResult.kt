@@ -1,4 +1,4 @@
-package {{ package }}.demo
+package com.example.mnv3.demo
 
 import java.io.File
 import java.io.FileOutputStream
@@ -8,7 +8,7 @@ import org.json.JSONArray
 import org.json.JSONObject
 
 /**
- * The JSON that [BenchmarkActivity] leaves in `files/{{ benchmark_result }}` for
+ * The JSON that [BenchmarkActivity] leaves in `files/mnv3_benchmark.json` for
  * `mnv3-sdk bench --adb`; plain Kotlin, tested on the JVM.
  */
 internal object BenchmarkResult {

@@ -1,4 +1,4 @@
-package {{ package }}
+package com.example.mnv3
 
 import java.nio.ByteBuffer
 import java.util.concurrent.Callable

@@ -1,4 +1,4 @@
-package {{ package }}
+package com.example.mnv3
 
 import android.content.Context
 import android.content.pm.PackageManager
@@ -11,10 +11,13 @@ import java.io.FileNotFoundException
  * out of the APK once per install or update of the app (see [ModelFileCache]).
  */
 internal object ModelFiles {
-    fun copyAssetIfChanged(context: Context, assetName: String): File {
-        // Per package, so two libraries generated with the same model file name cannot collide;
-        // noBackupFilesDir, because a copy of an asset has no place in the user's cloud backup.
-        val folder = File(context.noBackupFilesDir, "mnv3-sdk/{{ package }}")
+    /**
+     * The copy of [assetName] in [folderName] under `noBackupFilesDir`: each library passes a folder
+     * of its own (its package), so two libraries with the same model file name cannot collide, and
+     * a copy of an asset has no place in the user's cloud backup.
+     */
+    fun copyAssetIfChanged(context: Context, assetName: String, folderName: String): File {
+        val folder = File(context.noBackupFilesDir, folderName)
         // Earlier generated libraries kept the copy in filesDir (and in backups): drop it after an update.
         val legacy = File(context.filesDir, "mnv3-sdk")
         for (name in listOf(assetName, "$assetName.sha256", "$assetName.partial")) File(legacy, name).delete()

@@ -1,4 +1,4 @@
-package {{ package }}
+package com.example.mnv3
 
 import java.io.Closeable
 import java.util.concurrent.Executor

@@ -1,4 +1,4 @@
-package {{ package }}
+package com.example.mnv3
 
 import java.util.stream.IntStream
 import kotlin.math.abs

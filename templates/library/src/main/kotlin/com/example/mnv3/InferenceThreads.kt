@@ -1,4 +1,4 @@
-package {{ package }}
+package com.example.mnv3
 
 /**
  * How many threads ExecuTorch runs inference on. This is one setting for the whole process, not
