@@ -275,7 +275,7 @@ private fun cacheScenarios(folder: File, sourceFile: File) {
     val target = File(folder, "model.pte")
     RandomAccessFile(target, "rw").use { it.setLength(size / 2) }
     report("truncated_copy", get("install-2"))
-    Thread.sleep(50) // file times have a granularity of a few milliseconds
+    Thread.sleep(50) // file times have a granularity of a few milliseconds: not synchronisation, a later mtime
     RandomAccessFile(target, "rw").use { it.seek(size / 3); it.write(it.readByte().toInt() xor 0xFF) }
     report("rewritten_copy", get("install-2"))
     source.truncateOpens = setOf(1)

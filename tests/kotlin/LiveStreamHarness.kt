@@ -48,6 +48,23 @@ private fun watchdog(scenario: String, seconds: Long) = thread(isDaemon = true, 
     Runtime.getRuntime().halt(3)
 }
 
+/**
+ * Returns once [closer] is parked inside `LiveStream.close()` waiting for a frame to be let go (its
+ * stack holds close() and the condition's awaitUninterruptibly, and it is WAITING), or once
+ * [returned] says its close() has come back. No sleeping: whether close() waits is then a fact to
+ * read from `closer.isAlive`, not a guess that a few hundred milliseconds were enough.
+ */
+private fun awaitWaitingInClose(closer: Thread, returned: () -> Boolean = { !closer.isAlive }) {
+    while (!returned()) {
+        if (closer.state == Thread.State.WAITING) {
+            val stack = closer.stackTrace
+            val inClose = stack.any { it.className == LiveStream::class.java.name && it.methodName == "close" }
+            if (inClose && stack.any { it.methodName == "awaitUninterruptibly" }) return
+        }
+        Thread.yield()
+    }
+}
+
 /** A frame that knows how often it was released, like an `Image` that must be closed once. */
 private class LiveFrame(val name: String, val timestamp: Long) {
     val releases = AtomicInteger()
@@ -259,14 +276,17 @@ private fun closeWhileClassifying() {
     started.await()
     stream.submit(b, b.timestamp)
     stream.submit(c, c.timestamp)
+    val closing = Thread.currentThread()
+    val closeReturned = AtomicBoolean()
     val model = thread {
-        while (c.releases.get() == 0) Thread.sleep(1)
-        Thread.sleep(200) // close() is waiting by now (or has wrongly returned)
+        // The model returns only once close() waits for it (or, wrongly, has returned without it).
+        awaitWaitingInClose(closing, closeReturned::get)
         log.add("model returns")
         proceed.countDown()
     }
     log.add("closing ${counts(stream)}")
     stream.close()
+    closeReturned.set(true)
     log.add("close returned a=${a.releases.get()} isClosed=${stream.isClosed} ${counts(stream)}")
     stream.close()
     log.add("closed again ${counts(stream)}")
@@ -306,13 +326,12 @@ private fun closeWaitsForTheClassification() {
         log.add("$name returned")
     }
     val first = closer("close 1")
-    while (!stream.isClosed) Thread.sleep(1)
-    first.join(300)
+    awaitWaitingInClose(first)
     log.add("close 1 waits while a is classified=${first.isAlive}")
     stream.submit(b, b.timestamp)
     log.add("submit during close returned")
     val second = closer("close 2")
-    second.join(300)
+    awaitWaitingInClose(second)
     log.add("close 2 waits too=${second.isAlive}")
     log.add("model returns")
     proceed.countDown()
@@ -359,8 +378,7 @@ private fun closeWaitsForAReleaseInSubmit() {
         stream.close()
         log.add("close returned")
     }
-    while (b.releases.get() == 0) Thread.sleep(1)
-    closer.join(300)
+    awaitWaitingInClose(closer)
     log.add("close waits for a's release=${closer.isAlive}")
     leave.countDown()
     closer.join()
@@ -414,7 +432,7 @@ private fun closeDuringCallback() {
         closed.set(true)
     }
     closing.await()
-    Thread.sleep(300)
+    awaitWaitingInClose(closer)
     log.add("close returned during the callback=${closed.get()}")
     val submitter = thread { stream.submit(b, b.timestamp) }
     submitter.join(10_000)
@@ -530,15 +548,17 @@ private fun closeFromExecutorTask(executorKind: String) {
     started.await()
     stream.submit(b, b.timestamp)
     val closed = CountDownLatch(1)
+    val closer = java.util.concurrent.CompletableFuture<Thread>()
     executor.execute {
+        closer.complete(Thread.currentThread())
         log.add("task closes")
         stream.close()
         log.add("close returned on the executor")
         closed.countDown()
     }
     if (executorKind == "pool") {
-        while (b.releases.get() == 0) Thread.sleep(1)
-        log.add("close on the executor waits while a is classified=${!closed.await(300, TimeUnit.MILLISECONDS)}")
+        awaitWaitingInClose(closer.get()) { closed.count == 0L }
+        log.add("close on the executor waits while a is classified=${closed.count != 0L}")
     }
     log.add("model returns")
     proceed.countDown()
