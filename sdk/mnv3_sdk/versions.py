@@ -54,9 +54,21 @@ AGP_VERSION = "8.7.3"
 GRADLE_VERSION = "8.11.1"
 
 
+# The tests' Android runtime on the JVM (tests/robolectric.py): Robolectric runs the library's own
+# compiled classes with the real framework classes of one SDK level, from an instrumented
+# android-all jar. Robolectric 4.17's DefaultSdkProvider names, per SDK, the jar's version and the
+# Java it needs: SDK 36 (16-robolectric-13921718-i7) needs Java 21, SDK 35 runs on the JDK 17 this
+# project targets, so the tests use 35.
+ROBOLECTRIC_VERSION = "4.17"
+ROBOLECTRIC_SDK = 35
+ANDROID_ALL_INSTRUMENTED_VERSION = "15-robolectric-13954326-i7"
+JUNIT_VERSION = "4.13.2"
+
+
 def tool_versions() -> dict[str, str]:
     return {
         "mnv3_sdk": __version__,
         "torch": metadata.version("torch"),
         "executorch": metadata.version("executorch"),
     }
+

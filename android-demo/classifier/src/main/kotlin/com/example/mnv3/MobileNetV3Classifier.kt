@@ -138,6 +138,10 @@ class MobileNetV3Classifier private constructor(
     // The thread live streams classify on, started by the first openLiveStream, stopped by close().
     private var streamExecutor: ExecutorService? = null
 
+    // The streams opened and not yet closed: close() closes them before the model, so a camera
+    // callback racing close() drops its frame instead of meeting a shut-down executor.
+    private val streams = ArrayList<LiveStream<Image>>()
+
     // One input tensor for the classifier's lifetime, wrapping a direct buffer that every call
     // refills under the lock: no tensor-sized allocation per image.
     private val input = ModelInput(metadata)
@@ -237,9 +241,12 @@ class MobileNetV3Classifier private constructor(
      * The stream holds up to two images (one classified, one waiting) besides the one being
      * delivered, so give the `ImageReader` `maxImages` of at least 3. `LiveStream.close()` returns
      * once no image is read any more, so the reader can be closed right after it (closing a reader
-     * frees its images' buffers). Close the stream before this classifier; [close] stops the
-     * background thread.
+     * frees its images' buffers). Closing this classifier closes its open streams first (each
+     * waits for its frame in flight, as [LiveStream.close] does), so the order of the two closes
+     * does not matter: a frame submitted to a stream of a closed classifier is closed and counted
+     * in [LiveStream.droppedFrames], never an exception on the camera's thread.
      *
+     * @throws IllegalStateException if this classifier is closed.
      * @param rotationDegrees the clockwise rotation that makes the camera's frames upright.
      */
     @JvmOverloads
@@ -247,23 +254,36 @@ class MobileNetV3Classifier private constructor(
         require(rotationDegrees == 0 || rotationDegrees == 90 || rotationDegrees == 180 || rotationDegrees == 270) {
             "rotationDegrees must be 0, 90, 180 or 270, got $rotationDegrees"
         }
-        val executor = synchronized(lock) {
+        synchronized(lock) {
             check(!closed) { "MobileNetV3Classifier is closed" }
-            streamExecutor ?: Executors.newSingleThreadExecutor { task ->
+            val executor = streamExecutor ?: Executors.newSingleThreadExecutor { task ->
                 Thread(task, "MobileNetV3Classifier-live-stream").apply { isDaemon = true }
             }.also { streamExecutor = it }
+            streams.removeAll { it.isClosed }
+            val stream = LiveStream({ image -> classify(image, rotationDegrees) }, Image::close, listener, executor, SystemClock::elapsedRealtimeNanos)
+            streams.add(stream)
+            return stream
         }
-        return LiveStream({ image -> classify(image, rotationDegrees) }, Image::close, listener, executor, SystemClock::elapsedRealtimeNanos)
     }
 
-    /** Releases the model's native memory and stops live streams' thread; the instance cannot classify afterwards. */
+    /**
+     * Closes the live streams opened on this classifier (each returns once its frame in flight is
+     * released), then releases the model's native memory and stops the streams' thread. Safe to
+     * call more than once, from any thread, also from a stream's listener; calls made afterwards
+     * throw [IllegalStateException], frames submitted to its streams are closed and dropped.
+     */
     override fun close() {
+        val open = synchronized(lock) {
+            if (closed) return
+            closed = true
+            streams.toList().also { streams.clear() }
+        }
+        // Outside the lock: a stream's frame in flight may be waiting for it in classify, and
+        // LiveStream.close waits for that frame.
+        for (stream in open) stream.close()
         synchronized(lock) {
-            if (!closed) {
-                closed = true
-                streamExecutor?.shutdown()
-                module.close()
-            }
+            streamExecutor?.shutdown()
+            module.close()
         }
     }
 

@@ -1,0 +1,53 @@
+"""The generated library's own compiled classes on Robolectric: the real Android framework
+classes (Bitmap, Context and its assets, android.media.Image) on the JVM, ExecuTorch through its
+test double (tests/kotlin/executorch_test_double/README.md). tests/robolectric.py says how it runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from kotlin_jvm import DEFAULT_SETTINGS
+from robolectric import KOTLIN_TESTS, Robolectric
+
+TESTS = KOTLIN_TESTS / "robolectric"
+PACKAGE = "com.example.mnv3.robolectric"
+
+
+@pytest.fixture(scope="session")
+def robolectric(tmp_path_factory) -> Robolectric:
+    folder = tmp_path_factory.mktemp("robolectric")
+    assets = folder / "assets"
+    assets.mkdir()
+    # The test double opens any file whose bytes a test registered: these stand for the .pte.
+    (assets / "mnv3-small-int8.pte").write_bytes(b"mnv3-sdk robolectric test model\n" * 64)
+    manifest = folder / "AndroidManifest.xml"
+    manifest.write_text('<manifest xmlns:android="http://schemas.android.com/apk/res/android" '
+                        'package="com.example.mnv3.demo">\n  <application />\n</manifest>\n')
+    return Robolectric(folder, DEFAULT_SETTINGS, sorted(TESTS.glob("*.kt")), assets, manifest)
+
+
+@pytest.fixture(scope="session")
+def outcomes(robolectric) -> dict[str, str]:
+    """Every Robolectric test class, in one JVM."""
+    classes = sorted(f"{PACKAGE}.{path.stem}" for path in TESTS.glob("*Test.kt"))
+    return robolectric.run(*classes)
+
+
+def check(outcomes: dict[str, str], *names: str) -> None:
+    for name in names:
+        assert outcomes.get(name) == "PASS", f"{name}: {outcomes.get(name, 'did not run')}"
+
+
+def test_closing_the_classifier_closes_its_streams_and_later_frames_are_dropped(outcomes):
+    """Issue 23 item 1: a LiveStream of a closed classifier used to rethrow the closed executor's
+    RejectedExecutionException on the camera's thread, killing the app."""
+    check(outcomes, "LifecycleTest.closingTheClassifierClosesItsStreamsAndLaterFramesAreDropped")
+
+
+def test_closing_the_classifier_waits_for_the_frame_in_flight(outcomes):
+    check(outcomes, "LifecycleTest.closingTheClassifierWaitsForTheFrameInFlightAndNoResultFollows")
+
+
+def test_every_order_of_closing_streams_and_classifier_is_safe(outcomes):
+    check(outcomes, "LifecycleTest.everyOrderOfClosingIsSafe")
