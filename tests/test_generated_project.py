@@ -313,3 +313,17 @@ def test_camera_rotation_is_the_camera2_formula_for_the_display_rotation(project
     assert (computed[90, False, 0], computed[270, True, 0]) == (90, 270)
     assert (computed[90, False, 90], computed[270, True, 90]) == (0, 0)
     assert (computed[90, False, 270], computed[90, False, 180]) == (180, 270)
+
+
+def test_demo_ships_only_to_the_abis_the_runtime_has_native_libraries_for(project):
+    """executorch-android's native libraries are built for arm64-v8a and x86_64 only (upstream's
+    scripts/build_android_library.sh, ANDROID_ABIS); the demo's abiFilters name the same list
+    (AGP then leaves other ABIs out of the APK and stores no 32-bit variant), which is the list
+    the library's UnsupportedDeviceException names (run on Robolectric in test_robolectric.py)."""
+    from mnv3_sdk.versions import EXECUTORCH_ABIS
+
+    gradle = (project / "demo" / "build.gradle.kts").read_text(encoding="utf-8")
+    [filters] = re.findall(r"abiFilters \+= listOf\(([^)]*)\)", gradle)
+    assert tuple(re.findall(r'"([^"]+)"', filters)) == EXECUTORCH_ABIS == ("arm64-v8a", "x86_64")
+    library = source(project, "library", f"{DEFAULT_SETTINGS.class_name}.kt")
+    assert 'val SUPPORTED_ABIS: List<String> = listOf("arm64-v8a", "x86_64")' in library

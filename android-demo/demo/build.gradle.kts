@@ -16,6 +16,11 @@ android {
         targetSdk = 35
         versionCode = 1
         versionName = "1.0"
+        // executorch-android has native libraries for these ABIs only: on others create() throws
+        // UnsupportedDeviceException, so the app is not offered to those devices at all.
+        ndk {
+            abiFilters += listOf("arm64-v8a", "x86_64")
+        }
     }
 
     compileOptions {

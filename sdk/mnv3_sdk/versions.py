@@ -43,6 +43,10 @@ ANDROID_ALL_VERSION = "16-robolectric-13921718-2"
 # use bionic symbols that older devices lack, although its build.gradle still says minSdk = 23.
 # A lower minSdk here would let apps install on phones where loading the runtime can fail.
 MIN_SDK = 26
+# The ABIs executorch-android ships native libraries for: upstream's scripts/build_android_library.sh
+# builds ANDROID_ABIS=("arm64-v8a" "x86_64") unless told otherwise (v1.4.1 and main). The library
+# names them in UnsupportedDeviceException and the demo sets them as its abiFilters.
+EXECUTORCH_ABIS = ("arm64-v8a", "x86_64")
 # aar-metadata.properties' minCompileSdk: compiling against less than minSdk makes no sense.
 MIN_COMPILE_SDK = MIN_SDK
 COMPILE_SDK = 35

@@ -4,6 +4,7 @@ import android.content.Context
 import android.graphics.Bitmap
 import android.graphics.ImageFormat
 import android.media.Image
+import android.os.Build
 import android.os.SystemClock
 import androidx.annotation.WorkerThread
 import java.io.Closeable
@@ -305,6 +306,8 @@ class MobileNetV3Classifier private constructor(
          *
          * @throws IllegalStateException if [Options.numThreads] asks for a thread count other than
          *   the one the first model loaded in this process decided.
+         * @throws UnsupportedDeviceException if the ExecuTorch runtime has no native library for
+         *   this device's ABI (32-bit devices: see [SUPPORTED_ABIS]).
          */
         @JvmStatic
         @JvmOverloads
@@ -318,6 +321,8 @@ class MobileNetV3Classifier private constructor(
          *
          * @throws IllegalStateException if [Options.numThreads] asks for a thread count other than
          *   the one the first model loaded in this process decided.
+         * @throws UnsupportedDeviceException if the ExecuTorch runtime has no native library for
+         *   this device's ABI (32-bit devices: see [SUPPORTED_ABIS]).
          */
         @JvmStatic
         @JvmOverloads
@@ -327,7 +332,7 @@ class MobileNetV3Classifier private constructor(
             // Passing the process-wide count explicitly, also for 0, keeps Module.load from resizing the pool.
             val numThreads = InferenceThreads.claim(options.numThreads)
             val loadStarted = SystemClock.elapsedRealtimeNanos()
-            val module = Module.load(modelFile.absolutePath, Module.LOAD_MODE_MMAP, numThreads)
+            val module = loadModule(modelFile, numThreads)
             try {
                 module.loadMethod("forward")
                 val loadTimeMs = (SystemClock.elapsedRealtimeNanos() - loadStarted) / 1e6
@@ -343,6 +348,29 @@ class MobileNetV3Classifier private constructor(
         }
 
         private const val METADATA_METHOD = "metadata"
+
+        /**
+         * The ABIs `executorch-android` ships native libraries for (upstream's
+         * scripts/build_android_library.sh builds arm64-v8a and x86_64).
+         */
+        @JvmField
+        val SUPPORTED_ABIS: List<String> = listOf("arm64-v8a", "x86_64")
+
+        /**
+         * `Module.load`, with the runtime's missing native library turned into our exception:
+         * `Module`'s static initializer loads it, so the first load on a device the runtime has no
+         * build for throws [UnsatisfiedLinkError], and every later one [NoClassDefFoundError]
+         * ("Could not initialize class"); both are `Error`s an app would not catch.
+         */
+        private fun loadModule(modelFile: File, numThreads: Int): Module = try {
+            Module.load(modelFile.absolutePath, Module.LOAD_MODE_MMAP, numThreads)
+        } catch (error: UnsatisfiedLinkError) {
+            throw UnsupportedDeviceException(Build.SUPPORTED_ABIS.toList(), SUPPORTED_ABIS, error)
+        } catch (error: NoClassDefFoundError) {
+            // Any other missing class is a broken app build, not a device to report.
+            if (error.message?.startsWith("Could not initialize class org.pytorch.executorch.") != true) throw error
+            throw UnsupportedDeviceException(Build.SUPPORTED_ABIS.toList(), SUPPORTED_ABIS, error)
+        }
 
         // Under noBackupFilesDir: one folder per library (its package), see ModelFiles.
         private const val MODEL_COPY_FOLDER = "mnv3-sdk/com.example.mnv3"
