@@ -222,7 +222,7 @@ def test_plain_kotlin_sources_are_real_kotlin_moved_into_each_librarys_package(t
     for path in plain:
         package = re.match(r"package ([\w.]+)\n", path.read_text(encoding="utf-8")).group(1)
         assert package in (SOURCE_PACKAGE, f"{SOURCE_PACKAGE}.demo"), path
-        assert path.parent.as_posix().endswith("src/main/kotlin/" + package.replace(".", "/")), path
+        assert re.search(r"/src/\w+/kotlin/" + package.replace(".", "/") + "$", path.parent.as_posix()), path
     import dataclasses
 
     birds = dataclasses.replace(DEFAULT_SETTINGS, package="org.acme.birds")

@@ -64,3 +64,11 @@ def test_a_device_without_a_runtime_build_for_its_abi_gets_the_librarys_exceptio
     name = "MissingAbiTest"
     check(robolectric.run(f"{PACKAGE}.{name}", properties=OWN_JVM[name]),
           f"{name}.createThrowsTheLibrarysExceptionNamingTheDeviceAndSupportedAbisEveryTime")
+
+
+def test_load_time_is_module_load_and_load_method_only(outcomes):
+    """ExecuTorch's benchmark app times `Module.load(model.path)` and `module.loadMethod("forward")`
+    and nothing else as model_load_time (extension/benchmark/android/benchmark/app/src/main/java/org/
+    pytorch/minibench/ModelRunner.kt); the library measures the same span, checked with the calls'
+    durations on Robolectric's clock."""
+    check(outcomes, "LoadTest.loadTimeIsModuleLoadAndLoadMethodOnly")

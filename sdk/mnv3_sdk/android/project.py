@@ -136,14 +136,14 @@ def render_project(settings: AndroidSettings, out_dir: Path) -> list[Path]:
         "library": f"{LIBRARY_MODULE}/",
         "demo": "demo/",
     }
-    source_root = f"src/main/kotlin/{SOURCE_PACKAGE.replace('.', '/')}/"
+    # src/<source set>/kotlin/com/example/mnv3/... → src/<source set>/kotlin/<package path>/...
+    source_root = re.compile(rf"^(src/\w+/kotlin/){re.escape(SOURCE_PACKAGE.replace('.', '/'))}/")
     written: list[Path] = []
     root = templates_dir()
     for part, prefix in layout.items():
         for relative, template in _walk(root / part, ""):
             target = relative.removesuffix(".j2").replace("__ClassName__", settings.class_name)
-            if target.startswith(source_root):
-                target = f"src/main/kotlin/{package_path}/" + target.removeprefix(source_root)
+            target = source_root.sub(rf"\g<1>{package_path}/", target)
             path = out_dir / (prefix + target)
             path.parent.mkdir(parents=True, exist_ok=True)
             if relative.endswith(".j2"):

@@ -155,7 +155,8 @@ def compile_library(project: Path, settings: AndroidSettings, api: ExecutorchApi
 
 
 def demo_sources(project: Path) -> list[Path]:
-    return sorted((project / "demo" / "src" / "main" / "kotlin").rglob("*.kt"))
+    """The demo's Kotlin of every source set (main, and debug with the benchmark entry point)."""
+    return sorted((project / "demo" / "src").glob("*/kotlin/**/*.kt"))
 
 
 def build_android(

@@ -29,6 +29,7 @@ open class Module private constructor(private val program: TestPrograms.Program)
         @JvmStatic
         @JvmOverloads
         fun load(modelPath: String?, loadMode: Int = LOAD_MODE_FILE, numThreads: Int = 0): Module {
+            TestPrograms.onCall("load")
             // ExecuTorchRuntime.validateFilePath(modelPath, "model path")
             requireNotNull(modelPath) { "Cannot load model path: path is null" }
             val file = File(modelPath)
@@ -54,6 +55,7 @@ open class Module private constructor(private val program: TestPrograms.Program)
     open fun forward(vararg inputs: EValue): Array<EValue> = execute("forward", *inputs)
 
     open fun execute(methodName: String, vararg inputs: EValue): Array<EValue> {
+        TestPrograms.onCall("execute $methodName")
         lock.lock()
         try {
             check(!destroyed) { "Module has been destroyed" }
@@ -76,6 +78,7 @@ open class Module private constructor(private val program: TestPrograms.Program)
     }
 
     open fun loadMethod(methodName: String) {
+        TestPrograms.onCall("loadMethod $methodName")
         lock.lock()
         try {
             check(!destroyed) { "Module has been destroyed" }

@@ -18,6 +18,10 @@ object TestPrograms {
     /** Thread counts passed to the process-wide pool's reset, in order (jni_layer.cpp). */
     val threadPoolResets = CopyOnWriteArrayList<Int>()
     val loads = AtomicInteger()
+
+    /** Called as each call starts ("load", "loadMethod forward", "execute metadata"…): a test can time them. */
+    @Volatile
+    var onCall: (String) -> Unit = {}
     val closes = AtomicInteger()
 
     /**
@@ -43,6 +47,7 @@ object TestPrograms {
     fun reset() {
         programs.clear()
         threadPoolResets.clear()
+        onCall = {}
         loads.set(0)
         closes.set(0)
     }
