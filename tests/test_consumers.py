@@ -300,6 +300,7 @@ def test_blocking_calls_are_marked_worker_thread_in_the_class_files(random_build
         "public final com.example.mnv3.ClassificationResult classify(int[], int, int);",
         "public final com.example.mnv3.ClassificationResult classify(android.media.Image, int);",
         "public final com.example.mnv3.ClassificationResult classify(com.example.mnv3.YuvFrame);",
+        "public final com.example.mnv3.ClassificationResult classify(com.example.mnv3.CameraFrame);",
         prefix + "create(android.content.Context, com.example.mnv3.MobileNetV3Classifier$Options);",
         prefix + "create(android.content.Context);",
         prefix + "createFromFile(java.io.File, com.example.mnv3.MobileNetV3Classifier$Options);",

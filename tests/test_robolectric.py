@@ -24,7 +24,8 @@ def robolectric(tmp_path_factory) -> Robolectric:
     manifest = folder / "AndroidManifest.xml"
     manifest.write_text('<manifest xmlns:android="http://schemas.android.com/apk/res/android" '
                         'package="com.example.mnv3.demo">\n  <application />\n</manifest>\n')
-    return Robolectric(folder, DEFAULT_SETTINGS, sorted(TESTS.glob("*.kt")), assets, manifest)
+    sources = sorted(TESTS.glob("*.kt")) + sorted((KOTLIN_TESTS / "camerax_standin").rglob("*.kt"))
+    return Robolectric(folder, DEFAULT_SETTINGS, sources, assets, manifest)
 
 
 @pytest.fixture(scope="session")
@@ -72,3 +73,19 @@ def test_load_time_is_module_load_and_load_method_only(outcomes):
     pytorch/minibench/ModelRunner.kt); the library measures the same span, checked with the calls'
     durations on Robolectric's clock."""
     check(outcomes, "LoadTest.loadTimeIsModuleLoadAndLoadMethodOnly")
+
+
+def test_camerax_proxies_are_closed_once_on_every_path(outcomes):
+    """Issue 23 item 3: ImageAnalysis stops delivering once its few proxies are all held. Proxies
+    go in through CameraFrame's documented one-line adapter, compiled against the CameraX
+    stand-in (tests/kotlin/camerax_standin/README.md), and are closed once: classified, failed,
+    given to a closed classifier, replaced in a stream, after the stream's close."""
+    check(outcomes, "CameraXTest.aClassifiedProxyIsClosedOnceAndOnlyItsCropRectIsClassified",
+          "CameraXTest.aProxyIsClosedOnceWhenClassifyingFailsOrTheClassifierIsClosed",
+          "CameraXTest.aStreamClosesEveryProxyOnceAndTakesEachFramesRotation")
+
+
+def test_an_images_crop_rect_is_what_is_classified(outcomes):
+    """Issue 23 item 5: Image.getCropRect() (digital zoom, buffers larger than the picture) was
+    ignored; a cropped frame now gives the very input tensor of a frame holding only that part."""
+    check(outcomes, "CropTest.anImagesCropRectIsClassifiedAsAFrameOfItsOwn")

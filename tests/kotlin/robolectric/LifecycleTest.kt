@@ -74,13 +74,10 @@ class LifecycleTest {
 
     @Test
     fun closingTheClassifierWaitsForTheFrameInFlightAndNoResultFollows() {
-        val inForward = CountDownLatch(1)
-        val proceed = CountDownLatch(1)
-        val model = TestModel.file { input ->
-            inForward.countDown()
-            proceed.await()
-            TestModel.byMeanRed(input)
-        }
+        val blocking = TestModel.Blocking()
+        val inForward = blocking.inForward
+        val proceed = blocking.proceed
+        val model = blocking.file
         val classifier = MobileNetV3Classifier.createFromFile(model)
         val stream = classifier.openLiveStream(listener, 90)
         val first = image(1)

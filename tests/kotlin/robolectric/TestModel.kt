@@ -4,6 +4,7 @@ package com.example.mnv3.robolectric
 
 import android.content.Context
 import java.io.File
+import java.util.concurrent.CountDownLatch
 import org.json.JSONArray
 import org.json.JSONObject
 import org.pytorch.executorch.TestPrograms
@@ -46,5 +47,16 @@ object TestModel {
         val mean = (0 until plane).sumOf { input[it].toDouble() } / plane
         val best = (mean / 256 * LABELS.size).toInt().coerceIn(0, LABELS.size - 1)
         return FloatArray(LABELS.size) { if (it == best) 10f else 0f }
+    }
+
+    /** A model whose forward pass signals [inForward], then waits for [proceed]. */
+    class Blocking {
+        val inForward = CountDownLatch(1)
+        val proceed = CountDownLatch(1)
+        val file = file { input ->
+            inForward.countDown()
+            proceed.await()
+            byMeanRed(input)
+        }
     }
 }

@@ -140,8 +140,11 @@ class MobileNetV3Classifier private constructor(
     private var streamExecutor: ExecutorService? = null
 
     // The streams opened and not yet closed: close() closes them before the model, so a camera
-    // callback racing close() drops its frame instead of meeting a shut-down executor.
-    private val streams = ArrayList<LiveStream<Image>>()
+    // callback racing close() drops its frame instead of meeting a shut-down executor. Guarded by
+    // their own lock, not the model's: close() must reach them while a frame is in the model.
+    private val streamsLock = Any()
+    private val streams = ArrayList<LiveStream<*>>()
+    private var closing = false
 
     // One input tensor for the classifier's lifetime, wrapping a direct buffer that every call
     // refills under the lock: no tensor-sized allocation per image.
@@ -178,10 +181,11 @@ class MobileNetV3Classifier private constructor(
     }
 
     /**
-     * Classifies a camera frame in YUV_420_888 (Camera2's `ImageReader`, CameraX's
-     * `ImageProxy.image`), [rotationDegrees] clockwise from upright (CameraX's
-     * `imageInfo.rotationDegrees`). The image is only read: closing it stays with the caller, after
-     * this returns. No RGB copy of the frame is made (see [YuvFrame]). Blocking.
+     * Classifies a camera frame in YUV_420_888 (Camera2's `ImageReader`), [rotationDegrees]
+     * clockwise from upright; only its crop rectangle (`Image.getCropRect`) is the picture. The
+     * image is only read: closing it stays with the caller, after this returns. No RGB copy of the
+     * frame is made (see [YuvFrame]). Blocking. For CameraX, or to have the frame closed for you,
+     * classify a [CameraFrame].
      *
      * @throws IllegalArgumentException if the image is not YUV_420_888.
      */
@@ -189,6 +193,19 @@ class MobileNetV3Classifier private constructor(
     fun classify(image: Image, rotationDegrees: Int): ClassificationResult {
         val started = SystemClock.elapsedRealtimeNanos()
         return classifyFrame(yuvFrameOf(image, rotationDegrees), started)
+    }
+
+    /**
+     * Classifies a camera frame (CameraX's `ImageProxy` adapts in one line, see [CameraFrame]) with
+     * its own rotation and crop rectangle, and closes it, whatever happens: classified, failed,
+     * or this classifier closed. Blocking.
+     *
+     * @throws IllegalStateException if this classifier is closed (the frame is closed first).
+     */
+    @WorkerThread
+    fun classify(frame: CameraFrame): ClassificationResult = frame.use {
+        val started = SystemClock.elapsedRealtimeNanos()
+        classifyFrame(it.toYuvFrame(), started)
     }
 
     /** Classifies a YUV_420_888 frame given plane by plane. Blocking, as is the `Image` overload. */
@@ -255,13 +272,34 @@ class MobileNetV3Classifier private constructor(
         require(rotationDegrees == 0 || rotationDegrees == 90 || rotationDegrees == 180 || rotationDegrees == 270) {
             "rotationDegrees must be 0, 90, 180 or 270, got $rotationDegrees"
         }
-        synchronized(lock) {
-            check(!closed) { "MobileNetV3Classifier is closed" }
+        return openStream(listener, { image -> classify(image, rotationDegrees) }, Image::close)
+    }
+
+    /**
+     * Opens a live stream of [CameraFrame]s, as [openLiveStream] does for `Image`s, where each frame
+     * brings its own rotation and crop rectangle, so turning the phone never needs a new stream.
+     * CameraX's `ImageAnalysis` analyzer submits each `ImageProxy` in one line:
+     * ```
+     * val stream = classifier.openCameraStream(listener)
+     * imageAnalysis.setAnalyzer(executor) { proxy -> stream.submit(proxy.toCameraFrame(), proxy.imageInfo.timestamp) }
+     * ```
+     * (`toCameraFrame` is the one-line adapter in [CameraFrame]'s documentation). The stream closes
+     * every frame exactly once, which gives the proxy back to CameraX: classified, replaced by a
+     * newer one, refused, failed, or after [LiveStream.close] or this classifier's [close].
+     *
+     * @throws IllegalStateException if this classifier is closed.
+     */
+    fun openCameraStream(listener: LiveStreamListener): LiveStream<CameraFrame> =
+        openStream(listener, { frame -> classifyFrame(frame.toYuvFrame(), SystemClock.elapsedRealtimeNanos()) }, CameraFrame::close)
+
+    private fun <F : Any> openStream(listener: LiveStreamListener, classify: (F) -> ClassificationResult, release: (F) -> Unit): LiveStream<F> {
+        synchronized(streamsLock) {
+            check(!closing) { "MobileNetV3Classifier is closed" }
             val executor = streamExecutor ?: Executors.newSingleThreadExecutor { task ->
                 Thread(task, "MobileNetV3Classifier-live-stream").apply { isDaemon = true }
             }.also { streamExecutor = it }
             streams.removeAll { it.isClosed }
-            val stream = LiveStream({ image -> classify(image, rotationDegrees) }, Image::close, listener, executor, SystemClock::elapsedRealtimeNanos)
+            val stream = LiveStream(classify, release, listener, executor, SystemClock::elapsedRealtimeNanos)
             streams.add(stream)
             return stream
         }
@@ -274,15 +312,16 @@ class MobileNetV3Classifier private constructor(
      * throw [IllegalStateException], frames submitted to its streams are closed and dropped.
      */
     override fun close() {
-        val open = synchronized(lock) {
-            if (closed) return
-            closed = true
+        val open = synchronized(streamsLock) {
+            if (closing) return
+            closing = true
             streams.toList().also { streams.clear() }
         }
-        // Outside the lock: a stream's frame in flight may be waiting for it in classify, and
-        // LiveStream.close waits for that frame.
+        // First the streams: each returns once its frame in flight has left the model, and no
+        // result is delivered after that, the waiting frames being closed unclassified.
         for (stream in open) stream.close()
         synchronized(lock) {
+            closed = true
             streamExecutor?.shutdown()
             module.close()
         }
@@ -375,13 +414,14 @@ class MobileNetV3Classifier private constructor(
         // Under noBackupFilesDir: one folder per library (its package), see ModelFiles.
         private const val MODEL_COPY_FOLDER = "mnv3-sdk/com.example.mnv3"
 
-        /** The planes of a YUV_420_888 image as a [YuvFrame]; valid while the image is open. */
+        /** The crop rectangle of a YUV_420_888 image as a [YuvFrame]; valid while the image is open. */
         private fun yuvFrameOf(image: Image, rotationDegrees: Int): YuvFrame {
             require(image.format == ImageFormat.YUV_420_888) {
                 "expected a YUV_420_888 image (ImageFormat 35), got format ${image.format}"
             }
             val (y, u, v) = image.planes.map { YuvPlane(it.buffer, it.rowStride, it.pixelStride) }
-            return YuvFrame(image.width, image.height, y, u, v, rotationDegrees)
+            val crop = image.cropRect // the whole image unless the camera says otherwise
+            return YuvFrame(image.width, image.height, y, u, v, rotationDegrees).cropped(crop.left, crop.top, crop.right, crop.bottom)
         }
     }
 }

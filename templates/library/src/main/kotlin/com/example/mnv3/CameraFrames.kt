@@ -16,6 +16,14 @@ class YuvPlane(val buffer: ByteBuffer, val rowStride: Int, val pixelStride: Int)
         require(rowStride >= 1 && pixelStride >= 1) { "strides must be positive, got $rowStride and $pixelStride" }
     }
 
+    /** This plane from sample ([x], [y]) on: its buffer sliced there, the same strides. */
+    internal fun from(x: Int, y: Int): YuvPlane {
+        val view = buffer.duplicate()
+        view.position(0)
+        view.position(y * rowStride + x * pixelStride)
+        return YuvPlane(view.slice(), rowStride, pixelStride)
+    }
+
     internal fun checkHolds(width: Int, height: Int, name: String) {
         require(rowStride >= (width - 1) * pixelStride + 1) {
             "$name plane: row stride $rowStride is shorter than a row of $width samples"
@@ -70,6 +78,30 @@ class YuvFrame @JvmOverloads constructor(
 
     /** The height of the upright image: [width] when the frame is rotated by 90 or 270 degrees. */
     val uprightHeight: Int get() = if (rotationDegrees % 180 == 0) height else width
+
+    /**
+     * The part of this frame from [left], [top] (inclusive) to [right], [bottom] (exclusive), in
+     * the sensor's orientation, as a frame of its own over the same buffers (no copy): what
+     * `Image.getCropRect()` and CameraX's `ImageProxy.getCropRect()` say is the image (digital zoom,
+     * and sensors whose buffers are larger than the picture). A chroma sample covers a 2×2 block of
+     * luma, so an odd [left] or [top] is moved one pixel out, to the block's edge: the region then
+     * holds one column or row more than asked, never a pixel less.
+     *
+     * @throws IllegalArgumentException if the rectangle is empty or not inside the frame.
+     */
+    fun cropped(left: Int, top: Int, right: Int, bottom: Int): YuvFrame {
+        require(left in 0 until right && right <= width && top in 0 until bottom && bottom <= height) {
+            "crop ($left, $top, $right, $bottom) is not a non-empty part of the ${width}×$height frame"
+        }
+        if (left == 0 && top == 0 && right == width && bottom == height) return this
+        val x = left and 1.inv()
+        val y = top and 1.inv()
+        return YuvFrame(
+            right - x, bottom - y,
+            this.y.from(x, y), u.from(x / 2, y / 2), v.from(x / 2, y / 2),
+            rotationDegrees,
+        )
+    }
 }
 
 /** The camera-frame contract's steps (see [YuvFrame]); byte-identical to `mnv3_sdk.imaging.camera`. */
