@@ -89,3 +89,9 @@ def test_an_images_crop_rect_is_what_is_classified(outcomes):
     """Issue 23 item 5: Image.getCropRect() (digital zoom, buffers larger than the picture) was
     ignored; a cropped frame now gives the very input tensor of a frame holding only that part."""
     check(outcomes, "CropTest.anImagesCropRectIsClassifiedAsAFrameOfItsOwn")
+
+
+def test_a_model_without_metadata_is_refused_in_one_line_with_the_fix(outcomes):
+    """Issue 23 item 10: a .pte not made by mnv3-sdk failed with ExecuTorch's "Cannot get method
+    names [Native Error: 0x12]" (what the test double, like jni_layer.cpp, says)."""
+    check(outcomes, "LoadTest.aModelWithoutMetadataIsRefusedWithWhatToDo")

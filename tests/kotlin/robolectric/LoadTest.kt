@@ -2,8 +2,10 @@
 package com.example.mnv3.robolectric
 
 import android.os.SystemClock
+import com.example.mnv3.ClassifierException
 import com.example.mnv3.MobileNetV3Classifier
 import org.junit.Assert.assertEquals
+import org.junit.Assert.fail
 import org.junit.Before
 import org.junit.Test
 import org.junit.runner.RunWith
@@ -33,5 +35,26 @@ class LoadTest {
             assertEquals(listOf("load", "loadMethod forward", "execute metadata"), calls)
             assertEquals(10.0, classifier.loadTimeMs, 0.0)
         }
+    }
+
+    /**
+     * A .pte made without mnv3-sdk has no `metadata` method; ExecuTorch's own message for calling it
+     * is "Cannot get method names [Native Error: 0x12]" (jni_layer.cpp). create() says what is wrong
+     * and what to do in one sentence, and frees the module it loaded.
+     */
+    @Test
+    fun aModelWithoutMetadataIsRefusedWithWhatToDo() {
+        val model = TestModel.file(metadata = null)
+        try {
+            MobileNetV3Classifier.createFromFile(model)
+            fail("a model without metadata was accepted")
+        } catch (refused: ClassifierException) {
+            assertEquals(
+                "${model.name} has no 'metadata' method, so it was not made by mnv3-sdk: " +
+                    "export the model with `mnv3-sdk build`, which embeds its labels and input size",
+                refused.message,
+            )
+        }
+        assertEquals(1, TestPrograms.closes.get())
     }
 }

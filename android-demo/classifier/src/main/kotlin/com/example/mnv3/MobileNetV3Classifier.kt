@@ -362,6 +362,7 @@ class MobileNetV3Classifier private constructor(
          *   the one the first model loaded in this process decided.
          * @throws UnsupportedDeviceException if the ExecuTorch runtime has no native library for
          *   this device's ABI (32-bit devices: see [SUPPORTED_ABIS]).
+         * @throws ClassifierException if the file is a model mnv3-sdk did not make (no metadata).
          */
         @JvmStatic
         @JvmOverloads
@@ -375,7 +376,7 @@ class MobileNetV3Classifier private constructor(
             try {
                 module.loadMethod("forward")
                 val loadTimeMs = (SystemClock.elapsedRealtimeNanos() - loadStarted) / 1e6
-                val metadataBytes = module.execute(METADATA_METHOD)[0].toTensor().dataAsUnsignedByteArray
+                val metadataBytes = readMetadata(module, modelFile)
                 val metadata = ModelMetadata.parse(metadataBytes)
                 val unknown = (options.categoryAllowlist + options.categoryDenylist) - metadata.labels.toSet()
                 require(unknown.isEmpty()) { "labels not in the model: ${unknown.joinToString()}" }
@@ -387,6 +388,20 @@ class MobileNetV3Classifier private constructor(
         }
 
         private const val METADATA_METHOD = "metadata"
+
+        /**
+         * The metadata mnv3-sdk embeds in every model as a method. A `.pte` made another way has
+         * none, and ExecuTorch says only "Cannot get method names [Native Error: 0x12]".
+         */
+        private fun readMetadata(module: Module, modelFile: File): ByteArray {
+            if (METADATA_METHOD !in module.getMethods()) {
+                throw ClassifierException(
+                    "${modelFile.name} has no '$METADATA_METHOD' method, so it was not made by mnv3-sdk: " +
+                        "export the model with `mnv3-sdk build`, which embeds its labels and input size",
+                )
+            }
+            return module.execute(METADATA_METHOD)[0].toTensor().dataAsUnsignedByteArray
+        }
 
         /**
          * The ABIs `executorch-android` ships native libraries for (upstream's
