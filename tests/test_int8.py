@@ -10,8 +10,8 @@ from conftest import digits_build_args, run_cli_once
 from digits import make_digits_fixture
 from PIL import Image
 
-from mnv3_sdk.build.pipeline import _gate_failure
-from mnv3_sdk.build.state import HeldOutImages, Verified
+from mnv3_sdk.pipeline.stages import _gate_failure
+from mnv3_sdk.pipeline.state import HeldOutImages, Verified
 from mnv3_sdk.verify.metrics import Agreement, agreement_gate
 from mnv3_sdk.verify.sensitivity import LayerSensitivity
 

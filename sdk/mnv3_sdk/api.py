@@ -21,9 +21,9 @@ from typing import Any
 
 from mnv3_sdk.bench.config import BenchConfig
 from mnv3_sdk.bench.run import BenchOutcome, run_bench
-from mnv3_sdk.build.config import BuildConfig
-from mnv3_sdk.build.pipeline import run_build
-from mnv3_sdk.build.state import BuildResult
+from mnv3_sdk.pipeline.config import BuildConfig
+from mnv3_sdk.pipeline.stages import run_build
+from mnv3_sdk.pipeline.state import BuildResult
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.progress import Progress, no_progress
 from mnv3_sdk.pte.metadata import Metadata, read_from_pte

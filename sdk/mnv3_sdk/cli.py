@@ -17,8 +17,8 @@ import click
 from mnv3_sdk import __version__
 from mnv3_sdk.bench.config import FRAME_FORMATS, BenchConfig
 from mnv3_sdk.bench.config import option_default as bench_default
-from mnv3_sdk.build import report as report_io
-from mnv3_sdk.build.config import INPUT_FORMATS, QUANTS, BuildConfig, option_default
+from mnv3_sdk.pipeline import report as report_io
+from mnv3_sdk.pipeline.config import INPUT_FORMATS, QUANTS, BuildConfig, option_default
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.network.mobilenetv3 import VARIANTS
 
@@ -103,7 +103,7 @@ def build(as_json: bool, **options: Any) -> None:
     Writes <out>/<name>.pte (metadata embedded), metadata.json, report.json and report.md.
     The folder appears only when every step and the accuracy gate passed.
     """
-    from mnv3_sdk.build.pipeline import run_build
+    from mnv3_sdk.pipeline.stages import run_build
 
     options["build_aar"] = not options.pop("no_aar")
     config = BuildConfig(**options)

@@ -3,7 +3,7 @@ the activation ranges they give against real images held out from calibration.
 
 A model calibrated on real images of a narrow domain may rightly disagree with fp32 on images
 outside it, such as the data-free synthesized ones, so those never judge such a model (the int8
-gate decides on real held-out images, build/pipeline.py). What used to expose bad calibration
+gate decides on real held-out images, pipeline/stages.py). What used to expose bad calibration
 data there is looked for here instead, in the data: flat images, near-duplicates, too few
 distinct images, activation ranges narrower than real inputs produce.
 

@@ -1,4 +1,4 @@
-"""What each stage of the build hands to the next (``build/pipeline.py`` runs them in order)."""
+"""What each stage of the build hands to the next (``pipeline/stages.py`` runs them in order)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """The build pipeline: load → calibrate/quantize → export → verify → android → report → publish.
 
 ``run_build`` is the list of stages; each is a function below, taking the config and what the
-stages before it produced (``build/state.py``) and returning its own result. Nothing reaches the
-output folder until every stage and the accuracy gate passed (``build/staging.py``).
+stages before it produced (``pipeline/state.py``) and returning its own result. Nothing reaches the
+output folder until every stage and the accuracy gate passed (``pipeline/staging.py``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import torch
 
 from mnv3_sdk.android.project import AndroidSettings
 from mnv3_sdk.android.stage import build_android
-from mnv3_sdk.build import report as report_io
-from mnv3_sdk.build.config import BuildConfig
-from mnv3_sdk.build.staging import staged_output
-from mnv3_sdk.build.state import (
+from mnv3_sdk.pipeline import report as report_io
+from mnv3_sdk.pipeline.config import BuildConfig
+from mnv3_sdk.pipeline.staging import staged_output
+from mnv3_sdk.pipeline.state import (
     BuildResult,
     CalibrationChecks,
     HeldOutImages,

@@ -11,8 +11,8 @@ from typing import Any
 from torch import nn
 
 from mnv3_sdk import hostinfo
-from mnv3_sdk.build.config import BuildConfig
-from mnv3_sdk.build.state import CalibrationChecks, Journal, Packaged, Prepared, Source, Verified
+from mnv3_sdk.pipeline.config import BuildConfig
+from mnv3_sdk.pipeline.state import CalibrationChecks, Journal, Packaged, Prepared, Source, Verified
 from mnv3_sdk.export.lower import ExportResult
 from mnv3_sdk.pte.metadata import Metadata
 from mnv3_sdk.verify.metrics import CLEAR_MARGIN
