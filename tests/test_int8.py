@@ -12,7 +12,7 @@ from PIL import Image
 
 from mnv3_sdk.pipeline.stages import _gate_failure
 from mnv3_sdk.pipeline.state import HeldOutImages, Verified
-from mnv3_sdk.verify.metrics import Agreement, agreement_gate
+from mnv3_sdk.verify.metrics import Agreement, GateFailed, agreement_gate
 from mnv3_sdk.verify.sensitivity import LayerSensitivity
 
 # MobileNetV3-Small ×0.5 has 52 convolutions and 2 linear layers.
@@ -287,7 +287,9 @@ def test_layer_hint_only_where_real_held_out_images_show_the_loss():
 
     gate = agreement_gate(0.98, {"images of photos not calibrated on": agreement})
     real = Verified(agreement, {}, None, gate, True, worst, "16 images of photos not calibrated on")
-    message = str(_gate_failure(real, Path("out.rejected"), HeldOutImages("images of photos not calibrated on", [])))
+    failure = _gate_failure(real, Path("out.rejected"), HeldOutImages("images of photos not calibrated on", []))
+    assert isinstance(failure, GateFailed) and failure.gate == gate and failure.rejected == Path("out.rejected")
+    message = str(failure)
     assert ("the least accurate int8 layers on 16 images of photos not calibrated on are "
             "features.1.block.0.0,features.9.block.3.0: try --quant-exclude features.1.block.0.0,features.9.block.3.0"
             in message)

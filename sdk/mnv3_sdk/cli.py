@@ -121,8 +121,9 @@ def build(as_json: bool, **options: Any) -> None:
         # Sections of report.json, through the report's own encoder: JSON has no NaN or infinity
         # (an SQNR of identical outputs is inf; clear agreement over no clear inputs is NaN).
         sections = ("gate", "agreement", "accuracy", "calibration", "sizes", "timings")
+        report = result.report.to_dict()
         click.echo(report_io.to_json({"out_dir": str(result.out_dir), "pte": str(result.pte_path),
-                                      **{name: result.report[name] for name in sections}}), nl=False)
+                                      **{name: report[name] for name in sections}}), nl=False)
 
 
 @cli.command()
@@ -166,10 +167,9 @@ def verify(model: Path, val_dir: Path, weights: str | None, min_accuracy_ratio: 
     if as_json:
         click.echo(report_io.to_json(result), nl=False)
     else:
-        for line in result["summary"]:
+        for line in result.summary():
             click.echo(line)
-    if result["gate"] is not None and not result["gate"]["passed"]:
-        raise SdkError(f"accuracy gate failed: {result['gate']['reason']}")
+    result.check_gate()
 
 
 @cli.command()

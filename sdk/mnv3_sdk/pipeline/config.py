@@ -13,6 +13,7 @@ from mnv3_sdk import options
 from mnv3_sdk.android.project import DEFAULT_CLASS_NAME, DEFAULT_PACKAGE, validate_class_name, validate_package
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.network.mobilenetv3 import VARIANTS
+from mnv3_sdk.verify.metrics import DEFAULT_MIN_ACCURACY_RATIO
 
 QUANTS = ("fp32", "fp16", "int8")
 INPUT_FORMATS = ("pixels", "normalized")
@@ -38,7 +39,7 @@ class BuildConfig:
     weights: str = "imagenet"  # "imagenet", "random" or a file path
     labels_path: Path | None = None
     val_dir: Path | None = None
-    min_accuracy_ratio: float = 0.98
+    min_accuracy_ratio: float = DEFAULT_MIN_ACCURACY_RATIO
     out_dir: Path | None = None  # None: dist/mnv3-<variant>-<quant>; always a Path once constructed
     force: bool = False
     calibration_dir: Path | None = None
