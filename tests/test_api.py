@@ -20,16 +20,16 @@ def test_importing_the_package_does_not_load_torch():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
 
 
-def test_build_bench_and_inspect_from_python(tmp_path):
-    out = tmp_path / "small"
-    result = mnv3_sdk.build_sdk(weights="random", out_dir=str(out))  # CLI defaults: Small, fp32, with the AAR
-    assert result.out_dir == out and result.pte_path == out / "small.pte" and result.pte_path.is_file()
-    assert result.gate.passed and result.metadata.quant == "fp32" and result.metadata == mnv3_sdk.inspect_model(out / "small.pte")
+def test_build_bench_and_inspect_from_python(random_build_result, tmp_path):
+    result = random_build_result  # mnv3_sdk.build_sdk(variant="small", weights="random", out_dir=...)
+    out = result.out_dir
+    assert result.pte_path == out / f"{out.name}.pte" and result.pte_path.is_file()
+    assert result.gate.passed and result.metadata.quant == "fp32" and result.metadata == mnv3_sdk.inspect_model(result.pte_path)
     report = result.report
     assert isinstance(report, BuildReport) and report.schema == REPORT_SCHEMA
     assert result.pte_bytes == result.pte_path.stat().st_size == report.sizes.pte_bytes
-    assert result.aar_path == out / "small.aar" and result.aar_path.is_file() and result.android_skipped is None
-    assert result.maven_dir == out / "maven" and result.maven_dir.is_dir() and report.android.aar == "small.aar"
+    assert result.aar_path == out / f"{out.name}.aar" and result.aar_path.is_file() and result.android_skipped is None
+    assert result.maven_dir == out / "maven" and result.maven_dir.is_dir() and report.android.aar == result.aar_path.name
     assert list(result.timings) == list(report.timings) and "verify" in result.timings
     assert result.agreement.samples == report.agreement.samples and report.gate.passed == result.gate.passed
     # report.json is the typed report, field by field, with its schema version.
@@ -45,7 +45,7 @@ def test_build_bench_and_inspect_from_python(tmp_path):
                                  json_path=tmp_path / "bench.json", markdown_path=tmp_path / "bench.md",
                                  plot_path=tmp_path / "bench.png")
     [case] = outcome.cases
-    assert (case.model, case.engine, case.threads, case.device) == ("small", "executorch", 1, "host")
+    assert (case.model, case.engine, case.threads, case.device) == (out.name, "executorch", 1, "host")
     assert len(case.samples_ms) >= 3 and outcome.failures == [] and outcome.regressions == []
     assert outcome.report["cases"][0]["samples_ms"] == case.samples_ms
     assert json.loads((tmp_path / "bench.json").read_text())["command"].startswith("mnv3_sdk.benchmark(")

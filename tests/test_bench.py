@@ -435,7 +435,8 @@ def test_ctrl_c_mid_run_removes_what_was_pushed(emulated_phones, adb_server, ran
     (it used to sleep 5 s, after a fixed 60 s wait for it to start)."""
     [phone] = emulated_phones({})
     slow = tmp_path / "slow_runner"
-    slow.write_text("#!/bin/sh\ntouch started\nwhile [ ! -e stop ]; do sleep 0.1; done\n")
+    # Ends when told to, or when the clean-up removes its folder (an emulated phone does not kill it).
+    slow.write_text("#!/bin/sh\ntouch started\nwhile [ ! -e stop ] && [ -e started ]; do sleep 0.1; done\n")
     slow.chmod(0o755)
     command = [sys.executable, "-m", "mnv3_sdk", *bench_args(tmp_path, str(random_build), "--adb", "--runner",
                                                             str(slow), *QUICK)]

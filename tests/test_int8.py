@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import digits_build_args, run_cli_once
+from conftest import digits_build_args
 from digits import make_digits_fixture
 from PIL import Image
 
@@ -69,14 +69,6 @@ def assert_keeps_accuracy(run_cli, pte, digits):
 def digits_48(tmp_path_factory):
     """Another fine-tuned model: 48 px input, another initialisation and batch order."""
     return make_digits_fixture(tmp_path_factory.mktemp("digits48"), input_size=48, seed=1)
-
-
-@pytest.fixture(scope="session")
-def calibrated_int8(digits, tmp_path_factory):
-    out = tmp_path_factory.mktemp("int8") / "digits-int8"
-    assert run_cli_once(*digits_build_args(digits, out, "--quant", "int8", "--calibration-dir",
-                                           str(digits.calibration_dir), "--sensitivity")) == 0
-    return out
 
 
 def test_calibrated_int8_keeps_98_percent_of_fp32_top1(calibrated_int8, digits):
