@@ -51,60 +51,78 @@ def run_bench(config: BenchConfig, command: str) -> BenchOutcome:
 
     ``command`` is recorded in bench.json: the CLI passes the command line it was given.
     """
-    models, host_settings, device_settings = config.model_paths, config.host, config.device
-    use_adb, serial, all_devices = config.adb, config.serial, config.all_devices
-    metadata = {model: read_from_pte(model) for model in models}
+    settings = config.host
     context: dict[str, Any] = {
         "command": command,
         "versions": tool_versions(),
-        "settings": {"threads": host_settings.threads, "warmup": host_settings.warmup,
-                     "iterations": host_settings.iterations, "min_seconds": host_settings.min_seconds},
-        "adb": use_adb,
+        "settings": {"threads": settings.threads, "warmup": settings.warmup,
+                     "iterations": settings.iterations, "min_seconds": settings.min_seconds},
+        "adb": config.adb,
         "devices": [],
     }
+    if config.adb:
+        cases, failures = _run_on_devices(config, context)
+    else:
+        cases, failures = _run_on_host(config, context), []
+    context["failures"] = [failure.as_dict() for failure in failures]
+    report, markdown = _write_outputs(config, cases, context)
+    found = (bench_report.regressions(report, config.baseline, config.max_regression)
+             if config.baseline is not None else [])
+    return BenchOutcome(cases, failures, found, report, markdown)
+
+
+def _run_on_host(config: BenchConfig, context: dict[str, Any]) -> list[CaseResult]:
+    facts = host.describe()
+    context["devices"] = [{"serial": "host", "machine": facts["machine"], "processor": facts["processor"],
+                           "cores": os.cpu_count(), "python": platform.python_version()}]
+    return run_host(config.model_paths, config.host, "host")
+
+
+def _run_on_devices(config: BenchConfig, context: dict[str, Any]) -> tuple[list[CaseResult], list[DeviceFailure]]:
+    """Every chosen device in parallel; a device that fails is reported, the others go on."""
+    device_settings = config.device
+    assert device_settings is not None
+    if config.gradle_project is not None:
+        device_settings = replace(device_settings, apk=build_demo_apk(config.gradle_project))
+    metadata = {model: read_from_pte(model) for model in config.model_paths}
+    # Set on Ctrl-C: each device stops before its next adb step and removes what it pushed.
+    interrupted = threading.Event()
+    adb = Adb(find_adb(), server=device_settings.server, interrupted=interrupted)
+    context["adb_server"] = server_in_use(device_settings.server)
+    serials = choose_devices(adb, config.serial, config.all_devices)
+    context["settings"]["mode"] = device_settings.mode
+    if device_settings.frame:
+        context["settings"]["frame"] = "{}x{}".format(*device_settings.frame)
+        context["settings"]["frame_format"] = device_settings.frame_format
+
+    def one_device(device: str) -> tuple[dict[str, Any] | None, list[CaseResult], DeviceFailure | None]:
+        try:
+            facts, results = run_device(adb.for_device(device), config.model_paths, metadata, device_settings)
+            return facts, results, None
+        except AdbError as error:
+            return None, [], DeviceFailure(device, error.step, str(error))
+        except SdkError as error:
+            return None, [], DeviceFailure(device, "benchmarking", str(error))
+
     cases: list[CaseResult] = []
     failures: list[DeviceFailure] = []
-    if not use_adb:
-        facts = host.describe()
-        context["devices"] = [{"serial": "host", "machine": facts["machine"], "processor": facts["processor"],
-                               "cores": os.cpu_count(), "python": platform.python_version()}]
-        cases = run_host(models, host_settings, "host")
-    else:
-        assert device_settings is not None
-        if config.gradle_project is not None:
-            device_settings = replace(device_settings, apk=build_demo_apk(config.gradle_project))
-        # Set on Ctrl-C: each device stops before its next adb step and removes what it pushed.
-        interrupted = threading.Event()
-        adb = Adb(find_adb(), server=device_settings.server, interrupted=interrupted)
-        context["adb_server"] = server_in_use(device_settings.server)
-        serials = choose_devices(adb, serial, all_devices)
-        context["settings"]["mode"] = device_settings.mode
-        if device_settings.frame:
-            context["settings"]["frame"] = "{}x{}".format(*device_settings.frame)
-            context["settings"]["frame_format"] = device_settings.frame_format
+    with ThreadPoolExecutor(max_workers=len(serials)) as pool:
+        try:
+            for facts, results, failure in pool.map(one_device, serials):
+                if facts:
+                    context["devices"].append(facts)
+                if failure:
+                    failures.append(failure)
+                cases += results
+        except KeyboardInterrupt:
+            interrupted.set()
+            pool.shutdown(wait=True)  # the devices clean up, then the interrupt goes on
+            raise
+    return cases, failures
 
-        def one_device(device: str) -> tuple[dict[str, Any] | None, list[CaseResult], DeviceFailure | None]:
-            try:
-                facts, results = run_device(adb.for_device(device), models, metadata, device_settings)
-                return facts, results, None
-            except AdbError as error:
-                return None, [], DeviceFailure(device, error.step, str(error))
-            except SdkError as error:
-                return None, [], DeviceFailure(device, "benchmarking", str(error))
 
-        with ThreadPoolExecutor(max_workers=len(serials)) as pool:
-            try:
-                for facts, results, failure in pool.map(one_device, serials):
-                    if facts:
-                        context["devices"].append(facts)
-                    if failure:
-                        failures.append(failure)
-                    cases += results
-            except KeyboardInterrupt:
-                interrupted.set()
-                pool.shutdown(wait=True)  # the devices clean up, then the interrupt goes on
-                raise
-    context["failures"] = [failure.as_dict() for failure in failures]
+def _write_outputs(config: BenchConfig, cases: list[CaseResult], context: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """bench.json, bench.md and (with results) bench.png; returns the report and the Markdown."""
     report = bench_report.build_report(cases, context)
     markdown = bench_report.to_markdown(report)
     config.json_path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,9 +130,7 @@ def run_bench(config: BenchConfig, command: str) -> BenchOutcome:
     config.markdown_path.write_text(markdown, encoding="utf-8")
     if cases:
         bench_report.write_plot(report, config.plot_path)
-    found = (bench_report.regressions(report, config.baseline, config.max_regression)
-             if config.baseline is not None else [])
-    return BenchOutcome(cases, failures, found, report, markdown)
+    return report, markdown
 
 
 def build_demo_apk(project: GradleProject) -> Path:
