@@ -28,6 +28,10 @@ def test_build_bench_and_inspect_from_python(tmp_path):
     assert result.maven_dir == out / "maven" and result.maven_dir.is_dir()
     assert list(result.timings) == list(result.report["timings"]) and "verify" in result.timings
     assert result.agreement.samples == result.report["agreement"]["samples"]
+    # The arm64 step ran, as it does by default where qemu-aarch64 and the cross compiler are (make test
+    # installs them): typed on the result as in report.json.
+    assert result.arm64 is not None and result.arm64.passed and result.report["arm64"] == result.arm64.as_dict()
+    assert [cpu.cpu for cpu in result.arm64.cpu_models] == ["cortex-a53", "neoverse-n1"]
 
     metadata = mnv3_sdk.inspect_model(result.pte_path)
     assert metadata.to_dict() == json.loads((out / "metadata.json").read_text(encoding="utf-8"))

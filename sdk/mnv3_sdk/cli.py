@@ -20,6 +20,7 @@ from mnv3_sdk.bench.config import option_default as bench_default
 from mnv3_sdk.build import report as report_io
 from mnv3_sdk.build.config import INPUT_FORMATS, QUANTS, BuildConfig, option_default
 from mnv3_sdk.errors import SdkError
+from mnv3_sdk.native.run import DEFAULT_CPU_MODELS
 from mnv3_sdk.network.mobilenetv3 import VARIANTS
 
 
@@ -93,6 +94,9 @@ def cli() -> None:
               help="Name of the generated classifier class.")
 @click.option("--no-aar", "no_aar", is_flag=True,
               help="Write the Gradle project but skip compiling the Kotlin and packaging the AAR.")
+@click.option("--no-arm64-check", "no_arm64_check", is_flag=True,
+              help="Skip running the model on ExecuTorch's arm64 kernels under qemu-aarch64 (done by default "
+                   "when qemu-aarch64 and the arm64 cross compiler are installed; a failure refuses the build).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Output folder. Default: dist/mnv3-<variant>-<quant>.")
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
@@ -106,6 +110,7 @@ def build(as_json: bool, **options: Any) -> None:
     from mnv3_sdk.build.pipeline import run_build
 
     options["build_aar"] = not options.pop("no_aar")
+    options["arm64_check"] = not options.pop("no_arm64_check")
     config = BuildConfig(**options)
     _say(f"building {config.name}: mobilenet_v3_{config.variant} ×{config.width_mult:g}, {config.quant}, "
          f"weights {config.weights}")
@@ -152,24 +157,38 @@ def info(model: Path, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--val-dir", type=click.Path(path_type=Path), required=True,
-              help="Labelled images, one sub-folder per class named by its label.")
+@click.option("--val-dir", type=click.Path(path_type=Path), default=None,
+              help="Labelled images, one sub-folder per class named by its label (required on the host).")
 @click.option("--weights", default=None, metavar="imagenet|random|PATH",
               help="The eager weights to compare with (and gate against); without it only the .pte is scored.")
 @click.option("--min-accuracy-ratio", type=float, default=option_default("min_accuracy_ratio"), show_default=True)
+@click.option("--arch", type=click.Choice(["host", "arm64"]), default="host", show_default=True,
+              help="arm64: also run the model on ExecuTorch's arm64 kernels under qemu-aarch64 (one process per "
+                   "--cpu-models entry) and gate on its agreement with the host runtime and its accuracy.")
+@click.option("--cpu-models", default=",".join(DEFAULT_CPU_MODELS), show_default=True,
+              help="With --arch arm64: qemu CPU models, comma-separated (cortex-a53: no dot product; neoverse-n1: "
+                   "dot product and fp16 arithmetic).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-def verify(model: Path, val_dir: Path, weights: str | None, min_accuracy_ratio: float, as_json: bool) -> None:
-    """Score an existing MODEL.pte on a labelled folder, optionally against eager weights."""
+def verify(model: Path, val_dir: Path | None, weights: str | None, min_accuracy_ratio: float, arch: str,
+           cpu_models: str, as_json: bool) -> None:
+    """Score an existing MODEL.pte on a labelled folder, optionally against eager weights and on arm64."""
+    from mnv3_sdk.native import parse_cpu_models, require_arm64
     from mnv3_sdk.verify.existing import verify_existing
 
-    result = verify_existing(model, val_dir, weights, min_accuracy_ratio, progress=_progress)
+    if arch != "arm64" and cpu_models != ",".join(DEFAULT_CPU_MODELS):
+        raise SdkError("--cpu-models only applies with --arch arm64")
+    if arch == "arm64":
+        require_arm64("--arch arm64")
+    models = parse_cpu_models(cpu_models) if arch == "arm64" else DEFAULT_CPU_MODELS
+    result = verify_existing(model, val_dir, weights, min_accuracy_ratio, progress=_progress, arch=arch,
+                             cpu_models=models)
     if as_json:
-        click.echo(report_io.to_json(result), nl=False)
+        click.echo(report_io.to_json(result.as_dict()), nl=False)
     else:
-        for line in result["summary"]:
+        for line in result.summary:
             click.echo(line)
-    if result["gate"] is not None and not result["gate"]["passed"]:
-        raise SdkError(f"accuracy gate failed: {result['gate']['reason']}")
+    if result.failure is not None:
+        raise SdkError(result.failure)
 
 
 @cli.command()

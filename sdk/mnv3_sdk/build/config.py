@@ -50,6 +50,9 @@ class BuildConfig:
     class_name: str = DEFAULT_CLASS_NAME
     build_aar: bool = True
     allow_portable_ops: bool = False  # warn instead of failing on tensor-sized portable operators
+    # Run the model on arm64 kernels under qemu-aarch64 and gate on it (verify/arm64.py); skipped,
+    # with a warning, where qemu-aarch64 or the arm64 cross compiler is missing.
+    arm64_check: bool = True
 
     def __post_init__(self) -> None:
         options.normalize_option_types(self)

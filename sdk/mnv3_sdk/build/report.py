@@ -15,6 +15,7 @@ from mnv3_sdk.build.config import BuildConfig
 from mnv3_sdk.build.state import CalibrationChecks, Journal, Packaged, Prepared, Source, Verified
 from mnv3_sdk.export.lower import ExportResult
 from mnv3_sdk.pte.metadata import Metadata
+from mnv3_sdk.verify.arm64 import markdown_section as arm64_markdown
 from mnv3_sdk.verify.metrics import CLEAR_MARGIN
 
 
@@ -52,6 +53,7 @@ def build_report(
              "excluded_layers": source.quantization.excluded}
             if config.quant == "int8" else None
         ),
+        "arm64": verified.arm64.as_dict() if verified.arm64 is not None else None,
         "sensitivity": [layer.as_dict() for layer in verified.sensitivity] if verified.sensitivity is not None else None,
         "sensitivity_inputs": verified.sensitivity_inputs,
         "sensitivity_on_real_images": verified.sensitivity is not None and prepared.real_held_out is not None,
@@ -120,7 +122,7 @@ def _number(value: Any, digits: int = 4) -> str:
 
 def to_markdown(report: dict[str, Any]) -> str:
     sections = (
-        _summary_lines, _agreement_lines, _accuracy_lines, _quantization_lines, _sensitivity_lines,
+        _summary_lines, _agreement_lines, _accuracy_lines, _arm64_lines, _quantization_lines, _sensitivity_lines,
         _delegation_lines, _host_lines, _timing_lines,
     )
     lines = [f"# mnv3-sdk build report: {report['build']['name']}", ""]
@@ -187,6 +189,10 @@ def _accuracy_lines(report: dict[str, Any]) -> list[str]:
         f"| eager fp32 | {accuracy['eager_top1']:.4f} | {accuracy['eager_top5']:.4f} |",
         f"| .pte ({report['metadata']['quant']}) | {accuracy['pte_top1']:.4f} | {accuracy['pte_top5']:.4f} |",
     ]
+
+
+def _arm64_lines(report: dict[str, Any]) -> list[str]:
+    return arm64_markdown(report.get("arm64"))
 
 
 def _quantization_lines(report: dict[str, Any]) -> list[str]:
