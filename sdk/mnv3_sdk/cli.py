@@ -193,6 +193,12 @@ def verify(model: Path, val_dir: Path | None, weights: str | None, min_accuracy_
 
 @cli.command()
 @click.argument("models", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--arch", type=click.Choice(["host", "arm64"]), default=bench_default("arch"), show_default=True,
+              help="arm64: instead of timing, count the guest instructions per inference of ExecuTorch's arm64 "
+                   "kernels under qemu-aarch64, per --cpu-models entry (emulated, deterministic: not time).")
+@click.option("--cpu-models", default=bench_default("cpu_models"), show_default=True,
+              help="With --arch arm64: qemu CPU models, comma-separated (cortex-a53: no dot product; neoverse-n1: "
+                   "dot product and fp16 arithmetic).")
 @click.option("--adb", "adb", is_flag=True, help="Run on Android devices over adb instead of this host.")
 @click.option("--adb-server", default=None, metavar="HOST:PORT",
               help="adb: use the adb server at HOST:PORT (a device lab's `adb -a server`), as adb -H HOST -P PORT; "
@@ -228,7 +234,8 @@ def verify(model: Path, val_dir: Path | None, weights: str | None, min_accuracy_
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=bench_default("plot_path"), show_default=True)
 @click.option("--baseline", type=click.Path(path_type=Path), default=None, help="An earlier bench.json to compare with.")
 @click.option("--max-regression", type=float, default=bench_default("max_regression"), show_default=True,
-              help="With --baseline: fail when a p50 grew by more than this many percent.")
+              help="With --baseline: fail when a p50 (with --arch arm64: an instruction count) grew by more than "
+                   "this many percent.")
 def bench(**options: Any) -> None:
     """Measure latency of MODEL.pte files or BUILD_DIRs (default: every build under dist/).
 
@@ -238,19 +245,20 @@ def bench(**options: Any) -> None:
     mnv3-sdk bench --adb --apk demo-debug.apk --frame 1920x1080  # end to end, from camera-sized frames
     mnv3-sdk bench --adb --apk demo-debug.apk --frame 1280x720 --frame-format yuv  # from camera frames
     mnv3-sdk bench --adb --runner executor_runner --pin-big-cores
+    mnv3-sdk bench dist/mnv3-small-int8 --arch arm64             # emulated instructions per inference
     """
     from mnv3_sdk.bench.run import run_bench
 
     config = BenchConfig(**options)
     outcome = run_bench(config, command=shlex.join(["mnv3-sdk", *click.get_current_context().obj["argv"]]))
     click.echo(outcome.markdown)
-    _say(f"wrote {config.json_path}, {config.markdown_path}" + (f", {config.plot_path}" if outcome.cases else ""))
+    plotted = outcome.cases or outcome.counts
+    _say(f"wrote {config.json_path}, {config.markdown_path}" + (f", {config.plot_path}" if plotted else ""))
     failures = outcome.failures
     for failure in failures:
         _say(f"failed: {failure.error}")
     if outcome.regressions:
-        listing = "; ".join(f"{r.label}: p50 {r.old_p50_ms:.2f} → {r.new_p50_ms:.2f} ms (+{r.percent:.1f}%)"
-                            for r in outcome.regressions)
+        listing = "; ".join(regression.describe() for regression in outcome.regressions)
         raise SdkError(f"{len(outcome.regressions)} regression(s) over {config.max_regression:g}%: {listing}")
     if failures:
         raise SdkError(f"{len(failures)} device(s) failed; results from the others are in {config.json_path}")

@@ -13,7 +13,9 @@ from mnv3_sdk.bench.adb import parse_server
 from mnv3_sdk.bench.device import FRAME_FORMATS, DeviceSettings
 from mnv3_sdk.bench.host import HostSettings, resolve_models
 from mnv3_sdk.errors import SdkError
+from mnv3_sdk.native import DEFAULT_CPU_MODELS, parse_cpu_models, require_arm64
 
+ARCHES = ("host", "arm64")
 # A 200-megapixel sensor's frame is 16384 pixels wide; anything larger is a typo.
 MAX_FRAME_SIDE = 16384
 
@@ -37,6 +39,10 @@ class BenchConfig:
     """
 
     models: tuple[Path, ...] = ()  # .pte files or build folders; none: every build under dist/
+    # "arm64": count guest instructions per inference under qemu-aarch64 instead of timing
+    # (bench/instructions.py), on each of cpu_models.
+    arch: str = "host"
+    cpu_models: str = ",".join(DEFAULT_CPU_MODELS)
     adb: bool = False
     adb_server: str | None = None  # "HOST:PORT" of a remote adb server; None: as adb itself chooses
     serial: str | None = None
@@ -62,6 +68,7 @@ class BenchConfig:
     baseline: Path | None = None
     max_regression: float = 10.0
     model_paths: list[Path] = field(init=False)
+    cpu_model_list: tuple[str, ...] = field(init=False)  # arm64: the parsed cpu_models
     host: HostSettings = field(init=False)
     device: DeviceSettings | None = field(init=False)
     gradle_project: GradleProject | None = field(init=False)
@@ -70,6 +77,7 @@ class BenchConfig:
         options.normalize_option_types(self)
         object.__setattr__(self, "models", tuple(Path(model) for model in self.models))
         object.__setattr__(self, "model_paths", resolve_models(list(self.models)))
+        object.__setattr__(self, "cpu_model_list", _check_arch(self))
         host, device, gradle_project = _settings(self)
         object.__setattr__(self, "host", host)
         object.__setattr__(self, "device", device)
@@ -79,6 +87,21 @@ class BenchConfig:
 def option_default(name: str) -> Any:
     """The default of the bench option ``name`` (a BenchConfig field), for the CLI's declarations."""
     return options.option_default(BenchConfig, name)
+
+
+def _check_arch(config: BenchConfig) -> tuple[str, ...]:
+    """--arch arm64 counts instructions under qemu on this host: no device, no eager PyTorch."""
+    if config.arch not in ARCHES:
+        raise SdkError(f"--arch takes {' or '.join(ARCHES)} (got {config.arch!r})")
+    if config.arch == "host":
+        if config.cpu_models != ",".join(DEFAULT_CPU_MODELS):
+            raise SdkError("--cpu-models only applies with --arch arm64")
+        return ()
+    if config.adb or config.eager or config.mlperf:
+        raise SdkError("--arch arm64 counts emulated instructions on this host: it takes no --adb, --eager or --mlperf "
+                       "(bench --adb times a real arm64 phone)")
+    require_arm64("--arch arm64")
+    return parse_cpu_models(config.cpu_models)
 
 
 def _settings(config: BenchConfig) -> tuple[HostSettings, DeviceSettings | None, GradleProject | None]:

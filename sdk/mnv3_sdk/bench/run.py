@@ -7,18 +7,20 @@ import os
 import platform
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from mnv3_sdk import hostinfo as host
+from mnv3_sdk.bench import instructions
 from mnv3_sdk.bench import report as bench_report
 from mnv3_sdk.bench.adb import Adb, AdbError, find_adb, server_in_use
 from mnv3_sdk.bench.config import BenchConfig, GradleProject
 from mnv3_sdk.bench.device import choose_devices, run_device
 from mnv3_sdk.bench.host import CaseResult, run_host
+from mnv3_sdk.bench.instructions import InstructionCount, count_instructions
 from mnv3_sdk.errors import SdkError
-from mnv3_sdk.pte.metadata import read_from_pte
+from mnv3_sdk.pte.metadata import Metadata, read_from_pte
 from mnv3_sdk.versions import tool_versions
 
 
@@ -37,84 +39,105 @@ class DeviceFailure:
 @dataclass(frozen=True)
 class BenchOutcome:
     """What was measured (typed), the regressions against a baseline, and what was written:
-    ``report`` is bench.json's content, ``markdown`` bench.md's."""
+    ``report`` is bench.json's content, ``markdown`` bench.md's. ``counts`` holds the emulated
+    instruction counts of ``--arch arm64`` (then ``cases`` is empty)."""
 
     cases: list[CaseResult]
     failures: list[DeviceFailure]
     regressions: list[bench_report.Regression]
     report: dict[str, Any]
     markdown: str
+    counts: list[InstructionCount] = field(default_factory=list)
 
 
 def run_bench(config: BenchConfig, command: str) -> BenchOutcome:
-    """Measure ``config``'s models on this host or over adb; write bench.json, .md and .png.
+    """Measure ``config``'s models on this host, over adb, or count their instructions on arm64
+    under qemu; write bench.json, .md and .png.
 
     ``command`` is recorded in bench.json: the CLI passes the command line it was given.
     """
-    models, host_settings, device_settings = config.model_paths, config.host, config.device
-    use_adb, serial, all_devices = config.adb, config.serial, config.all_devices
+    models, host_settings = config.model_paths, config.host
     metadata = {model: read_from_pte(model) for model in models}
     context: dict[str, Any] = {
         "command": command,
         "versions": tool_versions(),
         "settings": {"threads": host_settings.threads, "warmup": host_settings.warmup,
                      "iterations": host_settings.iterations, "min_seconds": host_settings.min_seconds},
-        "adb": use_adb,
+        "adb": config.adb,
         "devices": [],
     }
     cases: list[CaseResult] = []
     failures: list[DeviceFailure] = []
-    if not use_adb:
+    counts: list[InstructionCount] = []
+    if config.arch == "arm64":
+        counts = count_instructions(models, metadata, config.cpu_model_list)
+        context["settings"] = {"arch": "arm64", "cpu_models": list(config.cpu_model_list), "threads": 1,
+                               "warmup": instructions.WARMUP, "counted": instructions.COUNTED}
+        context["devices"] = [instructions.emulator_facts()]
+    elif not config.adb:
         facts = host.describe()
         context["devices"] = [{"serial": "host", "machine": facts["machine"], "processor": facts["processor"],
                                "cores": os.cpu_count(), "python": platform.python_version()}]
         cases = run_host(models, host_settings, "host")
     else:
-        assert device_settings is not None
-        if config.gradle_project is not None:
-            device_settings = replace(device_settings, apk=build_demo_apk(config.gradle_project))
-        # Set on Ctrl-C: each device stops before its next adb step and removes what it pushed.
-        interrupted = threading.Event()
-        adb = Adb(find_adb(), server=device_settings.server, interrupted=interrupted)
-        context["adb_server"] = server_in_use(device_settings.server)
-        serials = choose_devices(adb, serial, all_devices)
-        context["settings"]["mode"] = device_settings.mode
-        if device_settings.frame:
-            context["settings"]["frame"] = "{}x{}".format(*device_settings.frame)
-            context["settings"]["frame_format"] = device_settings.frame_format
-
-        def one_device(device: str) -> tuple[dict[str, Any] | None, list[CaseResult], DeviceFailure | None]:
-            try:
-                facts, results = run_device(adb.for_device(device), models, metadata, device_settings)
-                return facts, results, None
-            except AdbError as error:
-                return None, [], DeviceFailure(device, error.step, str(error))
-            except SdkError as error:
-                return None, [], DeviceFailure(device, "benchmarking", str(error))
-
-        with ThreadPoolExecutor(max_workers=len(serials)) as pool:
-            try:
-                for facts, results, failure in pool.map(one_device, serials):
-                    if facts:
-                        context["devices"].append(facts)
-                    if failure:
-                        failures.append(failure)
-                    cases += results
-            except KeyboardInterrupt:
-                interrupted.set()
-                pool.shutdown(wait=True)  # the devices clean up, then the interrupt goes on
-                raise
+        cases, failures = _run_adb(config, models, metadata, context)
     context["failures"] = [failure.as_dict() for failure in failures]
-    report = bench_report.build_report(cases, context)
-    markdown = bench_report.to_markdown(report)
+    report = bench_report.build_report(cases, context, counts)
+    markdown = bench_report.to_markdown(report, counts)
     config.json_path.parent.mkdir(parents=True, exist_ok=True)
     config.json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     config.markdown_path.write_text(markdown, encoding="utf-8")
     if cases:
         bench_report.write_plot(report, config.plot_path)
+    if counts:
+        instructions.write_plot(counts, config.plot_path)
     found = (bench_report.regressions(report, config.baseline, config.max_regression)
              if config.baseline is not None else [])
-    return BenchOutcome(cases, failures, found, report, markdown)
+    return BenchOutcome(cases, failures, found, report, markdown, counts)
+
+
+def _run_adb(config: BenchConfig, models: list[Path], metadata: dict[Path, Metadata],
+             context: dict[str, Any]) -> tuple[list[CaseResult], list[DeviceFailure]]:
+    """Every device's cases, in parallel; a device that fails is a DeviceFailure, the others go on.
+    Fills ``context`` with the devices, the adb server and the device settings."""
+    device_settings = config.device
+    assert device_settings is not None
+    if config.gradle_project is not None:
+        device_settings = replace(device_settings, apk=build_demo_apk(config.gradle_project))
+    # Set on Ctrl-C: each device stops before its next adb step and removes what it pushed.
+    interrupted = threading.Event()
+    adb = Adb(find_adb(), server=device_settings.server, interrupted=interrupted)
+    context["adb_server"] = server_in_use(device_settings.server)
+    serials = choose_devices(adb, config.serial, config.all_devices)
+    context["settings"]["mode"] = device_settings.mode
+    if device_settings.frame:
+        context["settings"]["frame"] = "{}x{}".format(*device_settings.frame)
+        context["settings"]["frame_format"] = device_settings.frame_format
+
+    def one_device(device: str) -> tuple[dict[str, Any] | None, list[CaseResult], DeviceFailure | None]:
+        try:
+            facts, results = run_device(adb.for_device(device), models, metadata, device_settings)
+            return facts, results, None
+        except AdbError as error:
+            return None, [], DeviceFailure(device, error.step, str(error))
+        except SdkError as error:
+            return None, [], DeviceFailure(device, "benchmarking", str(error))
+
+    cases: list[CaseResult] = []
+    failures: list[DeviceFailure] = []
+    with ThreadPoolExecutor(max_workers=len(serials)) as pool:
+        try:
+            for facts, results, failure in pool.map(one_device, serials):
+                if facts:
+                    context["devices"].append(facts)
+                if failure:
+                    failures.append(failure)
+                cases += results
+        except KeyboardInterrupt:
+            interrupted.set()
+            pool.shutdown(wait=True)  # the devices clean up, then the interrupt goes on
+            raise
+    return cases, failures
 
 
 def build_demo_apk(project: GradleProject) -> Path:
