@@ -4,6 +4,7 @@ Debian's real adb client and server, against phones emulated at adb's wire proto
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -363,10 +364,13 @@ def test_unparsable_runner_output(emulated_phones, random_build, tmp_path, run_c
     assert result.exit_code == 1 and "cannot parse the runner's output" in result.stderr
 
 
-def test_adb_needs_a_way_to_run_the_model(emulated_phones, random_build, tmp_path, run_cli):
-    emulated_phones({})
-    result = run_cli(*bench_args(tmp_path, str(random_build), "--adb"))
-    assert result.exit_code == 1 and "--apk" in result.stderr and "--runner" in result.stderr
+def test_adb_without_an_app_or_runner_uses_our_runner(random_build):
+    """No APK to install and no --runner: runner mode with mnv3-sdk's own arm64 runner, built when
+    the run starts (test_runner_mode_pushes_our_arm64_runner_and_runs_it runs it)."""
+    device = BenchConfig(models=(random_build,), adb=True).device
+    assert device is not None and (device.mode, device.runner, device.runner_folder) == ("runner", None, None)
+    with pytest.raises(SdkError, match=r"^--runner nowhere: no such file \(give an executor_runner built for the device"):
+        BenchConfig(models=(random_build,), adb=True, runner=Path("nowhere"))
 
 
 @pytest.mark.parametrize("mode", ["runner", "app"])
@@ -458,7 +462,34 @@ def test_a_phone_without_the_shell_protocol_is_refused(emulated_phones, random_b
     assert not phone.path(WORK_FOLDER).exists()
 
 
-# --- arm64: emulated instruction counts ------------------------------------------------------------
+# --- arm64: our runner on the emulated phones, and emulated instruction counts --------------------
+
+def test_runner_mode_pushes_our_arm64_runner_and_runs_it(emulated_phones, digits_models, tmp_path, run_cli):
+    """Without --runner, the folder of mnv3-sdk's arm64 runner (runner, libraries, glibc's loader) is
+    pushed and started through that loader; the emulated phone runs the aarch64 code under qemu with
+    its CPU model, so these are the real arm64 kernels' outputs and per-iteration times."""
+    [phone] = emulated_phones({"cpu": "neoverse-n1"})
+    result = run_cli(*bench_args(tmp_path, str(digits_models["int8"]), "--adb", "--mode", "runner", "--pin-big-cores",
+                                 "--threads", "1", "--warmup", "1", "--iterations", "3", "--min-seconds", "0"))
+    assert result.exit_code == 0, result.stderr
+    [case] = json.loads((tmp_path / "out" / "b.json").read_text())["cases"]
+    assert case["engine"] == "mnv3 runner" and case["device"] == phone.serial and case["threads"] == 1
+    assert len(case["samples_ms"]) == 3 and case["load_ms"] > 0
+    assert "own glibc loader" in case["notes"] and "pinned to cores mask 80" in case["notes"]
+    [started] = [line.split() for line in (phone.root / "executed").read_text().splitlines()]
+    assert started[:3] == [shutil.which("qemu-aarch64"), "-cpu", "neoverse-n1"]
+    assert started[3].endswith("/data/local/tmp/mnv3-sdk/runner-arm64/ld-linux-aarch64.so.1")
+    assert started[4:6] == ["--library-path", "./runner-arm64"]
+    assert not phone.path(WORK_FOLDER).exists()
+
+
+def test_our_runner_is_refused_for_a_phone_that_is_not_arm64(emulated_phones, random_build, tmp_path, run_cli):
+    [phone] = emulated_phones({"props": {**DEVICE["props"], "ro.product.cpu.abi": "x86_64"}})
+    result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", *QUICKER))
+    assert result.exit_code == 1
+    assert f"device {phone.serial} reports ABI x86_64; mnv3-sdk's runner is built for arm64-v8a" in result.stderr
+    assert not phone.path(WORK_FOLDER).exists()
+
 
 def test_bench_arch_arm64_counts_instructions_per_cpu_model(digits_models, tmp_path, run_cli):
     result = run_cli(*bench_args(tmp_path, str(digits_models["fp32"]), str(digits_models["int8"]), "--arch", "arm64"))

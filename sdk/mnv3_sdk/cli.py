@@ -245,6 +245,7 @@ def bench(**options: Any) -> None:
     mnv3-sdk bench --adb --apk demo-debug.apk --frame 1920x1080  # end to end, from camera-sized frames
     mnv3-sdk bench --adb --apk demo-debug.apk --frame 1280x720 --frame-format yuv  # from camera frames
     mnv3-sdk bench --adb --runner executor_runner --pin-big-cores
+    mnv3-sdk bench --adb --mode runner                            # our runner for arm64, pushed with its libraries
     mnv3-sdk bench dist/mnv3-small-int8 --arch arm64             # emulated instructions per inference
     """
     from mnv3_sdk.bench.run import run_bench

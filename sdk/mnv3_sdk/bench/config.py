@@ -135,17 +135,16 @@ def _settings(config: BenchConfig) -> tuple[HostSettings, DeviceSettings | None,
     if apk is None and runner is None and mode != "runner":
         gradle_project = find_gradle_project(config.model_paths)  # only where Gradle and an Android SDK exist
     if mode is None:
-        mode = "app" if apk or gradle_project else ("runner" if runner else None)
-    if mode is None:
-        raise SdkError("--adb needs a way to run the model: --apk DEMO.apk (in-app timing, built from the "
-                       "generated android/ project) or --runner executor_runner (ExecuTorch's runner binary)")
+        # Without an app to install, mnv3-sdk's own arm64 runner times the model (pushed with its libraries).
+        mode = "app" if apk or gradle_project else "runner"
     if mode == "app" and gradle_project is None and (apk is None or not apk.is_file()):
         raise SdkError(f"--mode app needs the demo APK: --apk PATH ({apk} not found)" if apk else
                        "--mode app needs the demo APK: --apk PATH")
     if frame_size and mode != "app":
-        raise SdkError("--frame needs app mode (--apk): executor_runner times the forward pass only")
-    if mode == "runner" and (runner is None or not runner.is_file()):
-        raise SdkError("--mode runner needs an executor_runner binary for the device: --runner PATH")
+        raise SdkError("--frame needs app mode (--apk): the runners time the forward pass only")
+    if mode == "runner" and runner is not None and not runner.is_file():
+        raise SdkError(f"--runner {runner}: no such file (give an executor_runner built for the device, or leave "
+                       "--runner out to use mnv3-sdk's own arm64 runner)")
     package = config.app_package or app_package_for(config.model_paths)
     if mode == "app" and package is None:
         raise SdkError("cannot tell the demo app's id: pass --app-package (e.g. com.example.mnv3.demo)")

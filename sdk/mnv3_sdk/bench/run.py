@@ -20,6 +20,7 @@ from mnv3_sdk.bench.device import choose_devices, run_device
 from mnv3_sdk.bench.host import CaseResult, run_host
 from mnv3_sdk.bench.instructions import InstructionCount, count_instructions
 from mnv3_sdk.errors import SdkError
+from mnv3_sdk.native import build_runner
 from mnv3_sdk.pte.metadata import Metadata, read_from_pte
 from mnv3_sdk.versions import tool_versions
 
@@ -104,6 +105,8 @@ def _run_adb(config: BenchConfig, models: list[Path], metadata: dict[Path, Metad
     assert device_settings is not None
     if config.gradle_project is not None:
         device_settings = replace(device_settings, apk=build_demo_apk(config.gradle_project))
+    if device_settings.mode == "runner" and device_settings.runner is None:
+        device_settings = replace(device_settings, runner_folder=build_runner("arm64").folder)
     # Set on Ctrl-C: each device stops before its next adb step and removes what it pushed.
     interrupted = threading.Event()
     adb = Adb(find_adb(), server=device_settings.server, interrupted=interrupted)
