@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: build test android-demo adb native-tools
+.PHONY: build test test-fast android-demo adb native-tools
 
 # Set everything up and run the main job, offline (random weights: no ImageNet download needed).
 build: $(STAMP)
@@ -12,6 +12,10 @@ build: $(STAMP)
 # The whole test suite; pytest's non-zero exits, including 5 (no tests ran), fail make.
 test: $(STAMP) adb native-tools
 	$(VENV)/bin/python -m pytest --durations=15
+
+# The inner loop: every package, without the end-to-end tests marked slow (docs/testing.md).
+test-fast: $(STAMP) adb native-tools
+	$(VENV)/bin/python -m pytest -m "not slow" --durations=10
 
 # The device tests drive emulated phones with Debian's real adb client and server
 # (tests/emulated_android/): installed here when missing (CI runs as root; elsewhere sudo asks).

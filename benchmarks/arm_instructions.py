@@ -64,8 +64,8 @@ class DecomposedHardsigmoid(nn.Module):
 
 
 def build_product(variant: str, name: str, folder: Path) -> bytes:
-    from mnv3_sdk.build.config import BuildConfig
-    from mnv3_sdk.build.pipeline import run_build
+    from mnv3_sdk.pipeline.config import BuildConfig
+    from mnv3_sdk.pipeline.stages import run_build
 
     quant, input_format = PRODUCT[name]
     config = BuildConfig(variant=variant, quant=quant, weights="random", input_format=input_format,

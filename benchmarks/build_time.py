@@ -36,8 +36,8 @@ def calibration_folder(folder: Path) -> Path:
 
 
 def timed_build(**options) -> tuple[float, dict[str, float]]:
-    from mnv3_sdk.build.config import BuildConfig
-    from mnv3_sdk.build.pipeline import run_build
+    from mnv3_sdk.pipeline.config import BuildConfig
+    from mnv3_sdk.pipeline.stages import run_build
 
     started = time.perf_counter()
     result = run_build(BuildConfig(variant="small", weights="random", **options))
@@ -49,7 +49,7 @@ def main() -> None:
         folder = Path(folder)
         os.environ["MNV3_SDK_CACHE"] = str(folder / "cache")
         started = time.perf_counter()
-        import mnv3_sdk.build.pipeline  # noqa: F401  (torch + executorch import, paid once per process)
+        import mnv3_sdk.pipeline.stages  # noqa: F401  (torch + executorch import, paid once per process)
 
         print(f"{time.strftime('%Y-%m-%d')}: import torch/executorch/mnv3_sdk: {time.perf_counter() - started:.1f} s")
         calibration = calibration_folder(folder)

@@ -103,7 +103,7 @@ def main() -> None:
                     accuracy = evaluate(reference, LoadedModel(pte_path).run, validation, size, 1.0, "pixels")
                     print(f"{size}px s{seed} | {name} | {census.images} | "
                           f"{np.median([pixel_spread(image) for image in images]):.1f} | {census.flat} | "
-                          f"{census.distinct} | {len(coverage.collapsed)} ({coverage.layers}) | "
+                          f"{census.distinct} | {len(coverage.collapsed_layers)} ({coverage.layers}) | "
                           f"{coverage.median_ratio:.2f} / {coverage.lowest_ratio:.2f} | "
                           f"{accuracy.pte_top1 / accuracy.eager_top1:.3f} | {verdict(census, coverage, name)}",
                           flush=True)

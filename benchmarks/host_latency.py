@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from timing import host_line, interleaved, measure_per_thread_count
 
-from mnv3_sdk.build.config import BuildConfig
-from mnv3_sdk.build.pipeline import run_build
+from mnv3_sdk.pipeline.config import BuildConfig
+from mnv3_sdk.pipeline.stages import run_build
 from mnv3_sdk.export.adapter import wrap_for_export
 from mnv3_sdk.network.weights import build_model, load_weights
 from mnv3_sdk.pte.runtime import LoadedModel, set_threads

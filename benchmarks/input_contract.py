@@ -41,8 +41,8 @@ class _BytesInput(nn.Module):
 
 
 def build_all(folder: Path) -> None:
-    from mnv3_sdk.build.config import BuildConfig
-    from mnv3_sdk.build.pipeline import run_build
+    from mnv3_sdk.pipeline.config import BuildConfig
+    from mnv3_sdk.pipeline.stages import run_build
     from mnv3_sdk.export.lower import export_pte
     from mnv3_sdk.network.weights import build_model, load_weights
 

@@ -101,12 +101,30 @@ def digits_models(digits, digits_build, tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def random_build(tmp_path_factory) -> Path:
-    """The README's offline smoke build: Small, fp32, random weights."""
-    out = tmp_path_factory.mktemp("builds") / "mnv3-small-fp32"
-    # Without the arm64 step: Small at 224 px under qemu would add seconds to every session.
-    assert run_cli_once("build", "--variant", "small", "--weights", "random", "--out", str(out),
-                        "--no-arm64-check") == 0
+def random_build_result(tmp_path_factory):
+    """The README's offline smoke build, Small fp32 with random weights and the AAR, made through
+    the Python API (tests/test_api.py reads its typed result; the CLI is the same call)."""
+    import mnv3_sdk
+
+    # Without the arm64 step: Small at 224 px under qemu would add minutes to every session (the
+    # digits int8 build of digits_models runs it).
+    return mnv3_sdk.build_sdk(variant="small", weights="random", arm64_check=False,
+                              out_dir=tmp_path_factory.mktemp("builds") / "mnv3-small-fp32")
+
+
+@pytest.fixture(scope="session")
+def random_build(random_build_result) -> Path:
+    """The smoke build's folder."""
+    return random_build_result.out_dir
+
+
+@pytest.fixture(scope="session")
+def calibrated_int8(digits, tmp_path_factory) -> Path:
+    """The digits model in int8, calibrated on its folder (128 of 300 images), judged on its
+    validation folder, with the per-layer sensitivity table: shared by the int8 and format tests."""
+    out = tmp_path_factory.mktemp("int8") / "digits-int8"
+    assert run_cli_once(*digits_build_args(digits, out, "--quant", "int8", "--calibration-dir",
+                                           str(digits.calibration_dir), "--sensitivity")) == 0
     return out
 
 

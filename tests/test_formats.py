@@ -31,11 +31,12 @@ TORCH_DTYPES = {"float16": torch.float16, "float32": torch.float32}
 
 
 @pytest.fixture(scope="module")
-def format_builds(digits, digits_build, tmp_path_factory):
-    """One build per (quant, input format), made on first use; fp32/pixels is the shared digits build."""
+def format_builds(digits, digits_build, calibrated_int8, tmp_path_factory):
+    """One build per (quant, input format), made on first use; fp32/pixels and int8/pixels are the
+    session's shared digits builds."""
     from conftest import run_cli_once
 
-    builds = {("fp32", "pixels"): digits_build}
+    builds = {("fp32", "pixels"): digits_build, ("int8", "pixels"): calibrated_int8}
 
     def get(quant: str, input_format: str):
         if (quant, input_format) not in builds:

@@ -19,6 +19,11 @@ def test_non_editable_install_builds_a_model_outside_the_repo(tmp_path):
     assert (site / "mnv3_sdk" / "models" / "imagenet_labels.txt").is_file()
     assert (site / "mnv3_sdk" / "native" / "runner.cpp").is_file()  # compiled on first use
     assert (site / "mnv3_sdk" / "native" / "plugin.c").is_file()
+    # The version is written once, in mnv3_sdk.__version__; the wheel's metadata reads it from there.
+    [dist_info] = site.glob("mnv3_sdk-*.dist-info")
+    version = next(line for line in (dist_info / "METADATA").read_text().splitlines() if line.startswith("Version:"))
+    source = (REPO / "sdk" / "mnv3_sdk" / "__init__.py").read_text()
+    assert f'__version__ = "{version.split()[1]}"' in source
     env = {**os.environ, "PYTHONPATH": str(site)}
     where = subprocess.run(
         [sys.executable, "-c", "import mnv3_sdk; print(mnv3_sdk.__file__)"],

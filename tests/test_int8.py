@@ -6,13 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import digits_build_args, run_cli_once
+from conftest import digits_build_args
 from digits import make_digits_fixture
 from PIL import Image
 
-from mnv3_sdk.build.pipeline import _gate_failure
-from mnv3_sdk.build.state import HeldOutImages, Verified
-from mnv3_sdk.verify.metrics import Agreement, agreement_gate
+from mnv3_sdk.pipeline.stages import _gate_failure
+from mnv3_sdk.pipeline.state import HeldOutImages, Verified
+from mnv3_sdk.verify.metrics import Agreement, GateFailed, agreement_gate
 from mnv3_sdk.verify.sensitivity import LayerSensitivity
 
 # MobileNetV3-Small ×0.5 has 52 convolutions and 2 linear layers.
@@ -69,14 +69,6 @@ def assert_keeps_accuracy(run_cli, pte, digits):
 def digits_48(tmp_path_factory):
     """Another fine-tuned model: 48 px input, another initialisation and batch order."""
     return make_digits_fixture(tmp_path_factory.mktemp("digits48"), input_size=48, seed=1)
-
-
-@pytest.fixture(scope="session")
-def calibrated_int8(digits, tmp_path_factory):
-    out = tmp_path_factory.mktemp("int8") / "digits-int8"
-    assert run_cli_once(*digits_build_args(digits, out, "--quant", "int8", "--calibration-dir",
-                                           str(digits.calibration_dir), "--sensitivity")) == 0
-    return out
 
 
 def test_calibrated_int8_keeps_98_percent_of_fp32_top1(calibrated_int8, digits):
@@ -287,7 +279,9 @@ def test_layer_hint_only_where_real_held_out_images_show_the_loss():
 
     gate = agreement_gate(0.98, {"images of photos not calibrated on": agreement})
     real = Verified(agreement, {}, None, gate, True, worst, "16 images of photos not calibrated on")
-    message = str(_gate_failure(real, Path("out.rejected"), HeldOutImages("images of photos not calibrated on", [])))
+    failure = _gate_failure(real, Path("out.rejected"), HeldOutImages("images of photos not calibrated on", []))
+    assert isinstance(failure, GateFailed) and failure.gate == gate and failure.rejected == Path("out.rejected")
+    message = str(failure)
     assert ("the least accurate int8 layers on 16 images of photos not calibrated on are "
             "features.1.block.0.0,features.9.block.3.0: try --quant-exclude features.1.block.0.0,features.9.block.3.0"
             in message)

@@ -6,11 +6,14 @@
     print(result.pte_path, result.gate.reason, result.timings)
     outcome = mnv3_sdk.benchmark(result.out_dir, threads="1,2")
     print(mnv3_sdk.inspect_model(result.pte_path).input)
+    checked = mnv3_sdk.verify_model(result.pte_path, "photos/val", weights="random")
+    print(checked.accuracy.pte_top1, checked.gate)
 
 Options are keyword arguments named as the CLI's flags with underscores (``--calibration-dir`` →
 ``calibration_dir``; ``--no-aar`` → ``build_aar=False``), with the CLI's defaults: one
 declaration each, ``BuildConfig`` and ``BenchConfig``. Every problem is an ``SdkError`` with the
-CLI's one-line message.
+CLI's one-line message; a model the accuracy gate refuses raises its subclass ``GateFailed``,
+which carries the gate's figures (``.gate``) and where the reports were left (``.rejected``).
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ from typing import Any
 
 from mnv3_sdk.bench.config import BenchConfig
 from mnv3_sdk.bench.run import BenchOutcome, run_bench
-from mnv3_sdk.build.config import BuildConfig
-from mnv3_sdk.build.pipeline import run_build
-from mnv3_sdk.build.state import BuildResult
+from mnv3_sdk.pipeline.config import BuildConfig
+from mnv3_sdk.pipeline.stages import run_build
+from mnv3_sdk.pipeline.state import BuildResult
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.progress import Progress, no_progress
 from mnv3_sdk.pte.metadata import Metadata, read_from_pte
+from mnv3_sdk.verify.existing import VerifyResult, verify_existing
+from mnv3_sdk.verify.metrics import DEFAULT_MIN_ACCURACY_RATIO
 
 
 def build_sdk(*, progress: Progress = no_progress, **options: Any) -> BuildResult:
@@ -52,6 +57,17 @@ def benchmark(*models: str | Path, **options: Any) -> BenchOutcome:
 def inspect_model(path: str | Path) -> Metadata:
     """The metadata embedded in a .pte (what ``mnv3-sdk info`` prints), typed, from the file alone."""
     return read_from_pte(Path(path))
+
+
+def verify_model(
+    model: str | Path, val_dir: str | Path, *, weights: str | None = None,
+    min_accuracy_ratio: float = DEFAULT_MIN_ACCURACY_RATIO, progress: Progress = no_progress,
+) -> VerifyResult:
+    """Score an existing .pte on a labelled folder, as ``mnv3-sdk verify`` does: top-1/top-5, and
+    with ``weights`` (imagenet, random or a state dict path) the eager model's too, agreement on
+    the verification inputs and the gate. Returns the result whether the gate passed or not
+    (``result.check_gate()`` raises ``GateFailed`` as the CLI does)."""
+    return verify_existing(Path(model), Path(val_dir), weights, min_accuracy_ratio, progress)
 
 
 def _config(kind: type, options: dict[str, Any]) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -10,18 +11,18 @@ import sys
 import traceback
 import warnings
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import click
 
 from mnv3_sdk import __version__
-from mnv3_sdk.bench.config import FRAME_FORMATS, BenchConfig
-from mnv3_sdk.bench.config import option_default as bench_default
-from mnv3_sdk.build import report as report_io
-from mnv3_sdk.build.config import INPUT_FORMATS, QUANTS, BuildConfig, option_default
+from mnv3_sdk.bench.config import BenchConfig
+from mnv3_sdk.pipeline import report as report_io
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.native.run import DEFAULT_CPU_MODELS
-from mnv3_sdk.network.mobilenetv3 import VARIANTS
+from mnv3_sdk.options import flag_of
+from mnv3_sdk.pipeline.config import BuildConfig
+from mnv3_sdk.verify.metrics import DEFAULT_MIN_ACCURACY_RATIO
 
 
 def _progress(items: Iterable[Any], label: str) -> Iterable[Any]:
@@ -33,6 +34,36 @@ def _progress(items: Iterable[Any], label: str) -> Iterable[Any]:
 
 def _say(message: str) -> None:
     click.echo(message, err=True)
+
+
+def _click_type(item: dataclasses.Field) -> Any:
+    declared = str(item.type)  # a string under `from __future__ import annotations`
+    flag = flag_of(item)
+    if flag.choices:
+        return click.Choice(flag.choices)
+    if declared.startswith("Path"):
+        return click.Path(path_type=Path)
+    return {"int": int, "float": float}.get(declared.split(" ")[0], str)
+
+
+def options_of(config_type: type) -> Callable[[Callable], Callable]:
+    """The command's options, one per field of ``config_type`` declared with ``options.option``
+    (its default, help and flag), in the fields' order. Other fields (bench's positional
+    ``models``, derived ones) are the command's own business."""
+    def decorate(command: Callable) -> Callable:
+        for item in reversed(dataclasses.fields(config_type)):
+            flag = flag_of(item)
+            if flag is None:
+                continue
+            name = flag.name or "--" + item.name.replace("_", "-")
+            if str(item.type) == "bool":
+                extra: dict[str, Any] = {"is_flag": True, "flag_value": not item.default, "default": item.default}
+            else:
+                extra = {"type": _click_type(item), "default": item.default, "metavar": flag.metavar,
+                         "show_default": flag.show_default and item.default is not None}
+            command = click.option(name, item.name, help=flag.help, **extra)(command)
+        return command
+    return decorate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -49,57 +80,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--variant", type=click.Choice(VARIANTS), default=option_default("variant"), show_default=True,
-              help="MobileNetV3 size (paper tables 1 and 2).")
-@click.option("--width", "width_mult", type=float, default=option_default("width_mult"), show_default=True,
-              help="Width multiplier, e.g. 0.75 (ImageNet weights exist for 1.0 only).")
-@click.option("--quant", type=click.Choice(QUANTS), default=option_default("quant"), show_default=True,
-              help="Numeric format of the exported model (XNNPACK kernels).")
-@click.option("--weights", default=option_default("weights"), show_default=True, metavar="imagenet|random|PATH",
-              help="torchvision's ImageNet checkpoint (downloaded once into the torch hub cache), "
-                   "seeded random weights (smoke tests only), or a state dict file (.pth/.pt).")
-@click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None,
-              help="UTF-8 file, one label per line, for a custom head. Default: ImageNet's 1000 classes.")
-@click.option("--input-size", type=int, default=option_default("input_size"), show_default=True, help="Square input side in pixels.")
-@click.option("--input-format", type=click.Choice(INPUT_FORMATS), default=option_default("input_format"), show_default=True,
-              help="pixels: RGB values 0-255 as floats, NCHW, normalized inside the graph. normalized: "
-                   "mean/std-normalized floats, NCHW, for callers who normalize themselves.")
-@click.option("--crop-fraction", type=float, default=None,
-              help="Central crop kept before resizing, recorded for the wrappers. "
-                   "Default: what the weights were evaluated with (0.875 for most).")
-@click.option("--val-dir", type=click.Path(path_type=Path), default=None,
-              help="Labelled images, one sub-folder per class named by its label: measures top-1/top-5 "
-                   "of eager and exported models and gates the build on them.")
-@click.option("--min-accuracy-ratio", type=float, default=option_default("min_accuracy_ratio"), show_default=True,
-              help="Fail the build when the .pte's top-1 is below this fraction of eager fp32's.")
-@click.option("--calibration-dir", type=click.Path(path_type=Path), default=None,
-              help="int8: images (searched recursively) to calibrate activation ranges; a quarter of them "
-                   "(up to 64) is held out to judge the model on, and flat, duplicate or unrepresentative images "
-                   "are refused. Without it, calibration images are synthesized from the network's BatchNorm "
-                   "statistics.")
-@click.option("--calibration-samples", type=int, default=None,
-              help="int8: how many images to calibrate with (default 128 from a folder, 32 data-free).")
-@click.option("--quant-exclude", default=None, metavar="LAYERS",
-              help="int8: comma-separated layers kept in fp32: first, last, or names such as features.0.0.")
-@click.option("--allow-portable-ops", is_flag=True,
-              help="Build even when operators over whole tensors are left outside XNNPACK (listed in the "
-                   "report as a warning); by default such a model is refused as needlessly slow.")
-@click.option("--per-tensor", is_flag=True, help="int8: one weight scale per tensor instead of per channel.")
-@click.option("--sensitivity", is_flag=True,
-              help="int8: report each layer's SQNR against fp32, worst first (always done when the gate fails "
-                   "on real images).")
-@click.option("--package", default=option_default("package"), show_default=True,
-              help="Kotlin package (and Android namespace) of the generated library.")
-@click.option("--class-name", default=option_default("class_name"), show_default=True,
-              help="Name of the generated classifier class.")
-@click.option("--no-aar", "no_aar", is_flag=True,
-              help="Write the Gradle project but skip compiling the Kotlin and packaging the AAR.")
-@click.option("--no-arm64-check", "no_arm64_check", is_flag=True,
-              help="Skip running the model on ExecuTorch's arm64 kernels under qemu-aarch64 (done by default "
-                   "when qemu-aarch64 and the arm64 cross compiler are installed; a failure refuses the build).")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
-              help="Output folder. Default: dist/mnv3-<variant>-<quant>.")
-@click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
+@options_of(BuildConfig)
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 def build(as_json: bool, **options: Any) -> None:
     """Export, verify and package a MobileNetV3.
@@ -107,10 +88,8 @@ def build(as_json: bool, **options: Any) -> None:
     Writes <out>/<name>.pte (metadata embedded), metadata.json, report.json and report.md.
     The folder appears only when every step and the accuracy gate passed.
     """
-    from mnv3_sdk.build.pipeline import run_build
+    from mnv3_sdk.pipeline.stages import run_build
 
-    options["build_aar"] = not options.pop("no_aar")
-    options["arm64_check"] = not options.pop("no_arm64_check")
     config = BuildConfig(**options)
     _say(f"building {config.name}: mobilenet_v3_{config.variant} ×{config.width_mult:g}, {config.quant}, "
          f"weights {config.weights}")
@@ -126,8 +105,9 @@ def build(as_json: bool, **options: Any) -> None:
         # Sections of report.json, through the report's own encoder: JSON has no NaN or infinity
         # (an SQNR of identical outputs is inf; clear agreement over no clear inputs is NaN).
         sections = ("gate", "agreement", "accuracy", "calibration", "sizes", "timings")
+        report = result.report.to_dict()
         click.echo(report_io.to_json({"out_dir": str(result.out_dir), "pte": str(result.pte_path),
-                                      **{name: result.report[name] for name in sections}}), nl=False)
+                                      **{name: report[name] for name in sections}}), nl=False)
 
 
 @cli.command()
@@ -161,7 +141,8 @@ def info(model: Path, as_json: bool) -> None:
               help="Labelled images, one sub-folder per class named by its label (required on the host).")
 @click.option("--weights", default=None, metavar="imagenet|random|PATH",
               help="The eager weights to compare with (and gate against); without it only the .pte is scored.")
-@click.option("--min-accuracy-ratio", type=float, default=option_default("min_accuracy_ratio"), show_default=True)
+@click.option("--min-accuracy-ratio", type=float, default=DEFAULT_MIN_ACCURACY_RATIO, show_default=True,
+              help="Fail when the .pte's top-1 is below this fraction of the eager weights' (with --weights).")
 @click.option("--arch", type=click.Choice(["host", "arm64"]), default="host", show_default=True,
               help="arm64: also run the model on ExecuTorch's arm64 kernels under qemu-aarch64 (one process per "
                    "--cpu-models entry) and gate on its agreement with the host runtime and its accuracy.")
@@ -185,57 +166,14 @@ def verify(model: Path, val_dir: Path | None, weights: str | None, min_accuracy_
     if as_json:
         click.echo(report_io.to_json(result.as_dict()), nl=False)
     else:
-        for line in result.summary:
+        for line in result.summary():
             click.echo(line)
-    if result.failure is not None:
-        raise SdkError(result.failure)
+    result.check_gate()
 
 
 @cli.command()
 @click.argument("models", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--arch", type=click.Choice(["host", "arm64"]), default=bench_default("arch"), show_default=True,
-              help="arm64: instead of timing, count the guest instructions per inference of ExecuTorch's arm64 "
-                   "kernels under qemu-aarch64, per --cpu-models entry (emulated, deterministic: not time).")
-@click.option("--cpu-models", default=bench_default("cpu_models"), show_default=True,
-              help="With --arch arm64: qemu CPU models, comma-separated (cortex-a53: no dot product; neoverse-n1: "
-                   "dot product and fp16 arithmetic).")
-@click.option("--adb", "adb", is_flag=True, help="Run on Android devices over adb instead of this host.")
-@click.option("--adb-server", default=None, metavar="HOST:PORT",
-              help="adb: use the adb server at HOST:PORT (a device lab's `adb -a server`), as adb -H HOST -P PORT; "
-                   "default: as adb chooses ($ADB_SERVER_SOCKET, $ANDROID_ADB_SERVER_ADDRESS/PORT, else local).")
-@click.option("--serial", default=None, help="adb: the device to use when several are connected.")
-@click.option("--all-devices", is_flag=True, help="adb: run on every connected device, in parallel.")
-@click.option("--mode", type=click.Choice(["app", "runner"]), default=None,
-              help="adb: in-app BenchmarkActivity (needs --apk) or ExecuTorch's executor_runner (needs --runner).")
-@click.option("--runner", type=click.Path(path_type=Path), default=None,
-              help="adb runner mode: an executor_runner binary built for the device's ABI.")
-@click.option("--apk", type=click.Path(path_type=Path), default=None,
-              help="adb app mode: the demo app's APK (built from the generated Gradle project).")
-@click.option("--app-package", default=None, help="adb app mode: the demo app's id (default: from the build's report).")
-@click.option("--pin-big-cores", is_flag=True, help="adb runner mode: taskset the runner to the fastest cores.")
-@click.option("--frame", default=None, metavar="WxH",
-              help="adb app mode: classify synthetic WxH frames end to end and report preprocessing and "
-                   "inference apart (e.g. 1920x1080).")
-@click.option("--frame-format", type=click.Choice(list(FRAME_FORMATS)), default=None,
-              help="With --frame: classify ARGB_8888 pixels (argb, default) or YUV_420_888 camera frames as an "
-                   "ImageReader delivers them (yuv: NV21-like chroma, rotated 90°).")
-@click.option("--threads", default=bench_default("threads"), show_default=True, help="Thread counts, comma-separated.")
-@click.option("--warmup", type=int, default=bench_default("warmup"), show_default=True, help="Untimed runs before measuring.")
-@click.option("--iterations", type=int, default=bench_default("iterations"), show_default=True, help="Measured runs, at least.")
-@click.option("--min-seconds", type=float, default=bench_default("min_seconds"), show_default=True,
-              help="Keep measuring until this much time was spent too (MLPerf-style).")
-@click.option("--mlperf", is_flag=True, help="MLPerf Mobile's minimum: at least 1024 queries and 60 s per case.")
-@click.option("--cooldown", type=float, default=bench_default("cooldown"), help="adb: wait up to S seconds for normal thermal status before each run.")
-@click.option("--timeout", "app_timeout", type=float, default=None,
-              help="adb app mode: seconds to wait for each in-app result (default: 60, or 2 s per iteration).")
-@click.option("--eager", is_flag=True, help="Host: also time eager PyTorch for the same weights.")
-@click.option("--json", "json_path", type=click.Path(path_type=Path), default=bench_default("json_path"), show_default=True)
-@click.option("--markdown", "markdown_path", type=click.Path(path_type=Path), default=bench_default("markdown_path"), show_default=True)
-@click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=bench_default("plot_path"), show_default=True)
-@click.option("--baseline", type=click.Path(path_type=Path), default=None, help="An earlier bench.json to compare with.")
-@click.option("--max-regression", type=float, default=bench_default("max_regression"), show_default=True,
-              help="With --baseline: fail when a p50 (with --arch arm64: an instruction count) grew by more than "
-                   "this many percent.")
+@options_of(BenchConfig)
 def bench(**options: Any) -> None:
     """Measure latency of MODEL.pte files or BUILD_DIRs (default: every build under dist/).
 

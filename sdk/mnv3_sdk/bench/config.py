@@ -6,9 +6,10 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
 
 from mnv3_sdk import hostinfo, options
+from mnv3_sdk.options import option
 from mnv3_sdk.bench.adb import parse_server
 from mnv3_sdk.bench.device import FRAME_FORMATS, DeviceSettings
 from mnv3_sdk.bench.host import HostSettings, resolve_models
@@ -30,8 +31,9 @@ class GradleProject:
 
 @dataclass(frozen=True)
 class BenchConfig:
-    """The one declaration of ``bench``'s options: the CLI reads its defaults from here
-    (``option_default``) and ``mnv3_sdk.benchmark(**options)`` takes these fields as keywords.
+    """The one declaration of ``bench``'s options: the CLI's options are made from these fields
+    (default, help, flag: ``options.option``) and ``mnv3_sdk.benchmark(**options)`` takes them as
+    keywords.
 
     Construction validates (``SdkError`` naming the CLI flag) and derives the settings the
     measuring code takes (``model_paths``, ``host``, ``device``); it never runs Gradle: an APK
@@ -41,32 +43,54 @@ class BenchConfig:
     models: tuple[Path, ...] = ()  # .pte files or build folders; none: every build under dist/
     # "arm64": count guest instructions per inference under qemu-aarch64 instead of timing
     # (bench/instructions.py), on each of cpu_models.
-    arch: str = "host"
-    cpu_models: str = ",".join(DEFAULT_CPU_MODELS)
-    adb: bool = False
-    adb_server: str | None = None  # "HOST:PORT" of a remote adb server; None: as adb itself chooses
-    serial: str | None = None
-    all_devices: bool = False
-    mode: str | None = None  # "app" or "runner"; None: app with an APK, else runner
-    runner: Path | None = None
-    apk: Path | None = None
-    app_package: str | None = None
-    pin_big_cores: bool = False
-    frame: str | None = None  # "1920x1080"
-    frame_format: str | None = None  # with frame: "argb" (ARGB pixels, the default) or "yuv" (camera frames)
-    threads: str = "1,2"
-    warmup: int = 5
-    iterations: int = 50
-    min_seconds: float = 1.0
-    mlperf: bool = False
-    cooldown: float = 0.0
-    app_timeout: float | None = None
-    eager: bool = False
-    json_path: Path = Path("bench.json")
-    markdown_path: Path = Path("bench.md")
-    plot_path: Path = Path("bench.png")
-    baseline: Path | None = None
-    max_regression: float = 10.0
+    arch: str = option(
+        "host", "arm64: instead of timing, count the guest instructions per inference of ExecuTorch's arm64 kernels "
+        "under qemu-aarch64, per --cpu-models entry (emulated, deterministic: not time).", choices=ARCHES)
+    cpu_models: str = option(
+        ",".join(DEFAULT_CPU_MODELS), "With --arch arm64: qemu CPU models, comma-separated (cortex-a53: no dot "
+        "product; neoverse-n1: dot product and fp16 arithmetic).")
+    adb: bool = option(False, "Run on Android devices over adb instead of this host.")
+    adb_server: str | None = option(
+        None, "adb: use the adb server at HOST:PORT (a device lab's `adb -a server`), as adb -H HOST -P PORT; "
+        "default: as adb chooses ($ADB_SERVER_SOCKET, $ANDROID_ADB_SERVER_ADDRESS/PORT, else local).",
+        metavar="HOST:PORT")
+    serial: str | None = option(None, "adb: the device to use when several are connected.")
+    all_devices: bool = option(False, "adb: run on every connected device, in parallel.")
+    # None: app with an APK, else runner
+    mode: str | None = option(
+        None, "adb: in-app BenchmarkActivity (needs --apk) or a runner binary: --runner PATH, or mnv3-sdk's own arm64 "
+        "runner pushed with its libraries (the default without an APK).",
+        choices=("app", "runner"))
+    runner: Path | None = option(
+        None, "adb runner mode: an executor_runner binary built for the device's ABI (default: mnv3-sdk's own arm64 "
+        "runner).")
+    apk: Path | None = option(None, "adb app mode: the demo app's APK (built from the generated Gradle project).")
+    app_package: str | None = option(None, "adb app mode: the demo app's id (default: from the build's report).")
+    pin_big_cores: bool = option(False, "adb runner mode: taskset the runner to the fastest cores.")
+    frame: str | None = option(
+        None, "adb app mode: classify synthetic WxH frames end to end and report preprocessing and inference apart "
+        "(e.g. 1920x1080).", metavar="WxH")
+    frame_format: str | None = option(
+        None, "With --frame: classify ARGB_8888 pixels (argb, default) or YUV_420_888 camera frames as an "
+        "ImageReader delivers them (yuv: NV21-like chroma, rotated 90°).", choices=tuple(FRAME_FORMATS))
+    threads: str = option("1,2", "Thread counts, comma-separated.")
+    warmup: int = option(5, "Untimed runs before measuring.")
+    iterations: int = option(50, "Measured runs, at least.")
+    min_seconds: float = option(1.0, "Keep measuring until this much time was spent too (MLPerf-style).")
+    mlperf: bool = option(False, "MLPerf Mobile's minimum: at least 1024 queries and 60 s per case.")
+    cooldown: float = option(
+        0.0, "adb: wait up to S seconds for normal thermal status before each run.", show_default=False)
+    app_timeout: float | None = option(
+        None, "adb app mode: seconds to wait for each in-app result (default: 60, or 2 s per iteration).",
+        name="--timeout")
+    eager: bool = option(False, "Host: also time eager PyTorch for the same weights.")
+    json_path: Path = option(Path("bench.json"), "Where to write the results as JSON.", name="--json")
+    markdown_path: Path = option(Path("bench.md"), "Where to write the results as Markdown.", name="--markdown")
+    plot_path: Path = option(Path("bench.png"), "Where to draw the latency chart.", name="--plot")
+    baseline: Path | None = option(None, "An earlier bench.json to compare with.")
+    max_regression: float = option(
+        10.0, "With --baseline: fail when a p50 (with --arch arm64: an instruction count) grew by more than this "
+        "many percent.")
     model_paths: list[Path] = field(init=False)
     cpu_model_list: tuple[str, ...] = field(init=False)  # arm64: the parsed cpu_models
     host: HostSettings = field(init=False)
@@ -83,10 +107,6 @@ class BenchConfig:
         object.__setattr__(self, "device", device)
         object.__setattr__(self, "gradle_project", gradle_project)
 
-
-def option_default(name: str) -> Any:
-    """The default of the bench option ``name`` (a BenchConfig field), for the CLI's declarations."""
-    return options.option_default(BenchConfig, name)
 
 
 def _check_arch(config: BenchConfig) -> tuple[str, ...]:

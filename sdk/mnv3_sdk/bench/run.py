@@ -57,13 +57,12 @@ def run_bench(config: BenchConfig, command: str) -> BenchOutcome:
 
     ``command`` is recorded in bench.json: the CLI passes the command line it was given.
     """
-    models, host_settings = config.model_paths, config.host
-    metadata = {model: read_from_pte(model) for model in models}
+    settings = config.host
     context: dict[str, Any] = {
         "command": command,
         "versions": tool_versions(),
-        "settings": {"threads": host_settings.threads, "warmup": host_settings.warmup,
-                     "iterations": host_settings.iterations, "min_seconds": host_settings.min_seconds},
+        "settings": {"threads": settings.threads, "warmup": settings.warmup,
+                     "iterations": settings.iterations, "min_seconds": settings.min_seconds},
         "adb": config.adb,
         "devices": [],
     }
@@ -71,42 +70,43 @@ def run_bench(config: BenchConfig, command: str) -> BenchOutcome:
     failures: list[DeviceFailure] = []
     counts: list[InstructionCount] = []
     if config.arch == "arm64":
-        counts = count_instructions(models, metadata, config.cpu_model_list)
-        context["settings"] = {"arch": "arm64", "cpu_models": list(config.cpu_model_list), "threads": 1,
-                               "warmup": instructions.WARMUP, "counted": instructions.COUNTED}
-        context["devices"] = [instructions.emulator_facts()]
-    elif not config.adb:
-        facts = host.describe()
-        context["devices"] = [{"serial": "host", "machine": facts["machine"], "processor": facts["processor"],
-                               "cores": os.cpu_count(), "python": platform.python_version()}]
-        cases = run_host(models, host_settings, "host")
+        counts = _count_on_arm64(config, context)
+    elif config.adb:
+        cases, failures = _run_on_devices(config, context)
     else:
-        cases, failures = _run_adb(config, models, metadata, context)
+        cases = _run_on_host(config, context)
     context["failures"] = [failure.as_dict() for failure in failures]
-    report = bench_report.build_report(cases, context, counts)
-    markdown = bench_report.to_markdown(report, counts)
-    config.json_path.parent.mkdir(parents=True, exist_ok=True)
-    config.json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    config.markdown_path.write_text(markdown, encoding="utf-8")
-    if cases:
-        bench_report.write_plot(report, config.plot_path)
-    if counts:
-        instructions.write_plot(counts, config.plot_path)
+    report, markdown = _write_outputs(config, cases, counts, context)
     found = (bench_report.regressions(report, config.baseline, config.max_regression)
              if config.baseline is not None else [])
     return BenchOutcome(cases, failures, found, report, markdown, counts)
 
 
-def _run_adb(config: BenchConfig, models: list[Path], metadata: dict[Path, Metadata],
-             context: dict[str, Any]) -> tuple[list[CaseResult], list[DeviceFailure]]:
-    """Every device's cases, in parallel; a device that fails is a DeviceFailure, the others go on.
-    Fills ``context`` with the devices, the adb server and the device settings."""
+def _run_on_host(config: BenchConfig, context: dict[str, Any]) -> list[CaseResult]:
+    facts = host.describe()
+    context["devices"] = [{"serial": "host", "machine": facts["machine"], "processor": facts["processor"],
+                           "cores": os.cpu_count(), "python": platform.python_version()}]
+    return run_host(config.model_paths, config.host, "host")
+
+
+def _count_on_arm64(config: BenchConfig, context: dict[str, Any]) -> list[InstructionCount]:
+    """Emulated instructions per inference on each CPU model (bench/instructions.py): one thread."""
+    metadata = {model: read_from_pte(model) for model in config.model_paths}
+    context["settings"] = {"arch": "arm64", "cpu_models": list(config.cpu_model_list), "threads": 1,
+                           "warmup": instructions.WARMUP, "counted": instructions.COUNTED}
+    context["devices"] = [instructions.emulator_facts()]
+    return count_instructions(config.model_paths, metadata, config.cpu_model_list)
+
+
+def _run_on_devices(config: BenchConfig, context: dict[str, Any]) -> tuple[list[CaseResult], list[DeviceFailure]]:
+    """Every chosen device in parallel; a device that fails is reported, the others go on."""
     device_settings = config.device
     assert device_settings is not None
     if config.gradle_project is not None:
         device_settings = replace(device_settings, apk=build_demo_apk(config.gradle_project))
     if device_settings.mode == "runner" and device_settings.runner is None:
         device_settings = replace(device_settings, runner_folder=build_runner("arm64").folder)
+    metadata = {model: read_from_pte(model) for model in config.model_paths}
     # Set on Ctrl-C: each device stops before its next adb step and removes what it pushed.
     interrupted = threading.Event()
     adb = Adb(find_adb(), server=device_settings.server, interrupted=interrupted)
@@ -119,7 +119,7 @@ def _run_adb(config: BenchConfig, models: list[Path], metadata: dict[Path, Metad
 
     def one_device(device: str) -> tuple[dict[str, Any] | None, list[CaseResult], DeviceFailure | None]:
         try:
-            facts, results = run_device(adb.for_device(device), models, metadata, device_settings)
+            facts, results = run_device(adb.for_device(device), config.model_paths, metadata, device_settings)
             return facts, results, None
         except AdbError as error:
             return None, [], DeviceFailure(device, error.step, str(error))
@@ -141,6 +141,21 @@ def _run_adb(config: BenchConfig, models: list[Path], metadata: dict[Path, Metad
             pool.shutdown(wait=True)  # the devices clean up, then the interrupt goes on
             raise
     return cases, failures
+
+
+def _write_outputs(config: BenchConfig, cases: list[CaseResult], counts: list[InstructionCount],
+                   context: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """bench.json, bench.md and (with results) bench.png; returns the report and the Markdown."""
+    report = bench_report.build_report(cases, context, counts)
+    markdown = bench_report.to_markdown(report, counts)
+    config.json_path.parent.mkdir(parents=True, exist_ok=True)
+    config.json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    config.markdown_path.write_text(markdown, encoding="utf-8")
+    if cases:
+        bench_report.write_plot(report, config.plot_path)
+    if counts:
+        instructions.write_plot(counts, config.plot_path)
+    return report, markdown
 
 
 def build_demo_apk(project: GradleProject) -> Path:

@@ -7,7 +7,6 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -38,15 +37,6 @@ class CalibrationSet:
     cached: bool = False
     # The folder's images that were not chosen: the accuracy gate's held-out candidates.
     unused: tuple[Path, ...] = ()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "samples": len(self.images),
-            "skipped_files": self.skipped_files,
-            "seconds": round(self.seconds, 3),
-            "cached": self.cached,
-        }
 
 
 def find_calibration_images(folder: Path) -> tuple[list[Path], int]:

@@ -3,7 +3,7 @@ the activation ranges they give against real images held out from calibration.
 
 A model calibrated on real images of a narrow domain may rightly disagree with fp32 on images
 outside it, such as the data-free synthesized ones, so those never judge such a model (the int8
-gate decides on real held-out images, build/pipeline.py). What used to expose bad calibration
+gate decides on real held-out images, pipeline/stages.py). What used to expose bad calibration
 data there is looked for here instead, in the data: flat images, near-duplicates, too few
 distinct images, activation ranges narrower than real inputs produce.
 
@@ -56,8 +56,6 @@ class ImageCensus:
     flat: int  # pixel spread under FLAT_SPREAD
     distinct: int  # after merging near-duplicates
 
-    def as_dict(self) -> dict[str, int]:
-        return {"images": self.images, "flat": self.flat, "distinct": self.distinct}
 
 
 @dataclass(frozen=True)
@@ -66,16 +64,10 @@ class RangeCoverage:
 
     held_out: str  # which images the ranges were compared with
     layers: int
-    collapsed: list[str]  # layers below COLLAPSE_RATIO, narrowest first
+    collapsed_layers: list[str]  # layers below collapse_ratio, narrowest first
     lowest_ratio: float
     median_ratio: float
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "held_out": self.held_out, "layers": self.layers, "collapsed_layers": self.collapsed,
-            "lowest_ratio": self.lowest_ratio, "median_ratio": self.median_ratio,
-            "collapse_ratio": COLLAPSE_RATIO,
-        }
+    collapse_ratio: float = COLLAPSE_RATIO
 
 
 def pixel_spread(image: np.ndarray) -> float:
@@ -163,17 +155,17 @@ def range_coverage(calibrated: dict[str, float], held_out: dict[str, float], hel
     return RangeCoverage(
         held_out=held_out_name,
         layers=len(ordered),
-        collapsed=[name for name in ordered if ratios[name] < COLLAPSE_RATIO],
+        collapsed_layers=[name for name in ordered if ratios[name] < COLLAPSE_RATIO],
         lowest_ratio=ratios[ordered[0]],
         median_ratio=float(np.median(list(ratios.values()))),
     )
 
 
 def check_coverage(coverage: RangeCoverage, source: str) -> None:
-    if len(coverage.collapsed) >= max(1, MAX_COLLAPSED_SHARE * coverage.layers):
-        examples = ", ".join(coverage.collapsed[:3])
+    if len(coverage.collapsed_layers) >= max(1, MAX_COLLAPSED_SHARE * coverage.layers):
+        examples = ", ".join(coverage.collapsed_layers[:3])
         raise SdkError(
-            f"calibration data problem: in {len(coverage.collapsed)} of {coverage.layers} layers ({examples}, …) "
+            f"calibration data problem: in {len(coverage.collapsed_layers)} of {coverage.layers} layers ({examples}, …) "
             f"the calibration images of {source} produce activations spanning under {COLLAPSE_RATIO:g}× the range "
             f"that {coverage.held_out} produce (lowest {coverage.lowest_ratio:.2f}×), so int8 would clip real "
             f"inputs; the calibration images do not look like the model's inputs (too dark, low contrast, "

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import torch
@@ -59,14 +59,6 @@ class CpuModelResult:
     top1: float | None  # on the labelled inputs, when there are any
     top5: float | None
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CpuModelResult:
-        eager = data["versus_eager"]
-        return cls(data["cpu"], Agreement(**data["versus_host"]), Agreement(**eager) if eager else None,
-                   data["top1"], data["top5"])
 
 
 @dataclass(frozen=True)
@@ -86,16 +78,6 @@ class Arm64Verification:
     def passed(self) -> bool:
         """A skipped check refuses nothing; one that ran must pass its gate."""
         return self.gate is None or self.gate.passed
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Arm64Verification:
-        gate = data.get("gate")
-        return cls(data["skipped"], data["inputs"], data["labelled"], data["host_top1"], data["eager_top1"],
-                   tuple(CpuModelResult.from_dict(item) for item in data["cpu_models"]),
-                   GateResult(**gate) if gate else None, data["runner"])
 
     def summary_lines(self) -> list[str]:
         """One line per CPU model and one for the gate, for the terminal."""
@@ -141,11 +123,6 @@ class Arm64Verification:
 def _number(value: float | None) -> str:
     # None: not measured; NaN: nothing to measure it on (no input with a clear host top-1).
     return "–" if not isinstance(value, (int, float)) or math.isnan(value) else f"{value:.4f}"
-
-
-def markdown_section(data: dict[str, Any] | None) -> list[str]:
-    """report.md's arm64 section from report.json's ``arm64`` entry (nothing when there is none)."""
-    return Arm64Verification.from_dict(data).markdown_lines() if data else []
 
 
 def labelled_inputs(dataset: LabelledImages, input_size: int, crop_fraction: float, input_format: str,

@@ -1,10 +1,11 @@
-"""``mnv3-sdk verify``: score an existing .pte, reading everything it needs from its metadata."""
+"""``mnv3-sdk verify`` / ``mnv3_sdk.verify_model``: score an existing .pte, reading everything it
+needs from its metadata."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import torch
 
@@ -13,52 +14,69 @@ from mnv3_sdk.export.adapter import eager_reference
 from mnv3_sdk.imaging.files import LabelledImages, find_labelled_images
 from mnv3_sdk.imaging.model_input import to_model_input
 from mnv3_sdk.native import DEFAULT_CPU_MODELS, build_runner, require_arm64
-from mnv3_sdk.progress import Progress
+from mnv3_sdk.progress import Progress, no_progress
 from mnv3_sdk.pte.metadata import Metadata, check_program_matches, read_from_pte
 from mnv3_sdk.pte.runtime import LoadedModel
 from mnv3_sdk.verify.arm64 import Arm64Verification, labelled_inputs, verify_on_arm64
-from mnv3_sdk.verify.metrics import Accuracy, Agreement, GateResult, accuracy_gate, compare, evaluate, verification_images
+from mnv3_sdk.verify.metrics import (
+    DEFAULT_MIN_ACCURACY_RATIO,
+    Accuracy,
+    Agreement,
+    GateFailed,
+    GateResult,
+    accuracy_gate,
+    compare,
+    evaluate,
+    verification_images,
+)
 
 ARCHES = ("host", "arm64")
 
 
 @dataclass(frozen=True)
-class VerifyOutcome:
-    """What ``verify`` found; ``as_dict`` is its --json output."""
+class VerifyResult:
+    """A .pte scored on a labelled folder and/or on arm64 kernels; with eager weights, also compared
+    with them and gated."""
 
     model: Path
-    accuracy: Accuracy | None  # with --val-dir
-    agreement: Agreement | None  # with --weights: the .pte against eager fp32 on the verification inputs
-    gate: GateResult | None  # with --weights
-    arm64: Arm64Verification | None  # with --arch arm64
-    summary: list[str]
+    # with a labelled folder; eager_* equal pte_* when no weights were given (the .pte scored alone)
+    accuracy: Accuracy | None
+    agreement: Agreement | None  # on the verification inputs, with weights
+    gate: GateResult | None  # with weights
+    arm64: Arm64Verification | None = None  # with arch="arm64"
 
-    @property
-    def failure(self) -> str | None:
-        """The one-line reason the model is refused, or None."""
+    def summary(self) -> list[str]:
+        """What ``mnv3-sdk verify`` prints."""
+        lines = []
+        accuracy = self.accuracy
+        if accuracy is not None:
+            lines.append(f"{self.model}: top-1 {accuracy.pte_top1:.4f}, top-5 {accuracy.pte_top5:.4f} "
+                         f"on {accuracy.samples} images ({accuracy.skipped_files} non-image files skipped)")
+            if self.gate is not None:
+                lines.append(f"eager fp32: top-1 {accuracy.eager_top1:.4f}, top-5 {accuracy.eager_top5:.4f}")
+        if self.gate is not None:
+            lines.append(f"gate {'passed' if self.gate.passed else 'FAILED'}: {self.gate.reason}")
+        if self.arm64 is not None:
+            lines += self.arm64.summary_lines()
+        return lines
+
+    def check_gate(self) -> None:
+        """Raise GateFailed when a gate was judged and failed: the host's first, then arm64's."""
         if self.gate is not None and not self.gate.passed:
-            return f"accuracy gate failed: {self.gate.reason}"
-        if self.arm64 is not None and not self.arm64.passed:
-            assert self.arm64.gate is not None
-            return f"arm64 gate failed: {self.arm64.gate.reason}"
-        return None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"model": str(self.model), "accuracy": self.accuracy.as_dict() if self.accuracy else None,
-                "agreement": self.agreement.as_dict() if self.agreement else None,
-                "gate": self.gate.as_dict() if self.gate else None,
-                "arm64": self.arm64.as_dict() if self.arm64 else None, "summary": self.summary}
+            raise GateFailed(f"accuracy gate failed: {self.gate.reason}", self.gate)
+        if self.arm64 is not None and self.arm64.gate is not None and not self.arm64.gate.passed:
+            raise GateFailed(f"arm64 gate failed: {self.arm64.gate.reason}", self.arm64.gate)
 
 
 def verify_existing(
     model_path: Path,
     val_dir: Path | None,
-    weights_spec: str | None,
-    min_accuracy_ratio: float,
-    progress: Progress,
+    weights_spec: str | None = None,
+    min_accuracy_ratio: float = DEFAULT_MIN_ACCURACY_RATIO,
+    progress: Progress = no_progress,
     arch: str = "host",
     cpu_models: Sequence[str] = DEFAULT_CPU_MODELS,
-) -> VerifyOutcome:
+) -> VerifyResult:
     if not 0.0 <= min_accuracy_ratio <= 1.0:
         raise SdkError(f"minimum accuracy ratio {min_accuracy_ratio:g} must be between 0 and 1")
     if arch not in ARCHES:
@@ -67,20 +85,20 @@ def verify_existing(
         raise SdkError("verify needs --val-dir (labelled images) on the host; with --arch arm64 it is optional")
     if arch == "arm64":
         require_arm64("--arch arm64")
+    model_path = Path(model_path)
+    val_dir = Path(val_dir) if val_dir is not None else None
     metadata = read_from_pte(model_path)
     dataset = find_labelled_images(val_dir, metadata.labels) if val_dir is not None else None
     loaded = LoadedModel(model_path)
     check_program_matches(loaded.program, metadata, str(model_path))
     eager = eager_reference(metadata, weights_spec, str(model_path)) if weights_spec is not None else None
-    summary: list[str] = []
-    accuracy = _score(model_path, metadata, loaded, eager, dataset, progress, summary)
+    accuracy = _score(metadata, loaded, eager, dataset, progress)
     agreement = gate = None
     verification = [to_model_input(image, metadata.input.input_format)
                     for image in verification_images(metadata.input.size)]
     if eager is not None:
         agreement = compare(eager, loaded.run, verification)
         gate = accuracy_gate(min_accuracy_ratio, agreement, accuracy)
-        summary.append(f"gate {'passed' if gate.passed else 'FAILED'}: {gate.reason}")
     arm64 = None
     if arch == "arm64":
         labelled = (labelled_inputs(dataset, metadata.input.size, metadata.input.crop_fraction,
@@ -88,21 +106,15 @@ def verify_existing(
                     if dataset is not None and val_dir is not None else None)
         arm64 = verify_on_arm64(build_runner("arm64"), model_path, loaded, eager, verification,
                                 f"{len(verification)} verification inputs", labelled, cpu_models, min_accuracy_ratio)
-        summary += arm64.summary_lines()
-    return VerifyOutcome(model_path, accuracy, agreement, gate, arm64, summary)
+    return VerifyResult(model_path, accuracy, agreement, gate, arm64)
 
 
-def _score(model_path: Path, metadata: Metadata, loaded: LoadedModel, eager: torch.nn.Module | None,
-           dataset: LabelledImages | None, progress: Progress, summary: list[str]) -> Accuracy | None:
-    """Top-1/top-5 on the labelled folder (eager's too, with its weights); a line for each in ``summary``."""
+def _score(metadata: Metadata, loaded: LoadedModel, eager: torch.nn.Module | None, dataset: LabelledImages | None,
+           progress: Progress) -> Accuracy | None:
+    """Top-1/top-5 on the labelled folder (eager's too, with its weights)."""
     if dataset is None:
         return None
     # Without eager weights the .pte is scored alone: run it twice through the same path.
     reference: Callable[[torch.Tensor], torch.Tensor] = eager if eager is not None else loaded.run
-    accuracy = evaluate(reference, loaded.run, dataset, metadata.input.size, metadata.input.crop_fraction,
-                        metadata.input.input_format, progress=lambda paths: progress(paths, "validating"))
-    summary.append(f"{model_path}: top-1 {accuracy.pte_top1:.4f}, top-5 {accuracy.pte_top5:.4f} "
-                   f"on {accuracy.samples} images ({accuracy.skipped_files} non-image files skipped)")
-    if eager is not None:
-        summary.append(f"eager fp32: top-1 {accuracy.eager_top1:.4f}, top-5 {accuracy.eager_top5:.4f}")
-    return accuracy
+    return evaluate(reference, loaded.run, dataset, metadata.input.size, metadata.input.crop_fraction,
+                    metadata.input.input_format, progress=lambda paths: progress(paths, "validating"))

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 import torch
 from torch import nn
 
+from mnv3_sdk.errors import SdkError
 from mnv3_sdk.imaging.files import LabelledImages, read_rgb
 from mnv3_sdk.imaging.model_input import to_model_input
 from mnv3_sdk.imaging.preprocess import center_crop_box, preprocess_rgb, resize_square
@@ -30,6 +31,8 @@ Classifier = Callable[[torch.Tensor], torch.Tensor]
 # counts ~88% of the synthesized inputs. SQNR overlaps more: the floor is a backstop between the
 # broken models' ≤ 0.2 dB and the worst good model's 3.4 dB.
 CLEAR_MARGIN = 0.3
+# MLPerf's rule: a quantized model keeps at least 98% of the fp32 model's top-1.
+DEFAULT_MIN_ACCURACY_RATIO = 0.98
 MIN_SQNR_DB = 2.0
 # Held-out inputs: a calibration folder's images it did not choose (up to a quarter of the
 # folder is always left out), or, for data-free calibration, images synthesized with another
@@ -58,9 +61,6 @@ class Agreement:
             object.__setattr__(self, "clear_samples", self.samples)
             object.__setattr__(self, "clear_top1_agreement", self.top1_agreement)
 
-    def as_dict(self) -> dict:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class Accuracy:
@@ -70,9 +70,6 @@ class Accuracy:
     pte_top1: float
     pte_top5: float
     skipped_files: int
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -85,8 +82,15 @@ class GateResult:
     sqnr_db: float | None = None  # the lowest over the sets of inputs judged (no labelled folder)
     min_sqnr_db: float | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+
+class GateFailed(SdkError):
+    """The accuracy gate refused a model: ``gate`` holds its figures, ``rejected`` the folder the
+    build left its reports in (None when nothing was written, as for ``verify_model``)."""
+
+    def __init__(self, message: str, gate: GateResult, rejected: Path | None = None) -> None:
+        super().__init__(message)
+        self.gate = gate
+        self.rejected = rejected
 
 
 def verification_images(input_size: int, count: int = 8, seed: int = 0) -> list[np.ndarray]:

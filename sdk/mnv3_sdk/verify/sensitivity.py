@@ -21,9 +21,6 @@ class LayerSensitivity:
     layer: str
     sqnr_db: float
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"layer": self.layer, "sqnr_db": self.sqnr_db}
-
 
 class _LayerOutputRecorder(torch.fx.Interpreter):
     """Runs an exported graph and keeps each conv/linear node's output, keyed by its module name."""

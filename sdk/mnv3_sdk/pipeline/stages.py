@@ -1,25 +1,26 @@
 """The build pipeline: load → calibrate/quantize → export → verify → arm64 → android → report → publish.
 
 ``run_build`` is the list of stages; each is a function below, taking the config and what the
-stages before it produced (``build/state.py``) and returning its own result. Nothing reaches the
-output folder until every stage and the accuracy gate passed (``build/staging.py``).
+stages before it produced (``pipeline/state.py``) and returning its own result. Nothing reaches the
+output folder until every stage and the accuracy gate passed (``pipeline/staging.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+
 
 import numpy as np
 import torch
 
 from mnv3_sdk.android.project import AndroidSettings
 from mnv3_sdk.android.stage import build_android
-from mnv3_sdk.build import report as report_io
-from mnv3_sdk.build.config import BuildConfig
-from mnv3_sdk.build.staging import staged_output
-from mnv3_sdk.build.state import (
+from mnv3_sdk.pipeline import report as report_io
+from mnv3_sdk.pipeline.report import BuildReport
+from mnv3_sdk.pipeline.config import BuildConfig
+from mnv3_sdk.pipeline.staging import staged_output
+from mnv3_sdk.pipeline.state import (
     BuildResult,
     CalibrationChecks,
     HeldOutImages,
@@ -65,6 +66,7 @@ from mnv3_sdk.verify.metrics import (
     GATE_FOLDER_SAMPLES,
     GATE_SYNTHESIS_SEED,
     GATE_SYNTHESIZED_SAMPLES,
+    GateFailed,
     accuracy_gate,
     compare_sets,
     evaluate,
@@ -100,7 +102,7 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
 
 def published(
     config: BuildConfig, staged_pte: Path, metadata: Metadata, exported: ExportResult, verified: Verified,
-    packaged: Packaged, journal: Journal, report: dict[str, Any],
+    packaged: Packaged, journal: Journal, report: BuildReport,
 ) -> BuildResult:
     """The result, with the staged files' paths moved to the published folder."""
     android = packaged.result
@@ -288,10 +290,10 @@ def package_android(
     return Packaged(settings, android)
 
 
-def _gate_failure(verified: Verified, rejected: Path, real_held_out: HeldOutImages | None) -> SdkError:
+def _gate_failure(verified: Verified, rejected: Path, real_held_out: HeldOutImages | None) -> GateFailed:
     if verified.gate.passed and verified.arm64 is not None and verified.arm64.gate is not None:
-        return SdkError(f"arm64 gate failed: {verified.arm64.gate.reason}; report kept in {rejected}/report.md, "
-                        "model not published")
+        return GateFailed(f"arm64 gate failed: {verified.arm64.gate.reason}; report kept in {rejected}/report.md, "
+                          "model not published", verified.arm64.gate, rejected)
     hint = ""
     if verified.sensitivity and real_held_out is not None:
         worst = ",".join(layer.layer for layer in verified.sensitivity[:2])
@@ -299,8 +301,9 @@ def _gate_failure(verified: Verified, rejected: Path, real_held_out: HeldOutImag
     elif real_held_out is None and verified.gate.basis == "top-1 agreement":
         hint = ("; judged on synthesized images only: give --val-dir (labelled images) or --calibration-dir "
                 "(images of the model's domain) to judge on real images")
-    return SdkError(
-        f"accuracy gate failed: {verified.gate.reason}{hint}; report kept in {rejected}/report.md, model not published"
+    return GateFailed(
+        f"accuracy gate failed: {verified.gate.reason}{hint}; report kept in {rejected}/report.md, model not published",
+        verified.gate, rejected,
     )
 
 

@@ -7,12 +7,14 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
 
 from mnv3_sdk import options
+from mnv3_sdk.options import option
 from mnv3_sdk.android.project import DEFAULT_CLASS_NAME, DEFAULT_PACKAGE, validate_class_name, validate_package
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.network.mobilenetv3 import VARIANTS
+from mnv3_sdk.verify.metrics import DEFAULT_MIN_ACCURACY_RATIO
 
 QUANTS = ("fp32", "fp16", "int8")
 INPUT_FORMATS = ("pixels", "normalized")
@@ -25,34 +27,59 @@ class BuildConfig:
     """Every build option, with its default, validated on construction (``SdkError`` with a one-line
     message naming the CLI flag) before any heavy work starts.
 
-    The one declaration of the build's options: the CLI's defaults are read from here
-    (``option_default``) and ``mnv3_sdk.build_sdk(**options)`` takes these fields as keywords.
+    The one declaration of the build's options: the CLI's options are made from these fields
+    (default, help, flag: ``options.option``) and ``mnv3_sdk.build_sdk(**options)`` takes them as
+    keywords.
     """
 
-    variant: str = "small"
-    width_mult: float = 1.0
-    quant: str = "fp32"
-    input_size: int = 224
-    input_format: str = "pixels"
-    crop_fraction: float | None = None  # None: the weights' recommended fraction
-    weights: str = "imagenet"  # "imagenet", "random" or a file path
-    labels_path: Path | None = None
-    val_dir: Path | None = None
-    min_accuracy_ratio: float = 0.98
-    out_dir: Path | None = None  # None: dist/mnv3-<variant>-<quant>; always a Path once constructed
-    force: bool = False
-    calibration_dir: Path | None = None
-    calibration_samples: int | None = None  # None: 128 from a folder, 32 synthesized data-free
-    quant_exclude: str | None = None  # "first,last" or layer names, kept in fp32
-    per_tensor: bool = False
-    sensitivity: bool = False
-    package: str = DEFAULT_PACKAGE
-    class_name: str = DEFAULT_CLASS_NAME
-    build_aar: bool = True
-    allow_portable_ops: bool = False  # warn instead of failing on tensor-sized portable operators
-    # Run the model on arm64 kernels under qemu-aarch64 and gate on it (verify/arm64.py); skipped,
-    # with a warning, where qemu-aarch64 or the arm64 cross compiler is missing.
-    arm64_check: bool = True
+    variant: str = option("small", "MobileNetV3 size (paper tables 1 and 2).", choices=VARIANTS)
+    width_mult: float = option(1.0, "Width multiplier, e.g. 0.75 (ImageNet weights exist for 1.0 only).", name="--width")
+    quant: str = option("fp32", "Numeric format of the exported model (XNNPACK kernels).", choices=QUANTS)
+    weights: str = option(
+        "imagenet", "torchvision's ImageNet checkpoint (downloaded once into the torch hub cache), seeded random "
+        "weights (smoke tests only), or a state dict file (.pth/.pt).", metavar="imagenet|random|PATH")
+    labels_path: Path | None = option(
+        None, "UTF-8 file, one label per line, for a custom head. Default: ImageNet's 1000 classes.", name="--labels")
+    input_size: int = option(224, "Square input side in pixels.")
+    input_format: str = option(
+        "pixels", "pixels: RGB values 0-255 as floats, NCHW, normalized inside the graph. normalized: "
+        "mean/std-normalized floats, NCHW, for callers who normalize themselves.", choices=INPUT_FORMATS)
+    crop_fraction: float | None = option(
+        None, "Central crop kept before resizing, recorded for the wrappers. Default: what the weights were "
+        "evaluated with (0.875 for most).")
+    val_dir: Path | None = option(
+        None, "Labelled images, one sub-folder per class named by its label: measures top-1/top-5 of eager and "
+        "exported models and gates the build on them.")
+    min_accuracy_ratio: float = option(
+        DEFAULT_MIN_ACCURACY_RATIO, "Fail the build when the .pte's top-1 is below this fraction of eager fp32's.")
+    calibration_dir: Path | None = option(
+        None, "int8: images (searched recursively) to calibrate activation ranges; a quarter of them (up to 64) is "
+        "held out to judge the model on, and flat, duplicate or unrepresentative images are refused. Without it, "
+        "calibration images are synthesized from the network's BatchNorm statistics.")
+    calibration_samples: int | None = option(
+        None, "int8: how many images to calibrate with (default 128 from a folder, 32 data-free).")
+    quant_exclude: str | None = option(
+        None, "int8: comma-separated layers kept in fp32: first, last, or names such as features.0.0.", metavar="LAYERS")
+    allow_portable_ops: bool = option(
+        False, "Build even when operators over whole tensors are left outside XNNPACK (listed in the report as a "
+        "warning); by default such a model is refused as needlessly slow.")
+    per_tensor: bool = option(False, "int8: one weight scale per tensor instead of per channel.")
+    sensitivity: bool = option(
+        False, "int8: report each layer's SQNR against fp32, worst first (always done when the gate fails on real "
+        "images).")
+    package: str = option(DEFAULT_PACKAGE, "Kotlin package (and Android namespace) of the generated library.")
+    class_name: str = option(DEFAULT_CLASS_NAME, "Name of the generated classifier class.")
+    build_aar: bool = option(
+        True, "Write the Gradle project but skip compiling the Kotlin and packaging the AAR.", name="--no-aar",
+        negate=True)
+    # skipped, with a warning, where qemu-aarch64 or the arm64 cross compiler is missing
+    arm64_check: bool = option(
+        True, "Skip running the model on ExecuTorch's arm64 kernels under qemu-aarch64 (done by default when "
+        "qemu-aarch64 and the arm64 cross compiler are installed; a failure refuses the build).",
+        name="--no-arm64-check", negate=True)
+    # None: dist/mnv3-<variant>-<quant>; always a Path once constructed
+    out_dir: Path | None = option(None, "Output folder. Default: dist/mnv3-<variant>-<quant>.", name="--out")
+    force: bool = option(False, "Replace the output folder if it exists.")
 
     def __post_init__(self) -> None:
         options.normalize_option_types(self)
@@ -66,10 +93,6 @@ class BuildConfig:
         """The build's name: the output folder's name, also the .pte's file name."""
         return self.out_dir.name
 
-
-def option_default(name: str) -> Any:
-    """The default of the build option ``name`` (a BuildConfig field), for the CLI's declarations."""
-    return options.option_default(BuildConfig, name)
 
 
 def default_out_dir(variant: str, quant: str) -> Path:

@@ -1,4 +1,4 @@
-"""What each stage of the build hands to the next (``build/pipeline.py`` runs them in order)."""
+"""What each stage of the build hands to the next (``pipeline/stages.py`` runs them in order)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 import torch
@@ -23,6 +23,9 @@ from mnv3_sdk.pte.metadata import Metadata
 from mnv3_sdk.verify.arm64 import Arm64Verification
 from mnv3_sdk.verify.metrics import Accuracy, Agreement, GateResult
 from mnv3_sdk.verify.sensitivity import LayerSensitivity
+
+if TYPE_CHECKING:  # report.py builds on the stage results below
+    from mnv3_sdk.pipeline.report import BuildReport
 
 
 @dataclass
@@ -116,7 +119,7 @@ class Packaged:
 @dataclass(frozen=True)
 class BuildResult:
     """A published build: where its files are and what the stages found, typed; ``report`` is
-    report.json's content, the same findings as JSON."""
+    everything report.json holds."""
 
     out_dir: Path
     pte_path: Path
@@ -130,5 +133,5 @@ class BuildResult:
     android_skipped: str | None
     warnings: list[str]
     timings: dict[str, float]  # seconds per stage, in the order they ran
-    report: dict[str, Any]
+    report: BuildReport  # what report.json holds, typed
     arm64: Arm64Verification | None = None  # the arm64 step's findings, skipped ones with their reason
