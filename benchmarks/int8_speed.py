@@ -32,16 +32,20 @@ from torch import nn
 VARIANTS = ("fp32", "int8", "int8 per-tensor", "int8 hardswish", "fp32 relu", "int8 relu")
 
 
-class _DecomposedHardswish(nn.Module):
+class DecomposedHardswish(nn.Module):
+    """hard-swish as x * clamp(x + 3, 0, 6) / 6: an add, a clamp and multiplies the quantizer quantizes
+    (also used by arm_instructions.py)."""
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * (F.hardtanh(x + 3.0, 0.0, 6.0) * (1.0 / 6.0))
 
 
-def _with_hardswish_as(network: nn.Module, replacement: type[nn.Module]) -> nn.Module:
+def replace_modules(network: nn.Module, kind: type[nn.Module], replacement: type[nn.Module]) -> nn.Module:
+    """A copy of ``network`` with every ``kind`` module replaced by a new ``replacement``."""
     network = copy.deepcopy(network)
     for parent in network.modules():
         for name, child in parent.named_children():
-            if isinstance(child, nn.Hardswish):
+            if isinstance(child, kind):
                 setattr(parent, name, replacement())
     return network
 
@@ -64,10 +68,10 @@ def build_all(folder: Path) -> None:
         "int8 per-tensor": quantize_int8(
             fp32, example, calibration, QuantizationSettings(per_channel=False, excluded=[], wrapped=True)),
         "int8 hardswish": quantize_int8(
-            wrap_for_export(_with_hardswish_as(network, _DecomposedHardswish), "pixels", "fp32"),
+            wrap_for_export(replace_modules(network, nn.Hardswish, DecomposedHardswish), "pixels", "fp32"),
             example, calibration, per_channel),
     }
-    relu = wrap_for_export(_with_hardswish_as(network, nn.ReLU), "pixels", "fp32")
+    relu = wrap_for_export(replace_modules(network, nn.Hardswish, nn.ReLU), "pixels", "fp32")
     models["fp32 relu"] = relu
     models["int8 relu"] = quantize_int8(relu, example, calibration, per_channel)
     for name, model in models.items():

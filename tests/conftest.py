@@ -63,22 +63,41 @@ def digits(tmp_path_factory) -> DigitsFixture:
     return make_digits_fixture(tmp_path_factory.mktemp("digits"))
 
 
-def digits_build_args(digits: DigitsFixture, out: Path, *extra: str, aar: bool = False) -> list[str]:
-    """CLI arguments building the digits model; the Kotlin/AAR stage only when a test needs it."""
+def digits_build_args(digits: DigitsFixture, out: Path, *extra: str, aar: bool = False, arm64: bool = False) -> list[str]:
+    """CLI arguments building the digits model; the Kotlin/AAR stage and the arm64 step (a few
+    seconds of qemu per build on this host) only when a test needs them."""
     return [
         "build", "--variant", "small", "--width", "0.5",
         "--weights", str(digits.weights_path), "--labels", str(digits.labels_path),
         "--input-size", "32", "--crop-fraction", "1.0",
         "--val-dir", str(digits.val_dir), "--out", str(out), *extra, *([] if aar else ["--no-aar"]),
+        *([] if arm64 else ["--no-arm64-check"]),
     ]
 
 
 @pytest.fixture(scope="session")
 def digits_build(digits, tmp_path_factory) -> Path:
-    """The digits model built to fp32 with its validation folder; returns the output folder."""
+    """The digits model built to fp32 with its validation folder, the arm64 step included (as a
+    user's build runs it); returns the output folder."""
     out = tmp_path_factory.mktemp("builds") / "digits-fp32"
-    assert run_cli_once(*digits_build_args(digits, out, aar=True)) == 0
+    assert run_cli_once(*digits_build_args(digits, out, aar=True, arm64=True)) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def digits_models(digits, digits_build, tmp_path_factory) -> dict[str, Path]:
+    """The digits network as fp32 (the session's shared build), int8 (calibrated on its own images,
+    the arm64 step included) and fp16 .pte files; the two built here skip --val-dir, which only the
+    accuracy gate reads."""
+    paths = {"fp32": digits_build / f"{digits_build.name}.pte"}
+    folder = tmp_path_factory.mktemp("digits-models")
+    for quant, extra in [("int8", ["--calibration-dir", str(digits.calibration_dir)]), ("fp16", [])]:
+        args = digits_build_args(digits, folder / quant, "--quant", quant, *extra, arm64=quant == "int8")
+        at = args.index("--val-dir")
+        del args[at:at + 2]
+        assert run_cli_once(*args) == 0
+        paths[quant] = folder / quant / f"{quant}.pte"
+    return paths
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +106,10 @@ def random_build_result(tmp_path_factory):
     the Python API (tests/test_api.py reads its typed result; the CLI is the same call)."""
     import mnv3_sdk
 
-    return mnv3_sdk.build_sdk(variant="small", weights="random", out_dir=tmp_path_factory.mktemp("builds") / "mnv3-small-fp32")
+    # Without the arm64 step: Small at 224 px under qemu would add minutes to every session (the
+    # digits int8 build of digits_models runs it).
+    return mnv3_sdk.build_sdk(variant="small", weights="random", arm64_check=False,
+                              out_dir=tmp_path_factory.mktemp("builds") / "mnv3-small-fp32")
 
 
 @pytest.fixture(scope="session")

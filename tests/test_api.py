@@ -36,6 +36,9 @@ def test_build_bench_and_inspect_from_python(random_build_result, tmp_path):
     written = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert written == json.loads(to_json(report.to_dict())) and written["schema"] == REPORT_SCHEMA
     assert "labels" not in written["metadata"] and written["delegation"]["delegated_subgraphs"] == 1
+    # The arm64 step is typed on the result as in report.json; this build skipped it.
+    assert result.arm64 == report.arm64 and result.arm64.skipped == "--no-arm64-check"
+    assert written["arm64"]["skipped"] == "--no-arm64-check"
 
     metadata = mnv3_sdk.inspect_model(result.pte_path)
     assert metadata.to_dict() == json.loads((out / "metadata.json").read_text(encoding="utf-8"))

@@ -4,6 +4,7 @@ Debian's real adb client and server, against phones emulated at adb's wire proto
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -363,10 +364,13 @@ def test_unparsable_runner_output(emulated_phones, random_build, tmp_path, run_c
     assert result.exit_code == 1 and "cannot parse the runner's output" in result.stderr
 
 
-def test_adb_needs_a_way_to_run_the_model(emulated_phones, random_build, tmp_path, run_cli):
-    emulated_phones({})
-    result = run_cli(*bench_args(tmp_path, str(random_build), "--adb"))
-    assert result.exit_code == 1 and "--apk" in result.stderr and "--runner" in result.stderr
+def test_adb_without_an_app_or_runner_uses_our_runner(random_build):
+    """No APK to install and no --runner: runner mode with mnv3-sdk's own arm64 runner, built when
+    the run starts (test_runner_mode_pushes_our_arm64_runner_and_runs_it runs it)."""
+    device = BenchConfig(models=(random_build,), adb=True).device
+    assert device is not None and (device.mode, device.runner, device.runner_folder) == ("runner", None, None)
+    with pytest.raises(SdkError, match=r"^--runner nowhere: no such file \(give an executor_runner built for the device"):
+        BenchConfig(models=(random_build,), adb=True, runner=Path("nowhere"))
 
 
 @pytest.mark.parametrize("mode", ["runner", "app"])
@@ -469,3 +473,82 @@ def test_a_phone_without_the_shell_protocol_is_refused(emulated_phones, random_b
     result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--runner", str(runner), *QUICKER))
     assert result.exit_code == 1 and f"device {phone.serial} has no adb shell protocol v2" in result.stderr
     assert not phone.path(WORK_FOLDER).exists()
+
+
+# --- arm64: our runner on the emulated phones, and emulated instruction counts --------------------
+
+def test_runner_mode_pushes_our_arm64_runner_and_runs_it(emulated_phones, digits_models, tmp_path, run_cli):
+    """Without --runner, the folder of mnv3-sdk's arm64 runner (runner, libraries, glibc's loader) is
+    pushed and started through that loader; the emulated phone runs the aarch64 code under qemu with
+    its CPU model, so these are the real arm64 kernels' outputs and per-iteration times."""
+    [phone] = emulated_phones({"cpu": "neoverse-n1"})
+    result = run_cli(*bench_args(tmp_path, str(digits_models["int8"]), "--adb", "--mode", "runner", "--pin-big-cores",
+                                 "--threads", "1", "--warmup", "1", "--iterations", "3", "--min-seconds", "0"))
+    assert result.exit_code == 0, result.stderr
+    [case] = json.loads((tmp_path / "out" / "b.json").read_text())["cases"]
+    assert case["engine"] == "mnv3 runner" and case["device"] == phone.serial and case["threads"] == 1
+    assert len(case["samples_ms"]) == 3 and case["load_ms"] > 0
+    assert "own glibc loader" in case["notes"] and "pinned to cores mask 80" in case["notes"]
+    [started] = [line.split() for line in (phone.root / "executed").read_text().splitlines()]
+    assert started[:3] == [shutil.which("qemu-aarch64"), "-cpu", "neoverse-n1"]
+    assert started[3].endswith("/data/local/tmp/mnv3-sdk/runner-arm64/ld-linux-aarch64.so.1")
+    assert started[4:6] == ["--library-path", "./runner-arm64"]
+    assert not phone.path(WORK_FOLDER).exists()
+
+
+def test_our_runner_is_refused_for_a_phone_that_is_not_arm64(emulated_phones, random_build, tmp_path, run_cli):
+    [phone] = emulated_phones({"props": {**DEVICE["props"], "ro.product.cpu.abi": "x86_64"}})
+    result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", *QUICKER))
+    assert result.exit_code == 1
+    assert f"device {phone.serial} reports ABI x86_64; mnv3-sdk's runner is built for arm64-v8a" in result.stderr
+    assert not phone.path(WORK_FOLDER).exists()
+
+
+def test_bench_arch_arm64_counts_instructions_per_cpu_model(digits_models, tmp_path, run_cli):
+    result = run_cli(*bench_args(tmp_path, str(digits_models["fp32"]), str(digits_models["int8"]), "--arch", "arm64"))
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((tmp_path / "out" / "b.json").read_text())
+    assert report["cases"] == [] and report["settings"]["arch"] == "arm64" and report["settings"]["threads"] == 1
+    counts = {(count["model"], count["cpu"]): count for count in report["instruction_counts"]}
+    assert list(counts) == [("digits-fp32", "cortex-a53"), ("digits-fp32", "neoverse-n1"), ("int8", "cortex-a53"),
+                            ("int8", "neoverse-n1")]
+    for count in counts.values():
+        assert count["repeatable"] and len(set(count["instructions"])) == 1 and len(count["instructions"]) == 2
+        assert count["instructions_per_inference"] == count["instructions"][0] > 100_000
+    # The dot-product int8 kernels (neoverse-n1) do the same work in fewer instructions; fp32 hardly differs.
+    int8_ratio = counts[("int8", "neoverse-n1")]["instructions_per_inference"] / counts[("int8", "cortex-a53")][
+        "instructions_per_inference"]
+    assert int8_ratio < 0.9
+    assert counts[("int8", "neoverse-n1")]["ratio_to_first"] == pytest.approx(
+        counts[("int8", "neoverse-n1")]["instructions_per_inference"]
+        / counts[("digits-fp32", "neoverse-n1")]["instructions_per_inference"])
+    markdown = (tmp_path / "out" / "b.md").read_text()
+    assert "## Emulated arm64 instruction counts (qemu-aarch64; not time)" in markdown and " ms |" not in markdown
+    assert (tmp_path / "out" / "b.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # Deterministic: a baseline one instruction lower on cortex-a53 is a regression even at --max-regression 0,
+    # the unchanged neoverse-n1 count is not.
+    baseline = json.loads((tmp_path / "out" / "b.json").read_text())
+    for count in baseline["instruction_counts"]:
+        count["instructions_per_inference"] -= count["cpu"] == "cortex-a53"
+    (tmp_path / "old.json").write_text(json.dumps(baseline))
+    again = run_cli(*bench_args(tmp_path / "again", str(digits_models["int8"]), "--arch", "arm64", "--baseline",
+                                str(tmp_path / "old.json"), "--max-regression", "0"))
+    assert again.exit_code == 1
+    assert again.stderr.strip().splitlines()[-1] == (
+        "mnv3-sdk: error: 1 regression(s) over 0%: int8 · qemu-aarch64 instructions · 1t · qemu-aarch64 -cpu "
+        f"cortex-a53: instructions per inference {counts[('int8', 'cortex-a53')]['instructions_per_inference'] - 1:,} → "
+        f"{counts[('int8', 'cortex-a53')]['instructions_per_inference']:,} (+0.00%)")
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--arch", "arm64", "--adb"], "--arch arm64 counts emulated instructions on this host: it takes no --adb"),
+    (["--arch", "arm64", "--eager"], "it takes no --adb, --eager or --mlperf"),
+    (["--cpu-models", "cortex-a53"], "--cpu-models only applies with --arch arm64"),
+    (["--arch", "arm64", "--cpu-models", "cortex-a53,cortex-a99"], "qemu-aarch64 has no CPU model 'cortex-a99'"),
+    (["--arch", "arm64", "--cpu-models", "max"], "name a model such as cortex-a53"),
+])
+def test_arch_option_errors(random_build, tmp_path, run_cli, arguments, message):
+    result = run_cli(*bench_args(tmp_path, str(random_build), *arguments))
+    assert result.exit_code == 1 and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()

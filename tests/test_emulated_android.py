@@ -105,3 +105,18 @@ def test_a_vanished_phone_is_gone_for_the_client(server, tmp_path):
         assert again.returncode == 1 and (b"not found" in again.stderr or b"offline" in again.stderr), again.stderr
     finally:
         stop_phone(server, phone)
+
+
+def test_the_phone_runs_aarch64_code_under_qemu_and_refuses_other_machines(server, phone):
+    """An arm64 phone: mnv3-sdk's arm64 runner folder, pushed whole, starts through its glibc loader
+    (under qemu-aarch64 here); an x86-64 program is refused with the line Android's sh prints."""
+    from mnv3_sdk.native import build_runner
+
+    folder = build_runner("arm64").folder
+    assert adb(server, phone, "push", str(folder), "/data/local/tmp/r").returncode == 0
+    assert phone.path("/data/local/tmp/r/runner").read_bytes() == (folder / "runner").read_bytes()
+    ran = adb(server, phone, "shell", "cd /data/local/tmp/r && ./ld-linux-aarch64.so.1 --library-path . ./runner --help")
+    assert ran.returncode == 0 and ran.stdout.startswith(b"usage: runner --model PATH"), ran
+    assert adb(server, phone, "push", "/bin/true", "/data/local/tmp/r/true").returncode == 0
+    refused = adb(server, phone, "shell", "cd /data/local/tmp/r && ./true")
+    assert refused.returncode == 126 and refused.stderr == b"/system/bin/sh: ./true: not executable: 64-bit ELF file\n"

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import digits_build_args, run_cli_once
 from PIL import Image
 
 from mnv3_sdk.bench.device import parse_runner_output
@@ -32,18 +31,8 @@ QEMU_CPUS = ["cortex-a53", "neoverse-n1"]
 
 
 @pytest.fixture(scope="module")
-def models(digits, digits_build, tmp_path_factory) -> dict[str, Path]:
-    """The digits network as fp32 (the session's shared build), int8 (calibrated on its own images)
-    and fp16 .pte files; the two built here skip --val-dir, which only the accuracy gate reads."""
-    paths = {"fp32": digits_build / f"{digits_build.name}.pte"}
-    folder = tmp_path_factory.mktemp("native-models")
-    for quant, extra in [("int8", ["--calibration-dir", str(digits.calibration_dir)]), ("fp16", [])]:
-        args = digits_build_args(digits, folder / quant, "--quant", quant, *extra)
-        at = args.index("--val-dir")
-        del args[at:at + 2]
-        assert run_cli_once(*args) == 0
-        paths[quant] = folder / quant / f"{quant}.pte"
-    return paths
+def models(digits_models) -> dict[str, Path]:
+    return digits_models
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from mnv3_sdk import __version__
 from mnv3_sdk.bench.config import BenchConfig
 from mnv3_sdk.pipeline import report as report_io
 from mnv3_sdk.errors import SdkError
+from mnv3_sdk.native.run import DEFAULT_CPU_MODELS
 from mnv3_sdk.options import flag_of
 from mnv3_sdk.pipeline.config import BuildConfig
 from mnv3_sdk.verify.metrics import DEFAULT_MIN_ACCURACY_RATIO
@@ -136,20 +137,34 @@ def info(model: Path, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--val-dir", type=click.Path(path_type=Path), required=True,
-              help="Labelled images, one sub-folder per class named by its label.")
+@click.option("--val-dir", type=click.Path(path_type=Path), default=None,
+              help="Labelled images, one sub-folder per class named by its label (required on the host).")
 @click.option("--weights", default=None, metavar="imagenet|random|PATH",
               help="The eager weights to compare with (and gate against); without it only the .pte is scored.")
 @click.option("--min-accuracy-ratio", type=float, default=DEFAULT_MIN_ACCURACY_RATIO, show_default=True,
               help="Fail when the .pte's top-1 is below this fraction of the eager weights' (with --weights).")
+@click.option("--arch", type=click.Choice(["host", "arm64"]), default="host", show_default=True,
+              help="arm64: also run the model on ExecuTorch's arm64 kernels under qemu-aarch64 (one process per "
+                   "--cpu-models entry) and gate on its agreement with the host runtime and its accuracy.")
+@click.option("--cpu-models", default=",".join(DEFAULT_CPU_MODELS), show_default=True,
+              help="With --arch arm64: qemu CPU models, comma-separated (cortex-a53: no dot product; neoverse-n1: "
+                   "dot product and fp16 arithmetic).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-def verify(model: Path, val_dir: Path, weights: str | None, min_accuracy_ratio: float, as_json: bool) -> None:
-    """Score an existing MODEL.pte on a labelled folder, optionally against eager weights."""
+def verify(model: Path, val_dir: Path | None, weights: str | None, min_accuracy_ratio: float, arch: str,
+           cpu_models: str, as_json: bool) -> None:
+    """Score an existing MODEL.pte on a labelled folder, optionally against eager weights and on arm64."""
+    from mnv3_sdk.native import parse_cpu_models, require_arm64
     from mnv3_sdk.verify.existing import verify_existing
 
-    result = verify_existing(model, val_dir, weights, min_accuracy_ratio, progress=_progress)
+    if arch != "arm64" and cpu_models != ",".join(DEFAULT_CPU_MODELS):
+        raise SdkError("--cpu-models only applies with --arch arm64")
+    if arch == "arm64":
+        require_arm64("--arch arm64")
+    models = parse_cpu_models(cpu_models) if arch == "arm64" else DEFAULT_CPU_MODELS
+    result = verify_existing(model, val_dir, weights, min_accuracy_ratio, progress=_progress, arch=arch,
+                             cpu_models=models)
     if as_json:
-        click.echo(report_io.to_json(result), nl=False)
+        click.echo(report_io.to_json(result.as_dict()), nl=False)
     else:
         for line in result.summary():
             click.echo(line)
@@ -168,19 +183,21 @@ def bench(**options: Any) -> None:
     mnv3-sdk bench --adb --apk demo-debug.apk --frame 1920x1080  # end to end, from camera-sized frames
     mnv3-sdk bench --adb --apk demo-debug.apk --frame 1280x720 --frame-format yuv  # from camera frames
     mnv3-sdk bench --adb --runner executor_runner --pin-big-cores
+    mnv3-sdk bench --adb --mode runner                            # our runner for arm64, pushed with its libraries
+    mnv3-sdk bench dist/mnv3-small-int8 --arch arm64             # emulated instructions per inference
     """
     from mnv3_sdk.bench.run import run_bench
 
     config = BenchConfig(**options)
     outcome = run_bench(config, command=shlex.join(["mnv3-sdk", *click.get_current_context().obj["argv"]]))
     click.echo(outcome.markdown)
-    _say(f"wrote {config.json_path}, {config.markdown_path}" + (f", {config.plot_path}" if outcome.cases else ""))
+    plotted = outcome.cases or outcome.counts
+    _say(f"wrote {config.json_path}, {config.markdown_path}" + (f", {config.plot_path}" if plotted else ""))
     failures = outcome.failures
     for failure in failures:
         _say(f"failed: {failure.error}")
     if outcome.regressions:
-        listing = "; ".join(f"{r.label}: p50 {r.old_p50_ms:.2f} → {r.new_p50_ms:.2f} ms (+{r.percent:.1f}%)"
-                            for r in outcome.regressions)
+        listing = "; ".join(regression.describe() for regression in outcome.regressions)
         raise SdkError(f"{len(outcome.regressions)} regression(s) over {config.max_regression:g}%: {listing}")
     if failures:
         raise SdkError(f"{len(failures)} device(s) failed; results from the others are in {config.json_path}")

@@ -328,7 +328,7 @@ class Device:
 
     def _receive_file(self, stream: Stream, argument: str) -> None:
         path, _, mode = argument.rpartition(",")
-        data = b""
+        data = bytearray()  # grown in place: a pushed runner folder holds libraries of several MB
         while True:
             header = stream.read_exactly(8)
             if header is None:

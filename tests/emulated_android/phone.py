@@ -2,12 +2,18 @@
 device harness uses, answered as Android answers them (same output shapes, error texts, exit codes).
 
 The phone's files live under ``root/fs`` (``/data/local/tmp/x`` is ``root/fs/data/local/tmp/x``).
-It *runs* what a phone would run: a pushed runner binary is executed (the tests push a host script
-that prints what ExecuTorch's executor_runner prints), and ``am start … .BenchmarkActivity`` runs
-the demo app's measurement on the pushed .pte with the host's ExecuTorch runtime (``app.py``, in
-a process of its own as an app is) and writes its JSON where the app would, plus its logcat line.
+It *runs* what a phone would run, as an arm64 phone: a pushed aarch64 ELF file is executed under
+``qemu-aarch64 -cpu CPU`` (the phone's ``cpu``, a named qemu CPU model: qemu 7.2's default enables
+SME, whose int8 kernels are wrong there), so mnv3-sdk's own runner, pushed as a folder and started
+through its glibc loader, runs the real arm64 kernels; an ELF file for another machine is refused
+as Android's sh refuses it (``not executable: 64-bit ELF file``, exit 126); a script runs with its
+interpreter, on this host (the tests push scripts that print what ExecuTorch's executor_runner
+prints). ``am start … .BenchmarkActivity`` runs the demo app's measurement on the pushed .pte with
+the host's ExecuTorch runtime (``app.py``, in a process of its own as an app is) and writes its
+JSON where the app would, plus its logcat line.
 
-``spec`` (JSON, from the test): ``props`` (getprop), ``max_freq_khz`` (one per core), ``thermal``
+``spec`` (JSON, from the test): ``props`` (getprop), ``cpu`` (the qemu CPU model its arm64 code
+runs on; default cortex-a76, a phone core with dot product), ``max_freq_khz`` (one per core), ``thermal``
 (statuses read in turn), ``app_package`` (what an install of any APK installs), ``app_lacks``
 (extras the installed APK predates, see ``app.py``), ``fail`` (``app_crash``, ``app_timeout``,
 ``runner_exit``). Timings are host timings: on-device figures
@@ -27,6 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RESULT_FILE = "mnv3_benchmark.json"
+ELF_MAGIC = b"\x7fELF"
+EM_AARCH64 = 183  # e_machine of arm64 code (elf.h)
+DEFAULT_CPU = "cortex-a76"
 LOG_TAG = "mnv3-sdk-bench"
 APP = Path(__file__).with_name("app.py")
 
@@ -34,6 +43,12 @@ APP = Path(__file__).with_name("app.py")
 def files_of(root: Path, remote: str) -> Path:
     """Where the phone kept under ``root`` holds its file ``remote`` (an absolute device path)."""
     return root / "fs" / remote.lstrip("/")
+
+
+def without_host_libraries() -> dict[str, str]:
+    """This process's environment minus LD_*: those name x86_64 libraries, which arm64 code run
+    under qemu-aarch64 must not be pointed at."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("LD_")}
 
 
 @dataclass
@@ -151,12 +166,29 @@ class Phone:
         if not program.is_file() or not os.access(program, os.X_OK):
             raise ShellExit(f"/system/bin/sh: {command[0]}: inaccessible or not found", 127)
         arguments = [self.path(value).as_posix() if value.startswith("/data/") else value for value in command[1:]]
-        result = subprocess.run([str(program), *arguments], capture_output=True, text=True, cwd=self.path(folder))
+        argv = self._executable(program, command[0]) + arguments
+        with (self.root / "executed").open("a") as log:  # for the tests: what was started, and how
+            log.write(" ".join(argv) + "\n")
+        result = subprocess.run(argv, capture_output=True, text=True, cwd=self.path(folder), env=without_host_libraries())
         out.append(result.stdout)
         err.append(result.stderr)
         exit_code = self.spec.get("fail", {}).get("runner_exit", result.returncode)
         if exit_code:
             raise ShellExit("Aborted", exit_code)
+
+    def _executable(self, program: Path, name: str) -> list[str]:
+        """How this arm64 phone starts ``program``: an aarch64 ELF under qemu-aarch64 with the phone's
+        CPU model; any other ELF is refused as Android's sh refuses it; a script runs as it is."""
+        with program.open("rb") as stream:
+            header = stream.read(20)
+        if header[:4] != ELF_MAGIC:
+            return [str(program)]
+        if int.from_bytes(header[18:20], "little") != EM_AARCH64:
+            raise ShellExit(f"/system/bin/sh: {name}: not executable: {32 if header[4] == 1 else 64}-bit ELF file", 126)
+        qemu = shutil.which("qemu-aarch64")
+        if qemu is None:
+            raise RuntimeError("qemu-aarch64 is not installed: `make test` installs it (apt-get install qemu-user)")
+        return [qemu, "-cpu", self.spec.get("cpu", DEFAULT_CPU), str(program)]
 
     def _run_as(self, package: str, command: list[str], out: list[str]) -> None:
         if self.installed != package:

@@ -14,7 +14,9 @@ from mnv3_sdk.bench.adb import parse_server
 from mnv3_sdk.bench.device import FRAME_FORMATS, DeviceSettings
 from mnv3_sdk.bench.host import HostSettings, resolve_models
 from mnv3_sdk.errors import SdkError
+from mnv3_sdk.native import DEFAULT_CPU_MODELS, parse_cpu_models, require_arm64
 
+ARCHES = ("host", "arm64")
 # A 200-megapixel sensor's frame is 16384 pixels wide; anything larger is a typo.
 MAX_FRAME_SIDE = 16384
 
@@ -39,6 +41,14 @@ class BenchConfig:
     """
 
     models: tuple[Path, ...] = ()  # .pte files or build folders; none: every build under dist/
+    # "arm64": count guest instructions per inference under qemu-aarch64 instead of timing
+    # (bench/instructions.py), on each of cpu_models.
+    arch: str = option(
+        "host", "arm64: instead of timing, count the guest instructions per inference of ExecuTorch's arm64 kernels "
+        "under qemu-aarch64, per --cpu-models entry (emulated, deterministic: not time).", choices=ARCHES)
+    cpu_models: str = option(
+        ",".join(DEFAULT_CPU_MODELS), "With --arch arm64: qemu CPU models, comma-separated (cortex-a53: no dot "
+        "product; neoverse-n1: dot product and fp16 arithmetic).")
     adb: bool = option(False, "Run on Android devices over adb instead of this host.")
     adb_server: str | None = option(
         None, "adb: use the adb server at HOST:PORT (a device lab's `adb -a server`), as adb -H HOST -P PORT; "
@@ -48,9 +58,12 @@ class BenchConfig:
     all_devices: bool = option(False, "adb: run on every connected device, in parallel.")
     # None: app with an APK, else runner
     mode: str | None = option(
-        None, "adb: in-app BenchmarkActivity (needs --apk) or ExecuTorch's executor_runner (needs --runner).",
+        None, "adb: in-app BenchmarkActivity (needs --apk) or a runner binary: --runner PATH, or mnv3-sdk's own arm64 "
+        "runner pushed with its libraries (the default without an APK).",
         choices=("app", "runner"))
-    runner: Path | None = option(None, "adb runner mode: an executor_runner binary built for the device's ABI.")
+    runner: Path | None = option(
+        None, "adb runner mode: an executor_runner binary built for the device's ABI (default: mnv3-sdk's own arm64 "
+        "runner).")
     apk: Path | None = option(None, "adb app mode: the demo app's APK (built from the generated Gradle project).")
     app_package: str | None = option(None, "adb app mode: the demo app's id (default: from the build's report).")
     pin_big_cores: bool = option(False, "adb runner mode: taskset the runner to the fastest cores.")
@@ -75,8 +88,11 @@ class BenchConfig:
     markdown_path: Path = option(Path("bench.md"), "Where to write the results as Markdown.", name="--markdown")
     plot_path: Path = option(Path("bench.png"), "Where to draw the latency chart.", name="--plot")
     baseline: Path | None = option(None, "An earlier bench.json to compare with.")
-    max_regression: float = option(10.0, "With --baseline: fail when a p50 grew by more than this many percent.")
+    max_regression: float = option(
+        10.0, "With --baseline: fail when a p50 (with --arch arm64: an instruction count) grew by more than this "
+        "many percent.")
     model_paths: list[Path] = field(init=False)
+    cpu_model_list: tuple[str, ...] = field(init=False)  # arm64: the parsed cpu_models
     host: HostSettings = field(init=False)
     device: DeviceSettings | None = field(init=False)
     gradle_project: GradleProject | None = field(init=False)
@@ -85,11 +101,27 @@ class BenchConfig:
         options.normalize_option_types(self)
         object.__setattr__(self, "models", tuple(Path(model) for model in self.models))
         object.__setattr__(self, "model_paths", resolve_models(list(self.models)))
+        object.__setattr__(self, "cpu_model_list", _check_arch(self))
         host, device, gradle_project = _settings(self)
         object.__setattr__(self, "host", host)
         object.__setattr__(self, "device", device)
         object.__setattr__(self, "gradle_project", gradle_project)
 
+
+
+def _check_arch(config: BenchConfig) -> tuple[str, ...]:
+    """--arch arm64 counts instructions under qemu on this host: no device, no eager PyTorch."""
+    if config.arch not in ARCHES:
+        raise SdkError(f"--arch takes {' or '.join(ARCHES)} (got {config.arch!r})")
+    if config.arch == "host":
+        if config.cpu_models != ",".join(DEFAULT_CPU_MODELS):
+            raise SdkError("--cpu-models only applies with --arch arm64")
+        return ()
+    if config.adb or config.eager or config.mlperf:
+        raise SdkError("--arch arm64 counts emulated instructions on this host: it takes no --adb, --eager or --mlperf "
+                       "(bench --adb times a real arm64 phone)")
+    require_arm64("--arch arm64")
+    return parse_cpu_models(config.cpu_models)
 
 
 def _settings(config: BenchConfig) -> tuple[HostSettings, DeviceSettings | None, GradleProject | None]:
@@ -123,17 +155,16 @@ def _settings(config: BenchConfig) -> tuple[HostSettings, DeviceSettings | None,
     if apk is None and runner is None and mode != "runner":
         gradle_project = find_gradle_project(config.model_paths)  # only where Gradle and an Android SDK exist
     if mode is None:
-        mode = "app" if apk or gradle_project else ("runner" if runner else None)
-    if mode is None:
-        raise SdkError("--adb needs a way to run the model: --apk DEMO.apk (in-app timing, built from the "
-                       "generated android/ project) or --runner executor_runner (ExecuTorch's runner binary)")
+        # Without an app to install, mnv3-sdk's own arm64 runner times the model (pushed with its libraries).
+        mode = "app" if apk or gradle_project else "runner"
     if mode == "app" and gradle_project is None and (apk is None or not apk.is_file()):
         raise SdkError(f"--mode app needs the demo APK: --apk PATH ({apk} not found)" if apk else
                        "--mode app needs the demo APK: --apk PATH")
     if frame_size and mode != "app":
-        raise SdkError("--frame needs app mode (--apk): executor_runner times the forward pass only")
-    if mode == "runner" and (runner is None or not runner.is_file()):
-        raise SdkError("--mode runner needs an executor_runner binary for the device: --runner PATH")
+        raise SdkError("--frame needs app mode (--apk): the runners time the forward pass only")
+    if mode == "runner" and runner is not None and not runner.is_file():
+        raise SdkError(f"--runner {runner}: no such file (give an executor_runner built for the device, or leave "
+                       "--runner out to use mnv3-sdk's own arm64 runner)")
     package = config.app_package or app_package_for(config.model_paths)
     if mode == "app" and package is None:
         raise SdkError("cannot tell the demo app's id: pass --app-package (e.g. com.example.mnv3.demo)")

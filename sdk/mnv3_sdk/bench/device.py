@@ -14,10 +14,17 @@ from mnv3_sdk.android.project import BENCHMARK_LOG_TAG, BENCHMARK_RESULT
 from mnv3_sdk.bench.adb import Adb, AdbError
 from mnv3_sdk.bench.host import CaseResult, summary_of_metadata
 from mnv3_sdk.errors import SdkError
+from mnv3_sdk.native import parse_output
 from mnv3_sdk.pte.metadata import Metadata
 from mnv3_sdk.versions import MIN_SDK
 
 REMOTE_DIR = "/data/local/tmp/mnv3-sdk"
+# mnv3-sdk's arm64 runner folder (mnv3_sdk.native: the runner, the wheel's libraries, glibc's loader
+# and libraries) is pushed here, inside REMOTE_DIR, and run through that loader: Android has bionic,
+# not glibc, so the folder brings its own C library and the loader finds it with --library-path.
+REMOTE_RUNNER = "runner-arm64"
+RUNNER_ABI = "arm64-v8a"
+OUR_RUNNER = "mnv3 runner"  # the engine name of cases timed by mnv3-sdk's own runner
 RUNNER_BLOCK = 10  # executions per runner invocation when it reports totals only
 _ITERATION = re.compile(r"Iteration (\d+) of (\d+): ([0-9.]+) ms")
 _TOTAL = re.compile(r"Model executed successfully (\d+) time\(s\) in ([0-9.]+) ms")
@@ -44,6 +51,8 @@ class DeviceSettings:
     frame: tuple[int, int] | None = None  # app mode: classify frames of this size, end to end
     frame_format: str = "argb"  # with frame: a FRAME_FORMATS key, the pipeline timed
     server: tuple[str, int] | None = None  # a remote adb server (--adb-server); None: as adb chooses
+    # Runner mode without --runner: the folder of mnv3-sdk's arm64 runner build, pushed whole.
+    runner_folder: Path | None = None
 
 
 def check_shell_protocol(adb: Adb) -> None:
@@ -122,6 +131,8 @@ def run_device(adb: Adb, models: list[Path], metadata: dict[Path, Metadata],
     try:
         if settings.mode == "app":
             adb.install(settings.apk, step="installing the demo app")
+        elif settings.runner_folder is not None:
+            push_runner_folder(adb, settings.runner_folder, facts["abi"])
         else:
             adb.push(settings.runner, f"{REMOTE_DIR}/executor_runner", step="pushing the runner")
             adb.shell(f"chmod 755 {REMOTE_DIR}/executor_runner", step="making the runner executable")
@@ -131,7 +142,8 @@ def run_device(adb: Adb, models: list[Path], metadata: dict[Path, Metadata],
             for threads in settings.threads:
                 if settings.cooldown > 0:
                     facts.setdefault("cooldowns", []).append(cool_down(adb, settings.cooldown))
-                run = _run_app if settings.mode == "app" else _run_runner
+                run = _run_app if settings.mode == "app" else (
+                    _run_our_runner if settings.runner_folder is not None else _run_runner)
                 case = run(adb, model, remote_model, threads, settings, facts)
                 case.metadata = summary_of_metadata(metadata[model])
                 results.append(case)
@@ -175,6 +187,41 @@ def _run_runner(adb: Adb, model: Path, remote_model: str, threads: int, settings
     return CaseResult(model=model.stem, engine="executor_runner", threads=threads, device=adb.serial,
                       load_ms=None, first_inference_ms=None, samples_ms=samples,
                       notes=notes + (f"; pinned to cores mask {pin.split()[1]}" if pin else ""))
+
+
+def push_runner_folder(adb: Adb, folder: Path, abi: str) -> None:
+    """Push mnv3-sdk's arm64 runner build (about 17 MB) to REMOTE_DIR/REMOTE_RUNNER, after checking
+    the device runs arm64 code."""
+    if abi != RUNNER_ABI:
+        raise AdbError(f"device {adb.serial} reports ABI {abi or 'none'}; mnv3-sdk's runner is built for {RUNNER_ABI}: "
+                       "pass --runner with an executor_runner built for this device", adb.serial, "checking the ABI")
+    # The folder does not exist on the device yet, so adb creates it with the folder's files inside.
+    adb.push(folder, f"{REMOTE_DIR}/{REMOTE_RUNNER}", step="pushing mnv3-sdk's arm64 runner")
+
+
+def _run_our_runner(adb: Adb, model: Path, remote_model: str, threads: int, settings: DeviceSettings,
+                    facts: dict[str, Any]) -> CaseResult:
+    """mnv3-sdk's runner, through the pushed glibc loader: warm-up and every iteration's time in one run."""
+    pin = f"taskset {big_core_mask(facts['max_freq_khz'])} " if settings.pin_big_cores else ""
+    folder = f"./{REMOTE_RUNNER}"
+    command = (f"cd {REMOTE_DIR} && {pin}{folder}/ld-linux-aarch64.so.1 --library-path {folder} {folder}/runner "
+               f"--model {shlex.quote(remote_model)} --threads {threads} --warmup {settings.warmup} "
+               f"--iterations {settings.iterations}")
+    # Generous: emulated phones run it under qemu, about 200 times slower than a phone.
+    timeout = max(120.0, (settings.warmup + settings.iterations) * 5.0)
+    output = adb.shell(command, step=f"running {model.name} with {threads} thread(s)", timeout=timeout)
+    try:
+        parsed = parse_output(output)
+    except ValueError as error:
+        raise AdbError(f"device {adb.serial}: cannot parse the runner's output for {model.name}: {error}",
+                       adb.serial, f"reading the runner's output for {model.name}", output) from None
+    if len(parsed.samples_ms) != settings.iterations:
+        raise AdbError(f"device {adb.serial}: the runner printed {len(parsed.samples_ms)} of {settings.iterations} "
+                       f"iterations for {model.name}", adb.serial, f"reading the runner's output for {model.name}", output)
+    return CaseResult(model=model.stem, engine=OUR_RUNNER, threads=parsed.threads, device=adb.serial,
+                      load_ms=parsed.load_ms, first_inference_ms=None, samples_ms=parsed.samples_ms,
+                      notes="per-iteration times from mnv3-sdk's arm64 runner, run through its own glibc loader"
+                      + (f"; pinned to cores mask {pin.split()[1]}" if pin else ""))
 
 
 def _run_app(adb: Adb, model: Path, remote_model: str, threads: int, settings: DeviceSettings,

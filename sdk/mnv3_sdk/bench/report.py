@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from mnv3_sdk.bench.host import CaseResult
+from mnv3_sdk.bench.instructions import InstructionCount
+from mnv3_sdk.bench.instructions import markdown_lines as instruction_lines
+from mnv3_sdk.bench.instructions import ratios as instruction_ratios
 from mnv3_sdk.bench.stats import summarize
 from mnv3_sdk.errors import SdkError
 
@@ -16,8 +19,10 @@ def case_label(case: dict[str, Any]) -> str:
     return f"{case['model']} · {case['engine']} · {case['threads']}t · {case['device']}"
 
 
-def build_report(cases: list[CaseResult], context: dict[str, Any]) -> dict[str, Any]:
-    """The JSON document: context (command, versions, devices, settings) and every case."""
+def build_report(cases: list[CaseResult], context: dict[str, Any],
+                 counts: Sequence[InstructionCount] = ()) -> dict[str, Any]:
+    """The JSON document: context (command, versions, devices, settings), every timed case and every
+    emulated instruction count (bench --arch arm64)."""
     entries = []
     for case in cases:
         entry = case.as_dict()
@@ -30,7 +35,8 @@ def build_report(cases: list[CaseResult], context: dict[str, Any]) -> dict[str, 
     reference = next((entry["summary"]["p50_ms"] for entry in entries if entry["summary"]), None)
     for entry in entries:
         entry["ratio_to_first"] = (entry["summary"]["p50_ms"] / reference) if entry["summary"] and reference else None
-    return {**context, "cases": entries}
+    counted = [{**count.as_dict(), "ratio_to_first": ratio} for count, ratio in zip(counts, instruction_ratios(counts))]
+    return {**context, "cases": entries, "instruction_counts": counted}
 
 
 def frame_kind(case: dict[str, Any]) -> str:
@@ -40,12 +46,15 @@ def frame_kind(case: dict[str, Any]) -> str:
     return "ARGB_8888"
 
 
-def to_markdown(report: dict[str, Any]) -> str:
-    lines = [
-        "# mnv3-sdk benchmark",
-        "",
-        f"`{report['command']}`",
-        "",
+def to_markdown(report: dict[str, Any], counts: Sequence[InstructionCount] = ()) -> str:
+    lines = ["# mnv3-sdk benchmark", "", f"`{report['command']}`", ""]
+    if counts:
+        lines += instruction_lines(counts)
+        for device in report.get("devices", []):
+            lines += ["", f"**{device['serial']}**: " + ", ".join(
+                f"{key} {value}" for key, value in device.items() if key != "serial")]
+        return "\n".join(lines) + "\n"
+    lines += [
         "| model | engine | threads | device | load ms | first ms | p50 ms | p90 ms | p99 ms | trimmed mean ms "
         "| std ms | iterations | ratio |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -113,26 +122,37 @@ def write_plot(report: dict[str, Any], path: Path) -> None:
 @dataclass(frozen=True)
 class Regression:
     label: str
-    old_p50_ms: float
-    new_p50_ms: float
+    old: float
+    new: float
+    metric: str = "p50 ms"  # or "instructions per inference" (bench --arch arm64)
 
     @property
     def percent(self) -> float:
-        return (self.new_p50_ms / self.old_p50_ms - 1.0) * 100.0
+        return (self.new / self.old - 1.0) * 100.0
+
+    def describe(self) -> str:
+        if self.metric == "p50 ms":
+            return f"{self.label}: p50 {self.old:.2f} → {self.new:.2f} ms (+{self.percent:.1f}%)"
+        return f"{self.label}: {self.metric} {self.old:,.0f} → {self.new:,.0f} (+{self.percent:.2f}%)"
 
 
 def regressions(report: dict[str, Any], baseline_path: Path, max_regression_percent: float) -> list[Regression]:
-    """Cases whose p50 grew by more than the allowed percentage on the same device, model, engine, threads."""
+    """Cases whose p50 grew by more than the allowed percentage on the same device, model, engine,
+    threads; and emulated instruction counts that grew so on the same model and CPU model."""
     try:
         baseline = json.loads(baseline_path.read_text(encoding="utf-8"))
-        old_cases = {case_label(case): case["summary"]["p50_ms"] for case in baseline["cases"] if case.get("summary")}
+        old_values = {case_label(case): case["summary"]["p50_ms"] for case in baseline["cases"] if case.get("summary")}
+        old_values.update({case_label(count): count["instructions_per_inference"]
+                           for count in baseline.get("instruction_counts", [])})
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise SdkError(f"cannot read the baseline {baseline_path}: {error}") from None
+    measured = [(case_label(case), case["summary"]["p50_ms"], "p50 ms") for case in report["cases"] if case["summary"]]
+    measured += [(case_label(count), count["instructions_per_inference"], "instructions per inference")
+                 for count in report.get("instruction_counts", [])]
     found = []
-    for case in report["cases"]:
-        label = case_label(case)
-        if case["summary"] and label in old_cases:
-            regression = Regression(label, old_cases[label], case["summary"]["p50_ms"])
+    for label, value, metric in measured:
+        if label in old_values:
+            regression = Regression(label, old_values[label], value, metric)
             if regression.percent > max_regression_percent:
                 found.append(regression)
     return found

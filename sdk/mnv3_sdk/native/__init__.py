@@ -2,7 +2,18 @@
 executorch wheel, run natively or under qemu-aarch64 (docs/toolchain.md, "Native runner")."""
 
 from mnv3_sdk.native.build import RunnerBuild, build_runner
-from mnv3_sdk.native.run import RunnerOutput, TensorSpec, check_cpu_model, parse_output, read_outputs, run_runner
+from mnv3_sdk.native.run import (
+    DEFAULT_CPU_MODELS,
+    RunnerOutput,
+    TensorSpec,
+    check_cpu_model,
+    parse_cpu_models,
+    parse_output,
+    read_outputs,
+    run_on_inputs,
+    run_runner,
+)
+from mnv3_sdk.native.toolchain import arm64_missing, require_arm64
 
-__all__ = ["RunnerBuild", "RunnerOutput", "TensorSpec", "build_runner", "check_cpu_model", "parse_output",
-           "read_outputs", "run_runner"]
+__all__ = ["DEFAULT_CPU_MODELS", "RunnerBuild", "RunnerOutput", "TensorSpec", "arm64_missing", "build_runner",
+           "check_cpu_model", "parse_cpu_models", "parse_output", "read_outputs", "require_arm64", "run_on_inputs", "run_runner"]

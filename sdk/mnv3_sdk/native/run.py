@@ -24,6 +24,13 @@ _ITERATION = re.compile(r"^Iteration (\d+) of (\d+): ([0-9.]+) ms$", re.MULTILIN
 _TENSOR = re.compile(r"^(input|output) (\d+): (\S+) \[([0-9, ]*)\] (\d+) bytes$", re.MULTILINE)
 _THREADS = re.compile(r"^threads: (\d+)$", re.MULTILINE)
 _LOAD = re.compile(r"^load: ([0-9.]+) ms$", re.MULTILINE)
+# The CPU models every arm64 check and count runs on unless told otherwise: XNNPACK picks its
+# kernels by ISA features, and these two differ where it matters most. cortex-a53 has neither dot
+# product nor fp16 arithmetic (the int8 kernels widen and multiply-accumulate in 16 bits);
+# neoverse-n1 has both (SDOT int8 kernels, fp16 arithmetic), as the cores of current phones do.
+DEFAULT_CPU_MODELS = ("cortex-a53", "neoverse-n1")
+# Inputs per runner process: each is two arguments (--input, --output), far below ARG_MAX.
+INPUTS_PER_PROCESS = 256
 _DTYPES = {"float32": np.float32, "float16": np.float16, "uint8": np.uint8, "int8": np.int8,
            "int32": np.int32, "int64": np.int64}
 
@@ -88,6 +95,28 @@ def check_cpu_model(cpu: str) -> None:
                        "(dot product), or max,sme=off: qemu 7.2's SME makes XNNPACK's int8 kernels wrong")
 
 
+def parse_cpu_models(text: str) -> tuple[str, ...]:
+    """``"cortex-a53,neoverse-n1"`` → the models, each checked against qemu-aarch64's own list (call
+    ``require_arm64`` first: without qemu there is no list to check against)."""
+    models = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    if not models:
+        raise SdkError(f"--cpu-models takes comma-separated qemu CPU models, e.g. {','.join(DEFAULT_CPU_MODELS)}")
+    for model in models:
+        # "max,sme=off" cannot be one item of a comma-separated list: only plain names are taken.
+        check_cpu_model(model)
+    known = available_cpu_models()
+    unknown = [model for model in models if model not in known]
+    if unknown:
+        raise SdkError(f"qemu-aarch64 has no CPU model {unknown[0]!r}: choose from {', '.join(sorted(known - {'max'}))}")
+    return models
+
+
+def available_cpu_models() -> set[str]:
+    """The CPU models this qemu-aarch64 emulates (``-cpu help``)."""
+    result = subprocess.run([str(qemu().require()), "-cpu", "help"], capture_output=True, text=True)
+    return {line.strip() for line in result.stdout.splitlines()[1:] if line.strip()}
+
+
 def command(build: RunnerBuild, model: Path, *, threads: int = 1, warmup: int = 1, iterations: int = 10,
             inputs: Sequence[Path] = (), outputs: Sequence[Path] = (), cpu: str | None = None,
             qemu_options: Sequence[str] = (), runner_options: Sequence[str] = ()) -> list[str]:
@@ -133,6 +162,26 @@ def run_runner(build: RunnerBuild, model: Path, *, threads: int = 1, warmup: int
                 raise SdkError(f"the qemu plugin counted {len(intervals)} marked iteration(s) of {iterations}")
             result = replace(result, instructions=intervals)
     return result
+
+
+def run_on_inputs(build: RunnerBuild, model: Path, inputs: Sequence[np.ndarray], *, cpu: str | None = None,
+                  threads: int = 1) -> list[list[np.ndarray]]:
+    """The model's outputs for each input (raw tensors, already in the model's input dtype), once
+    each, untimed; runner processes of up to INPUTS_PER_PROCESS inputs each (one load per process)."""
+    outputs: list[list[np.ndarray]] = []
+    with tempfile.TemporaryDirectory(prefix="mnv3-io-") as scratch:
+        for start in range(0, len(inputs), INPUTS_PER_PROCESS):
+            chunk = inputs[start:start + INPUTS_PER_PROCESS]
+            input_paths = [Path(scratch) / f"input{start + index}.bin" for index in range(len(chunk))]
+            output_paths = [path.with_name(path.name.replace("input", "output")) for path in input_paths]
+            for path, array in zip(input_paths, chunk):
+                path.write_bytes(np.ascontiguousarray(array).tobytes())
+            # Under qemu one inference of Large fp32 takes about 1.5 s on this host: a minute per input
+            # is far beyond any model mnv3-sdk builds, yet a hang still ends.
+            result = run_runner(build, model, threads=threads, warmup=0, iterations=0, inputs=input_paths,
+                                outputs=output_paths, cpu=cpu, timeout=120.0 + 60.0 * len(chunk))
+            outputs += [read_outputs(result, path) for path in output_paths]
+    return outputs
 
 
 def _run(argv: list[str], build: RunnerBuild, model: Path, cpu: str | None, timeout: float) -> RunnerOutput:

@@ -90,6 +90,26 @@ def check_host(arch: str) -> None:
         raise SdkError(f"the native runner is built on x86_64 Linux hosts; this one is {machine}")
 
 
+def arm64_missing() -> str | None:
+    """Why arm64 models cannot be run here (the first missing tool and how to get it), or None.
+
+    The arm64 runtime itself (PyPI's aarch64 wheel) is not looked at: fetching it is part of
+    building the runner, and a failure there is reported as such."""
+    if platform.machine() != HOST_ARCH:
+        return f"the arm64 runner is built on x86_64 Linux hosts; this one is {platform.machine()}"
+    for tool in (arm64_compiler(), qemu()):
+        if tool.path is None:
+            return f"{tool.name} not found: {tool.hint}"
+    return None
+
+
+def require_arm64(what: str) -> None:
+    """SdkError naming the missing tool and its package, for a command that was asked to run arm64."""
+    missing = arm64_missing()
+    if missing is not None:
+        raise SdkError(f"{what} needs qemu-aarch64 and the arm64 cross compiler: {missing}")
+
+
 @dataclass(frozen=True)
 class ExecutorchRuntime:
     """One architecture's ExecuTorch C++ runtime: ``root/include`` and ``root/lib`` of the wheel."""

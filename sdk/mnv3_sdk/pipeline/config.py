@@ -72,6 +72,11 @@ class BuildConfig:
     build_aar: bool = option(
         True, "Write the Gradle project but skip compiling the Kotlin and packaging the AAR.", name="--no-aar",
         negate=True)
+    # skipped, with a warning, where qemu-aarch64 or the arm64 cross compiler is missing
+    arm64_check: bool = option(
+        True, "Skip running the model on ExecuTorch's arm64 kernels under qemu-aarch64 (done by default when "
+        "qemu-aarch64 and the arm64 cross compiler are installed; a failure refuses the build).",
+        name="--no-arm64-check", negate=True)
     # None: dist/mnv3-<variant>-<quant>; always a Path once constructed
     out_dir: Path | None = option(None, "Output folder. Default: dist/mnv3-<variant>-<quant>.", name="--out")
     force: bool = option(False, "Replace the output folder if it exists.")

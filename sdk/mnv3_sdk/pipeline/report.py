@@ -20,11 +20,13 @@ from mnv3_sdk.export.lower import Delegation, ExportResult
 from mnv3_sdk.pipeline.config import BuildConfig
 from mnv3_sdk.pipeline.state import Journal, Packaged, Prepared, Source, Verified
 from mnv3_sdk.pte.metadata import Metadata
+from mnv3_sdk.verify.arm64 import Arm64Verification
 from mnv3_sdk.verify.metrics import CLEAR_MARGIN, Accuracy, Agreement, GateResult
 from mnv3_sdk.verify.sensitivity import LayerSensitivity
 
-# report.json's layout: 2 added "schema" itself, calibration.checks and the sensitivity inputs.
-REPORT_SCHEMA = 2
+# report.json's layout: 2 added "schema" itself, calibration.checks and the sensitivity inputs;
+# 3 added "arm64".
+REPORT_SCHEMA = 3
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ class BuildReport:
     gate: GateReport
     agreement: AgreementReport
     accuracy: Accuracy | None  # with --val-dir
+    arm64: Arm64Verification | None  # the model on arm64 kernels under qemu, or why it did not run
     calibration: CalibrationReport | None  # int8
     quantization: QuantizationReport | None  # int8
     sensitivity: list[LayerSensitivity] | None
@@ -143,6 +146,7 @@ def build_report(
                         min_accuracy_ratio=config.min_accuracy_ratio, inputs=list(prepared.comparison_sets)),
         agreement=_agreement_report(prepared, verified),
         accuracy=verified.accuracy,
+        arm64=verified.arm64,
         calibration=_calibration_report(prepared) if calibration is not None else None,
         quantization=(
             QuantizationReport("per-channel" if source.quantization.per_channel else "per-tensor",
@@ -238,7 +242,7 @@ def _number(value: Any, digits: int = 4) -> str:
 
 def to_markdown(report: BuildReport) -> str:
     sections = (
-        _summary_lines, _agreement_lines, _accuracy_lines, _quantization_lines, _sensitivity_lines,
+        _summary_lines, _agreement_lines, _accuracy_lines, _arm64_lines, _quantization_lines, _sensitivity_lines,
         _delegation_lines, _host_lines, _timing_lines,
     )
     lines = [f"# mnv3-sdk build report: {report.build.name}", ""]
@@ -302,6 +306,10 @@ def _accuracy_lines(report: BuildReport) -> list[str]:
         f"| eager fp32 | {accuracy.eager_top1:.4f} | {accuracy.eager_top5:.4f} |",
         f"| .pte ({report.metadata.quant}) | {accuracy.pte_top1:.4f} | {accuracy.pte_top5:.4f} |",
     ]
+
+
+def _arm64_lines(report: BuildReport) -> list[str]:
+    return report.arm64.markdown_lines() if report.arm64 is not None else []
 
 
 def _quantization_lines(report: BuildReport) -> list[str]:

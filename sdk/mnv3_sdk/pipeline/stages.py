@@ -1,4 +1,4 @@
-"""The build pipeline: load → calibrate/quantize → export → verify → android → report → publish.
+"""The build pipeline: load → calibrate/quantize → export → verify → arm64 → android → report → publish.
 
 ``run_build`` is the list of stages; each is a function below, taking the config and what the
 stages before it produced (``pipeline/state.py``) and returning its own result. Nothing reaches the
@@ -7,6 +7,7 @@ output folder until every stage and the accuracy gate passed (``pipeline/staging
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 
@@ -60,6 +61,7 @@ from mnv3_sdk.progress import Progress, no_progress
 from mnv3_sdk.pte import metadata as metadata_io
 from mnv3_sdk.pte.metadata import CalibrationInfo, InputSpec, Metadata, ModelInfo, OutputSpec, WeightsInfo
 from mnv3_sdk.pte.runtime import LoadedModel
+from mnv3_sdk.verify.arm64 import Arm64Verification, check_for_build
 from mnv3_sdk.verify.metrics import (
     GATE_FOLDER_SAMPLES,
     GATE_SYNTHESIS_SEED,
@@ -88,6 +90,7 @@ def run_build(config: BuildConfig, progress: Progress = no_progress) -> BuildRes
     with staged_output(config.out_dir, config.force) as staged:
         pte_path = write_model(staged.folder, config.name, exported, metadata)
         verified = verify(config, source, prepared, pte_path, metadata, journal, progress)
+        verified = replace(verified, arm64=verify_arm64(config, source, prepared, pte_path, verified, journal, progress))
         packaged = package_android(config, exported, verified, staged.folder, journal)
         report = report_io.build_report(config, source, prepared, metadata, exported, verified, packaged, journal)
         report_io.write_reports(staged.folder, report)
@@ -118,6 +121,7 @@ def published(
         warnings=list(journal.warnings),
         timings=dict(journal.seconds),
         report=report,
+        arm64=verified.arm64,
     )
 
 
@@ -245,6 +249,31 @@ def verify(
     return Verified(agreement, set_agreements, accuracy, gate, gate_enforced, sensitivity, sensitivity_inputs)
 
 
+def verify_arm64(
+    config: BuildConfig, source: Source, prepared: Prepared, pte_path: Path, verified: Verified, journal: Journal,
+    progress: Progress,
+) -> Arm64Verification:
+    """Run the written .pte on ExecuTorch's arm64 kernels under qemu-aarch64 and judge it as the host
+    was (verify/arm64.py); not with --no-arm64-check, nor once the host gate has refused the model."""
+    if not config.arm64_check:
+        return Arm64Verification(skipped="--no-arm64-check")
+    if not verified.publishable:
+        return Arm64Verification(skipped="the accuracy gate failed on the host runtime")
+    with journal.stage("arm64"):
+        result = check_for_build(
+            pte_path, prepared.reference,
+            {name: _model_inputs(images, config.input_format) for name, images in prepared.comparison_sets.items()},
+            source.validation, config.val_dir.name if config.val_dir else "", config.input_size,
+            source.crop_fraction, config.input_format, config.min_accuracy_ratio, progress,
+        )
+    if result.skipped is not None:
+        journal.warnings.append(f"arm64 check skipped: {result.skipped}")
+    elif not result.passed and not verified.gate_enforced:
+        assert result.gate is not None
+        journal.warnings.append(f"arm64 gate not enforced for random weights ({result.gate.reason})")
+    return result
+
+
 def package_android(
     config: BuildConfig, exported: ExportResult, verified: Verified, folder: Path, journal: Journal
 ) -> Packaged:
@@ -262,6 +291,9 @@ def package_android(
 
 
 def _gate_failure(verified: Verified, rejected: Path, real_held_out: HeldOutImages | None) -> GateFailed:
+    if verified.gate.passed and verified.arm64 is not None and verified.arm64.gate is not None:
+        return GateFailed(f"arm64 gate failed: {verified.arm64.gate.reason}; report kept in {rejected}/report.md, "
+                          "model not published", verified.arm64.gate, rejected)
     hint = ""
     if verified.sensitivity and real_held_out is not None:
         worst = ",".join(layer.layer for layer in verified.sensitivity[:2])

@@ -20,6 +20,7 @@ from mnv3_sdk.export.quantize import QuantizationSettings
 from mnv3_sdk.imaging.files import LabelledImages
 from mnv3_sdk.network.weights import LoadedWeights
 from mnv3_sdk.pte.metadata import Metadata
+from mnv3_sdk.verify.arm64 import Arm64Verification
 from mnv3_sdk.verify.metrics import Accuracy, Agreement, GateResult
 from mnv3_sdk.verify.sensitivity import LayerSensitivity
 
@@ -97,10 +98,14 @@ class Verified:
     # int8, with --sensitivity, or when the gate failed on real held-out images
     sensitivity: list[LayerSensitivity] | None
     sensitivity_inputs: str | None  # which held-out images the layers were measured on
+    # The model on arm64 kernels under qemu (set by the arm64 step after the host gate); its gate
+    # refuses the model like the host's.
+    arm64: Arm64Verification | None = None
 
     @property
     def publishable(self) -> bool:
-        return self.gate.passed or not self.gate_enforced
+        passed = self.gate.passed and (self.arm64 is None or self.arm64.passed)
+        return passed or not self.gate_enforced
 
 
 @dataclass(frozen=True)
@@ -129,3 +134,4 @@ class BuildResult:
     warnings: list[str]
     timings: dict[str, float]  # seconds per stage, in the order they ran
     report: BuildReport  # what report.json holds, typed
+    arm64: Arm64Verification | None = None  # the arm64 step's findings, skipped ones with their reason
