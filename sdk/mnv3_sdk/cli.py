@@ -164,7 +164,7 @@ def verify(model: Path, val_dir: Path | None, weights: str | None, min_accuracy_
     result = verify_existing(model, val_dir, weights, min_accuracy_ratio, progress=_progress, arch=arch,
                              cpu_models=models)
     if as_json:
-        click.echo(report_io.to_json(result.as_dict()), nl=False)
+        click.echo(report_io.to_json(result), nl=False)
     else:
         for line in result.summary():
             click.echo(line)
