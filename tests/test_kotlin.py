@@ -81,6 +81,36 @@ def test_a_12_megapixel_source_is_read_in_bands_of_the_crop_only(harness, tmp_pa
     assert reads >= 2625 // 5
 
 
+def test_a_region_turned_upright_preprocesses_as_the_upright_image_byte_for_byte(harness, tmp_path):
+    """Issue 23 items 6 and 7: classify(bitmap, ImageProcessingOptions(region, rotation)) reads the
+    bitmap through UprightRegion, MediaPipe's order (crop the region as stored, then rotate it). The
+    bytes equal Python's preprocess_rgb of np.rot90(rgb[top:bottom, left:right]) (Pillow's filter),
+    and a photo stored sideways with its rotation gives the very bytes of the upright photo."""
+    rng = np.random.default_rng(3)
+    china, flower = sample_photos()
+    upright = china[:, :600]  # portrait-ish crop of a real photo, 427×600
+    cases = {}  # name: (stored rgb, size, crop, rotation, region)
+    for rotation in (0, 90, 180, 270, -90, 450):
+        # Stored as a camera that needs `rotation` clockwise to be upright would store it.
+        stored = np.ascontiguousarray(np.rot90(upright, k=rotation // 90))
+        cases[f"sideways_{rotation}"] = (stored, 224, 0.875, rotation, (0, 0, stored.shape[1], stored.shape[0]))
+    cases["region_odd_90"] = (flower, 96, 0.875, 90, (101, 33, 388, 402))
+    cases["region_big_270"] = (rng.integers(0, 256, (1080, 1920, 3), dtype=np.uint8), 224, 1.0, 270, (17, 9, 1903, 1061))
+    cases["region_thin_180"] = (rng.integers(0, 256, (50, 300, 3), dtype=np.uint8), 32, 0.875, 180, (5, 3, 299, 11))
+    cases["one_pixel_90"] = (rng.integers(0, 256, (4, 4, 3), dtype=np.uint8), 8, 1.0, 90, (2, 1, 3, 2))
+    for name, (rgb, size, crop, rotation, (left, top, right, bottom)) in cases.items():
+        header = struct.pack(">iiid5i", rgb.shape[1], rgb.shape[0], size, crop, rotation, left, top, right, bottom)
+        (tmp_path / f"{name}.upright").write_bytes(header + to_argb(rgb).astype(">u4").tobytes())
+    harness.run("upright", str(tmp_path))
+    for name, (rgb, size, crop, rotation, (left, top, right, bottom)) in cases.items():
+        region = np.ascontiguousarray(np.rot90(rgb[top:bottom, left:right], k=-(rotation // 90)))
+        python = preprocess_rgb(region, size, crop)
+        assert (tmp_path / f"{name}.rgb").read_bytes() == python.tobytes(), name
+    upright_bytes = preprocess_rgb(upright, 224, 0.875).tobytes()
+    for rotation in (0, 90, 180, 270, -90, 450):
+        assert (tmp_path / f"sideways_{rotation}.rgb").read_bytes() == upright_bytes, rotation
+
+
 def test_kotlin_made_input_gives_the_same_top5_through_the_pte(harness, digits, digits_build, tmp_path):
     paths = sorted(digits.val_dir.rglob("*.png"))[::20]
     from mnv3_sdk.imaging.files import read_rgb

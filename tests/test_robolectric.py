@@ -29,10 +29,25 @@ def robolectric(tmp_path_factory) -> Robolectric:
 
 
 @pytest.fixture(scope="session")
-def outcomes(robolectric) -> dict[str, str]:
+def outcomes(robolectric, tmp_path_factory) -> dict[str, str]:
     """Every Robolectric test class, in one JVM."""
     classes = sorted(f"{PACKAGE}.{path.stem}" for path in TESTS.glob("*Test.kt") if path.stem not in OWN_JVM)
-    return robolectric.run(*classes)
+    return robolectric.run(*classes, properties={"mnv3.test.exif": str(exif_photos(tmp_path_factory.mktemp("exif")))})
+
+
+def exif_photos(folder: Path) -> Path:
+    """JPEGs as Pillow writes them with each EXIF orientation (TIFF tag 274, 1-8), one without EXIF,
+    and a PNG, for OrientationTest."""
+    from PIL import Image
+
+    image = Image.new("RGB", (6, 4), (200, 30, 90))
+    for orientation in range(1, 9):
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        image.save(folder / f"orientation-{orientation}.jpg", exif=exif)
+    image.save(folder / "no-exif.jpg")
+    image.save(folder / "no-exif.png")
+    return folder
 
 
 # Test classes that need a JVM of their own, with these system properties.
@@ -95,3 +110,20 @@ def test_a_model_without_metadata_is_refused_in_one_line_with_the_fix(outcomes):
     """Issue 23 item 10: a .pte not made by mnv3-sdk failed with ExecuTorch's "Cannot get method
     names [Native Error: 0x12]" (what the test double, like jni_layer.cpp, says)."""
     check(outcomes, "LoadTest.aModelWithoutMetadataIsRefusedWithWhatToDo")
+
+
+def test_a_rotated_bitmap_classifies_as_the_upright_one(outcomes):
+    """Issue 23 item 6: classify(bitmap) had no rotation, so portrait photos were classified
+    sideways. With ImageProcessingOptions(rotationDegrees) (MediaPipe's), a bitmap stored sideways
+    gives the very input tensor of the upright bitmap (byte-exact against Python/Pillow on the plain
+    JVM: tests/test_kotlin.py::test_a_region_turned_upright_preprocesses_as_the_upright_image_byte_for_byte)."""
+    check(outcomes, "OrientationTest.aRotatedBitmapClassifiesAsTheUprightOne",
+          "OrientationTest.aRotationThatIsNotAQuarterTurnIsRefused",
+          "OrientationTest.anUprightRegionOfASidewaysBitmapIsThatRegionOfTheUprightOne")
+
+
+def test_exif_orientation_is_read_from_a_stream_and_a_uri(outcomes):
+    """Issue 23 item 6: the EXIF orientation of a decoded photo was ignored. ExifOrientation reads it
+    with the framework's android.media.ExifInterface (Robolectric runs the real class) from JPEGs
+    Pillow wrote with each orientation, mapped as androidx's ExifInterface.getRotationDegrees."""
+    check(outcomes, "OrientationTest.exifOrientationGivesTheRotationToUpright")

@@ -24,6 +24,7 @@ import org.json.JSONObject
 fun main(args: Array<String>) {
     when (args[0]) {
         "preprocess" -> preprocessCases(File(args[1]))
+        "upright" -> uprightCases(File(args[1]))
         "yuv" -> yuvCases(File(args[1]))
         "ycbcr" -> File(args[2]).writeBytes(everyYCbCr(File(args[1]).readBytes()))
         "postprocess" -> postprocessCase(File(args[1]))
@@ -56,6 +57,27 @@ private fun preprocessCases(folder: File) {
             File(folder, case.name.removeSuffix(".case") + ".banded").writeBytes(banded)
             File(folder, case.name.removeSuffix(".case") + ".reads")
                 .writeText("${source.reads.get()} ${source.pixelsRead.get()} ${source.largestRead.get()}")
+        }
+    }
+}
+
+/**
+ * Each `*.upright`: width, height, size (int32 BE), crop fraction (float64 BE), rotation, left, top,
+ * right, bottom (int32 BE), ARGB ints → `*.rgb`: the region turned upright, read through a
+ * PixelSource that copies as Bitmap.getPixels does, then preprocessed.
+ */
+private fun uprightCases(folder: File) {
+    for (case in folder.listFiles { file -> file.name.endsWith(".upright") }!!.sorted()) {
+        DataInputStream(case.inputStream().buffered()).use { input ->
+            val width = input.readInt()
+            val height = input.readInt()
+            val size = input.readInt()
+            val cropFraction = input.readDouble()
+            val (rotation, left, top, right, bottom) = IntArray(5) { input.readInt() }
+            val pixels = IntArray(width * height) { input.readInt() }
+            val region = UprightRegion(GetPixelsSource(pixels, width, height), rotation, left, top, right, bottom)
+            val rgb = ImagePreprocessing.preprocess(region, size, cropFraction)
+            File(folder, case.name.removeSuffix(".upright") + ".rgb").writeBytes(rgb)
         }
     }
 }

@@ -1,6 +1,7 @@
 package com.example.mnv3
 
 import android.graphics.Rect
+import android.graphics.RectF
 import android.media.Image
 import java.io.Closeable
 import java.util.concurrent.atomic.AtomicBoolean
@@ -41,11 +42,33 @@ class CameraFrame(
         require(planes.size == 3) { "a YUV_420_888 frame has 3 planes, got ${planes.size}" }
     }
 
-    /** The frame as [YuvFrame]: the crop rectangle's part, turned by [rotationDegrees]. */
+    /**
+     * The part of the picture (the crop rectangle) to classify, normalised to it and in the
+     * sensor's orientation, before the rotation, as [ImageProcessingOptions.regionOfInterest]; null
+     * (the default) for all of it. Set it before handing the frame over; to classify what the
+     * preview shows: `ImageProcessingOptions.fromUprightRegion(visible, frame.rotationDegrees).regionOfInterest`.
+     *
+     * @throws InvalidImageProcessingOptionsException when set to a region that is empty, upside
+     *   down or not within 0..1.
+     */
+    var regionOfInterest: RectF? = null
+        set(value) {
+            field = value?.let { ImageProcessingOptions(it).regionOfInterest }
+        }
+
+    /**
+     * The frame as [YuvFrame]: the crop rectangle's part (and of that, the [regionOfInterest]),
+     * turned by [rotationDegrees].
+     *
+     * @throws InvalidImageProcessingOptionsException if the region covers less than a pixel.
+     */
     fun toYuvFrame(): YuvFrame {
         val whole = YuvFrame(width, height, planes[0], planes[1], planes[2], rotationDegrees)
-        val crop = cropRect ?: return whole
-        return whole.cropped(crop.left, crop.top, crop.right, crop.bottom)
+        val crop = cropRect
+        val picture = if (crop == null) whole else whole.cropped(crop.left, crop.top, crop.right, crop.bottom)
+        val region = regionOfInterest ?: return picture
+        val pixels = ImageProcessingOptions(region).regionIn(picture.width, picture.height)
+        return picture.cropped(pixels.left, pixels.top, pixels.right, pixels.bottom)
     }
 
     /** Gives the frame back to the camera; only the first call does anything. */

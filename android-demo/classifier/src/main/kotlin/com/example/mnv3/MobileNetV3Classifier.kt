@@ -154,12 +154,25 @@ class MobileNetV3Classifier private constructor(
     )
 
     /**
-     * Classifies a bitmap of any size or configuration (converted to ARGB_8888 if needed). Only the
-     * central crop is read, a few rows at a time: a 12-megapixel photo is never copied whole.
-     * Blocking: call it from a background thread.
+     * Classifies a bitmap of any size or configuration (converted to ARGB_8888 if needed), as it is
+     * stored: the same as [classify] with [ImageProcessingOptions.DEFAULT]. Only the central crop is
+     * read, a few rows at a time: a 12-megapixel photo is never copied whole. Blocking: call it
+     * from a background thread.
      */
     @WorkerThread
-    fun classify(bitmap: Bitmap): ClassificationResult {
+    fun classify(bitmap: Bitmap): ClassificationResult = classify(bitmap, ImageProcessingOptions.DEFAULT)
+
+    /**
+     * Classifies a region of a bitmap turned upright (see [ImageProcessingOptions]): a photo whose
+     * EXIF orientation says it is stored sideways is classified upright with
+     * `ImageProcessingOptions(rotationDegrees = ExifOrientation.rotationDegrees(context, uri))`.
+     * The rotation moves pixels only, so a rotated bitmap gives the very input of the upright one.
+     * Only the region's central crop is read, a few rows at a time. Blocking.
+     *
+     * @throws InvalidImageProcessingOptionsException if the region does not fit in the bitmap.
+     */
+    @WorkerThread
+    fun classify(bitmap: Bitmap, options: ImageProcessingOptions): ClassificationResult {
         val started = SystemClock.elapsedRealtimeNanos()
         val argb = if (bitmap.config == Bitmap.Config.ARGB_8888) bitmap else bitmap.copy(Bitmap.Config.ARGB_8888, false)
         val source = object : PixelSource {
@@ -169,7 +182,7 @@ class MobileNetV3Classifier private constructor(
             override fun readPixels(destination: IntArray, left: Int, top: Int, columns: Int, rows: Int) =
                 argb.getPixels(destination, 0, columns, left, top, columns, rows)
         }
-        return classifyRgb(ImagePreprocessing.preprocess(source, metadata.inputSize, metadata.cropFraction), started)
+        return classifyRgb(preprocess(source, options), started)
     }
 
     /** Classifies ARGB pixels, row-major as [Bitmap.getPixels] returns them. Blocking, as is the bitmap overload. */
@@ -178,6 +191,24 @@ class MobileNetV3Classifier private constructor(
         val started = SystemClock.elapsedRealtimeNanos()
         val rgb = ImagePreprocessing.preprocess(pixels, width, height, metadata.inputSize, metadata.cropFraction)
         return classifyRgb(rgb, started)
+    }
+
+    /**
+     * Classifies a region of ARGB pixels (row-major, as [Bitmap.getPixels] returns them) turned
+     * upright, as the bitmap overload does. Blocking.
+     *
+     * @throws InvalidImageProcessingOptionsException if the region does not fit in the image.
+     */
+    @WorkerThread
+    fun classify(pixels: IntArray, width: Int, height: Int, options: ImageProcessingOptions): ClassificationResult {
+        val started = SystemClock.elapsedRealtimeNanos()
+        return classifyRgb(preprocess(ArgbPixels(pixels, width, height), options), started)
+    }
+
+    private fun preprocess(source: PixelSource, options: ImageProcessingOptions): ByteArray {
+        val region = options.regionIn(source.width, source.height)
+        val upright = UprightRegion(source, options.rotationDegrees, region.left, region.top, region.right, region.bottom)
+        return ImagePreprocessing.preprocess(upright, metadata.inputSize, metadata.cropFraction)
     }
 
     /**
@@ -193,6 +224,25 @@ class MobileNetV3Classifier private constructor(
     fun classify(image: Image, rotationDegrees: Int): ClassificationResult {
         val started = SystemClock.elapsedRealtimeNanos()
         return classifyFrame(yuvFrameOf(image, rotationDegrees), started)
+    }
+
+    /**
+     * Classifies a region of a YUV_420_888 camera frame turned upright (see
+     * [ImageProcessingOptions]); the region is a part of the image's crop rectangle, normalised to
+     * it or in its pixels, in the sensor's orientation. To classify what a preview shows, see
+     * [ImageProcessingOptions.fromUprightRegion]. A chroma sample covers 2×2 pixels, so an odd left
+     * or top edge of the region is moved one pixel out (see [YuvFrame.cropped]). Blocking; the
+     * image stays the caller's to close.
+     *
+     * @throws IllegalArgumentException if the image is not YUV_420_888.
+     * @throws InvalidImageProcessingOptionsException if the region does not fit in the picture.
+     */
+    @WorkerThread
+    fun classify(image: Image, options: ImageProcessingOptions): ClassificationResult {
+        val started = SystemClock.elapsedRealtimeNanos()
+        val frame = yuvFrameOf(image, options.rotationDegrees)
+        val region = options.regionIn(frame.width, frame.height)
+        return classifyFrame(frame.cropped(region.left, region.top, region.right, region.bottom), started)
     }
 
     /**

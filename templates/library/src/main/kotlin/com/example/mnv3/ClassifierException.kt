@@ -24,3 +24,11 @@ class UnsupportedDeviceException(
         "it runs on ${supportedAbis.joinToString()} only",
     cause,
 )
+
+/**
+ * [ImageProcessingOptions] that cannot apply: a region of interest that is empty, upside down,
+ * outside the image (0..1 when normalised) or thinner than a pixel, or a rotation that is not a
+ * multiple of 90 degrees. An [IllegalArgumentException], as MediaPipe throws for such options, so
+ * code catching that keeps working; thrown before any pixel is read.
+ */
+class InvalidImageProcessingOptionsException(message: String) : IllegalArgumentException(message)

@@ -14,6 +14,8 @@ import android.widget.LinearLayout
 import android.widget.TextView
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
+import com.example.mnv3.ExifOrientation
+import com.example.mnv3.ImageProcessingOptions
 import com.example.mnv3.MobileNetV3Classifier
 
 /**
@@ -55,7 +57,7 @@ class MainActivity : Activity() {
             startActivityForResult(Intent(Intent.ACTION_GET_CONTENT).setType("image/*"), PICK_IMAGE)
         }
         sample.setOnClickListener {
-            classifyInBackground { assets.open(SAMPLE_ASSET).use { BitmapFactory.decodeStream(it) } }
+            classifyInBackground { assets.open(SAMPLE_ASSET).use { BitmapFactory.decodeStream(it) } to 0 }
         }
         camera.setOnClickListener { startActivity(Intent(this, CameraActivity::class.java)) }
         // The application context: the classifier may outlive this activity for a moment.
@@ -78,20 +80,24 @@ class MainActivity : Activity() {
         super.onActivityResult(requestCode, resultCode, data)
         val uri: Uri = data?.data ?: return
         if (requestCode == PICK_IMAGE && resultCode == RESULT_OK) {
-            classifyInBackground { decodeScaled(uri) }
+            // BitmapFactory decodes the pixels as stored: a portrait photo's EXIF says how to turn it upright.
+            classifyInBackground { decodeScaled(uri) to contentResolver.openInputStream(uri)?.use(ExifOrientation::rotationDegrees) }
         }
     }
 
-    private fun classifyInBackground(decode: () -> Bitmap?) {
+    /** Decodes (a bitmap and the clockwise rotation that makes it upright) and classifies on the worker. */
+    private fun classifyInBackground(decode: () -> Pair<Bitmap?, Int?>) {
         worker.execute {
             val model = classifier ?: return@execute show("The model is not loaded")
             try {
-                val bitmap = decode() ?: return@execute show("Cannot read that image")
-                val result = model.classify(bitmap)
+                val (bitmap, rotation) = decode()
+                if (bitmap == null || rotation == null) return@execute show("Cannot read that image")
+                val result = model.classify(bitmap, ImageProcessingOptions(rotationDegrees = rotation))
                 val lines = result.categories.joinToString("\n") { "%.1f%%  %s".format(it.score * 100, it.label) }
                 runOnUiThread {
                     if (!isDestroyed) {
                         image.setImageBitmap(bitmap)
+                        image.rotation = rotation.toFloat()
                         results.text = "%s\n\npreprocessing %.1f ms + inference %.1f ms = %.1f ms".format(
                             lines, result.preprocessingTimeMs, result.inferenceTimeMs, result.totalTimeMs,
                         )
