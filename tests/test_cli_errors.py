@@ -95,6 +95,26 @@ def test_bad_input_gives_one_line_and_no_output(case, tmp_path, run_cli):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+@pytest.mark.parametrize("folder_flag", ["--val-dir", "--calibration-dir"])
+def test_a_file_that_is_not_an_image_stops_the_build_before_the_export(folder_flag, tmp_path, run_cli, monkeypatch):
+    """The export takes a minute: a folder's files are opened (headers only) before it starts."""
+
+    def export_reached(*_args, **_kwargs):
+        raise AssertionError("the export started before the folder's images were checked")
+
+    monkeypatch.setattr("mnv3_sdk.pipeline.stages.export_pte", export_reached)
+    monkeypatch.setattr("mnv3_sdk.pipeline.stages.quantize_int8", export_reached)
+    garbage = _write(tmp_path / "images" / "class 0" / "x.jpg", b"garbage")
+    args = ["--weights", CHECKPOINT, "--width", "0.25", "--labels", five_labels(tmp_path),
+            folder_flag, str(tmp_path / "images"), "--out", str(tmp_path / "out")]
+    if folder_flag == "--calibration-dir":
+        args += ["--quant", "int8"]
+    result = run_cli("build", *args)
+    assert result.exit_code == 1, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"mnv3-sdk: error: cannot read image {garbage}: ")
+    assert not (tmp_path / "out").exists()
+
+
 def test_existing_output_needs_force(tmp_path, run_cli):
     out = tmp_path / "model"
     out.mkdir()

@@ -23,6 +23,20 @@ def read_rgb(path: Path) -> np.ndarray:
         raise SdkError(f"cannot read image {path}: {type(error).__name__}: {str(error)[:120]}") from None
 
 
+def check_headers(paths: list[Path]) -> None:
+    """Raise read_rgb's error for the first file that does not even open as an image.
+
+    Pillow reads only the header here (well under a millisecond a file), so a file that is not an
+    image stops the build in its first seconds rather than after the minute-long export; decoding
+    errors deeper in a file still surface when the image is read."""
+    for path in paths:
+        try:
+            with Image.open(path):
+                pass
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
+            raise SdkError(f"cannot read image {path}: {type(error).__name__}: {str(error)[:120]}") from None
+
+
 def is_image_file(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
 
@@ -60,4 +74,5 @@ def find_labelled_images(folder: Path, labels: list[str]) -> LabelledImages:
                 skipped += 1
     if not paths:
         raise SdkError(f"validation folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    check_headers(paths)
     return LabelledImages(paths, label_indices, skipped)
