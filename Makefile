@@ -9,13 +9,17 @@ STAMP := $(VENV)/.installed
 build: $(STAMP)
 	$(VENV)/bin/mnv3-sdk build --variant small --quant int8 --weights random --force
 
+# Test processes (pytest-xdist workers, one PyTorch thread each): one per core of this 2-core machine.
+TEST_WORKERS ?= 2
+PYTEST := $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist worksteal
+
 # The whole test suite; pytest's non-zero exits, including 5 (no tests ran), fail make.
 test: $(STAMP) adb native-tools
-	$(VENV)/bin/python -m pytest --durations=15
+	$(PYTEST) --durations=25
 
 # The inner loop: every package, without the end-to-end tests marked slow (docs/testing.md).
 test-fast: $(STAMP) adb native-tools
-	$(VENV)/bin/python -m pytest -m "not slow" --durations=10
+	$(PYTEST) -m "not slow" --durations=10
 
 # The device tests drive emulated phones with Debian's real adb client and server
 # (tests/emulated_android/): installed here when missing (CI runs as root; elsewhere sudo asks).

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import pickle
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, TypeVar
 
-import pytest
+# One PyTorch thread per test process, set before torch is imported (subprocesses inherit it). The
+# suite runs in two pytest-xdist workers on a two-core machine; two PyTorch threads each would put
+# four busy threads on two cores, and PyTorch's spinning worker threads then run small tensors 30×
+# slower (a backward step of the digits model: 58 ms with one thread, 1.7-2.7 s with two while
+# other processes were busy; docs/testing.md).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+from filelock import FileLock  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -15,6 +27,51 @@ from digits import DigitsFixture, make_digits_fixture  # noqa: E402
 from mnv3_sdk.cli import main  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
+
+
+T = TypeVar("T")
+
+# Fixtures that train a model, build one, or start Robolectric: every test using one, directly or
+# through another fixture, is in the slow lane, which `make test-fast` leaves out (docs/testing.md).
+SLOW_FIXTURES = frozenset({
+    "digits", "digits_48", "digits_build", "digits_models", "calibrated_int8", "weird_labels_build",
+    "format_builds", "robolectric", "outcomes",
+})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], T]) -> T:
+    """``make(folder)``, made once per test run however many pytest-xdist workers ask for it.
+
+    Every worker is a session of its own, so a session fixture alone would train the digits model
+    and build the shared models once per worker. The first worker to ask makes the value in the
+    run's shared temporary folder, under a file lock, and pickles it there; the others wait for the
+    lock and read it. A failure is recorded, so the others fail at once with its message instead
+    of repeating minutes of work. Without xdist the folder is the session's own.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # .../pytest-N/popen-gwK: pytest-N is this run's, shared by its workers
+    folder, value_file, failure_file = root / f"shared-{name}", root / f"{name}.pickle", root / f"{name}.failed"
+    with FileLock(str(root / f"{name}.lock")):
+        if failure_file.is_file():
+            raise RuntimeError(f"{name} failed in another worker: {failure_file.read_text()}")
+        if value_file.is_file():
+            return pickle.loads(value_file.read_bytes())
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        try:
+            value = make(folder)
+        except BaseException as error:
+            failure_file.write_text(f"{type(error).__name__}: {error}"[:2000])
+            raise
+        value_file.write_bytes(pickle.dumps(value))
+        return value
 
 
 @dataclass(frozen=True)
@@ -29,7 +86,7 @@ def harness(tmp_path_factory):
     """The generated plain Kotlin and tests/kotlin/JvmHarness.kt, compiled once for every JVM test."""
     from kotlin_jvm import JvmHarness
 
-    return JvmHarness(tmp_path_factory.mktemp("kotlin"))
+    return made_once(tmp_path_factory, "kotlin-harness", JvmHarness)
 
 
 @pytest.fixture
@@ -60,7 +117,7 @@ def run_cli_once(*args: str) -> int:
 @pytest.fixture(scope="session")
 def digits(tmp_path_factory) -> DigitsFixture:
     """A MobileNetV3-Small ×0.5 trained on scikit-learn's digits (about 97% top-1)."""
-    return make_digits_fixture(tmp_path_factory.mktemp("digits"))
+    return made_once(tmp_path_factory, "digits", make_digits_fixture)
 
 
 def digits_build_args(digits: DigitsFixture, out: Path, *extra: str, aar: bool = False, arm64: bool = False) -> list[str]:
@@ -79,9 +136,13 @@ def digits_build_args(digits: DigitsFixture, out: Path, *extra: str, aar: bool =
 def digits_build(digits, tmp_path_factory) -> Path:
     """The digits model built to fp32 with its validation folder, the arm64 step included (as a
     user's build runs it); returns the output folder."""
-    out = tmp_path_factory.mktemp("builds") / "digits-fp32"
-    assert run_cli_once(*digits_build_args(digits, out, aar=True, arm64=True)) == 0
-    return out
+
+    def make(folder: Path) -> Path:
+        out = folder / "digits-fp32"
+        assert run_cli_once(*digits_build_args(digits, out, aar=True, arm64=True)) == 0
+        return out
+
+    return made_once(tmp_path_factory, "digits-build", make)
 
 
 @pytest.fixture(scope="session")
@@ -89,15 +150,18 @@ def digits_models(digits, digits_build, tmp_path_factory) -> dict[str, Path]:
     """The digits network as fp32 (the session's shared build), int8 (calibrated on its own images,
     the arm64 step included) and fp16 .pte files; the two built here skip --val-dir, which only the
     accuracy gate reads."""
-    paths = {"fp32": digits_build / f"{digits_build.name}.pte"}
-    folder = tmp_path_factory.mktemp("digits-models")
-    for quant, extra in [("int8", ["--calibration-dir", str(digits.calibration_dir)]), ("fp16", [])]:
-        args = digits_build_args(digits, folder / quant, "--quant", quant, *extra, arm64=quant == "int8")
-        at = args.index("--val-dir")
-        del args[at:at + 2]
-        assert run_cli_once(*args) == 0
-        paths[quant] = folder / quant / f"{quant}.pte"
-    return paths
+
+    def make(folder: Path) -> dict[str, Path]:
+        paths = {"fp32": digits_build / f"{digits_build.name}.pte"}
+        for quant, extra in [("int8", ["--calibration-dir", str(digits.calibration_dir)]), ("fp16", [])]:
+            args = digits_build_args(digits, folder / quant, "--quant", quant, *extra, arm64=quant == "int8")
+            at = args.index("--val-dir")
+            del args[at:at + 2]
+            assert run_cli_once(*args) == 0
+            paths[quant] = folder / quant / f"{quant}.pte"
+        return paths
+
+    return made_once(tmp_path_factory, "digits-models", make)
 
 
 @pytest.fixture(scope="session")
@@ -108,8 +172,8 @@ def random_build_result(tmp_path_factory):
 
     # Without the arm64 step: Small at 224 px under qemu would add minutes to every session (the
     # digits int8 build of digits_models runs it).
-    return mnv3_sdk.build_sdk(variant="small", weights="random", arm64_check=False,
-                              out_dir=tmp_path_factory.mktemp("builds") / "mnv3-small-fp32")
+    return made_once(tmp_path_factory, "random-build", lambda folder: mnv3_sdk.build_sdk(
+        variant="small", weights="random", arm64_check=False, out_dir=folder / "mnv3-small-fp32"))
 
 
 @pytest.fixture(scope="session")
@@ -122,10 +186,14 @@ def random_build(random_build_result) -> Path:
 def calibrated_int8(digits, tmp_path_factory) -> Path:
     """The digits model in int8, calibrated on its folder (128 of 300 images), judged on its
     validation folder, with the per-layer sensitivity table: shared by the int8 and format tests."""
-    out = tmp_path_factory.mktemp("int8") / "digits-int8"
-    assert run_cli_once(*digits_build_args(digits, out, "--quant", "int8", "--calibration-dir",
-                                           str(digits.calibration_dir), "--sensitivity")) == 0
-    return out
+
+    def make(folder: Path) -> Path:
+        out = folder / "digits-int8"
+        assert run_cli_once(*digits_build_args(digits, out, "--quant", "int8", "--calibration-dir",
+                                               str(digits.calibration_dir), "--sensitivity")) == 0
+        return out
+
+    return made_once(tmp_path_factory, "calibrated-int8", make)
 
 
 @pytest.fixture(scope="session")

@@ -150,6 +150,7 @@ def test_generated_readme_shows_both_ways_to_consume(random_build):
     assert f'implementation("org.pytorch:executorch-android:{EXECUTORCH_VERSION}")' in readme
 
 
+@pytest.mark.slow
 def test_library_and_demo_app_compile_against_android_and_executorch(tmp_path):
     project = tmp_path / "project"
     render_project(DEFAULT_SETTINGS, project)

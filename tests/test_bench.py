@@ -167,6 +167,7 @@ def bench_args(tmp_path, *extra):
     return ["bench", *extra, "--json", str(out / "b.json"), "--markdown", str(out / "b.md"), "--plot", str(out / "b.png")]
 
 
+@pytest.mark.slow
 def test_runner_mode_end_to_end(emulated_phones, random_build, runner, tmp_path, run_cli):
     [phone] = emulated_phones({})
     result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--runner", str(runner), "--pin-big-cores",
@@ -327,6 +328,7 @@ def test_serial_picks_one_of_several_phones(emulated_phones, random_build, print
     assert not first.path("/data/local/tmp").joinpath("mnv3-sdk").exists()
 
 
+@pytest.mark.slow
 def test_all_devices_keep_results_when_one_disconnects(emulated_phones, random_build, runner, tmp_path, run_cli):
     steady, vanishing = emulated_phones({}, {"fail": {"disconnect_after": 19}})
     result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", "--all-devices", "--runner", str(runner),

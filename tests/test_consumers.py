@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import made_once
 from kotlin_jvm import ORG_JSON
 
 from mnv3_sdk.android.kotlin import compile_kotlin, module_name
@@ -41,6 +42,9 @@ from mnv3_sdk.android.toolchain import (
 from mnv3_sdk.versions import KOTLIN_VERSION, OLDEST_KOTLIN_CONSUMER
 
 # Same class name, different packages and artifacts: the worst case for two libraries in one app.
+# Every test here compiles libraries or consumers with kotlinc or javac: the slow lane.
+pytestmark = pytest.mark.slow
+
 BIRDS = AndroidSettings("com.acme.birds", "MobileNetV3Classifier", "birds-small-int8.pte", "mobilenet_v3_small", "int8")
 DOGS = AndroidSettings("org.example.dogs", "MobileNetV3Classifier", "dogs-large-fp16.pte", "mobilenet_v3_large", "fp16")
 
@@ -106,13 +110,16 @@ def api():
 @pytest.fixture(scope="module")
 def two_libraries(tmp_path_factory, api) -> dict[str, Path]:
     """BIRDS and DOGS rendered and compiled into classes.jar by the function the build uses."""
-    folder = tmp_path_factory.mktemp("two-libraries")
-    jars = {}
-    for settings in (BIRDS, DOGS):
-        project = folder / settings.package
-        render_project(settings, project)
-        jars[settings.package] = compile_library(project, settings, api, folder / f"{settings.package}.jar")
-    return jars
+
+    def make(folder: Path) -> dict[str, Path]:
+        jars = {}
+        for settings in (BIRDS, DOGS):
+            project = folder / settings.package
+            render_project(settings, project)
+            jars[settings.package] = compile_library(project, settings, api, folder / f"{settings.package}.jar")
+        return jars
+
+    return made_once(tmp_path_factory, "two-libraries", make)
 
 
 def test_two_libraries_in_one_app_have_no_colliding_java_resources(two_libraries):
@@ -294,18 +301,23 @@ def test_blocking_calls_are_marked_worker_thread_in_the_class_files(random_build
                              capture_output=True, text=True, check=True).stdout
     methods = re.split(r"\n(?=  \S)", listing)
     annotated = {method.splitlines()[0].strip() for method in methods if "androidx.annotation.WorkerThread" in method}
+    blocking = {method.splitlines()[0].strip() for method in methods
+                if re.match(r"  public .* (classify|create|createFromFile)\(", method.splitlines()[0])}
+    assert annotated == blocking, "public overloads that block without @WorkerThread: " + str(blocking - annotated)
     prefix = "public static final com.example.mnv3.MobileNetV3Classifier "
-    assert annotated == {
+    assert {
         "public final com.example.mnv3.ClassificationResult classify(android.graphics.Bitmap);",
         "public final com.example.mnv3.ClassificationResult classify(int[], int, int);",
         "public final com.example.mnv3.ClassificationResult classify(android.media.Image, int);",
         "public final com.example.mnv3.ClassificationResult classify(com.example.mnv3.YuvFrame);",
         "public final com.example.mnv3.ClassificationResult classify(com.example.mnv3.CameraFrame);",
+        "public final com.example.mnv3.ClassificationResult "
+        "classify(android.graphics.Bitmap, com.example.mnv3.ImageProcessingOptions);",
         prefix + "create(android.content.Context, com.example.mnv3.MobileNetV3Classifier$Options);",
         prefix + "create(android.content.Context);",
         prefix + "createFromFile(java.io.File, com.example.mnv3.MobileNetV3Classifier$Options);",
         prefix + "createFromFile(java.io.File);",
-    }
+    } <= annotated
 
 
 KOTLIN_CONSUMER = """\

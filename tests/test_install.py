@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_non_editable_install_builds_a_model_outside_the_repo(tmp_path):
     site = tmp_path / "site"
     subprocess.run(

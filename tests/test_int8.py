@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import digits_build_args
+from conftest import digits_build_args, made_once
 from digits import make_digits_fixture
 from PIL import Image
 
@@ -68,7 +68,7 @@ def assert_keeps_accuracy(run_cli, pte, digits):
 @pytest.fixture(scope="session")
 def digits_48(tmp_path_factory):
     """Another fine-tuned model: 48 px input, another initialisation and batch order."""
-    return make_digits_fixture(tmp_path_factory.mktemp("digits48"), input_size=48, seed=1)
+    return made_once(tmp_path_factory, "digits-48", lambda folder: make_digits_fixture(folder, input_size=48, seed=1))
 
 
 def test_calibrated_int8_keeps_98_percent_of_fp32_top1(calibrated_int8, digits):

@@ -2,6 +2,7 @@
 
 import json
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -174,17 +175,19 @@ WEIRD_LABELS = ['say "cheese"', "$HOME ${evil}", "back\\slash", "*/ close commen
 
 @pytest.fixture(scope="session")
 def weird_labels_build(digits, tmp_path_factory):
-    from conftest import run_cli_once
+    from conftest import made_once, run_cli_once
 
-    folder = tmp_path_factory.mktemp("weird")
-    labels = folder / "labels.txt"
-    labels.write_text("\n".join(WEIRD_LABELS) + "\n", encoding="utf-8")
-    out = folder / "weird"
-    args = digits_build_args(digits, out, aar=True)
-    args[args.index("--labels") + 1] = str(labels)
-    del args[args.index("--val-dir"):args.index("--val-dir") + 2]  # folder names are the digit labels
-    assert run_cli_once(*args) == 0
-    return out
+    def make(folder: Path) -> Path:
+        labels = folder / "labels.txt"
+        labels.write_text("\n".join(WEIRD_LABELS) + "\n", encoding="utf-8")
+        out = folder / "weird"
+        args = digits_build_args(digits, out, aar=True)
+        args[args.index("--labels") + 1] = str(labels)
+        del args[args.index("--val-dir"):args.index("--val-dir") + 2]  # folder names are the digit labels
+        assert run_cli_once(*args) == 0
+        return out
+
+    return made_once(tmp_path_factory, "weird-labels-build", make)
 
 
 def test_labels_with_any_characters_survive_into_the_running_kotlin(harness, weird_labels_build):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import made_once
 from kotlin_jvm import DEFAULT_SETTINGS
 from robolectric import KOTLIN_TESTS, Robolectric
 
@@ -16,7 +17,10 @@ PACKAGE = "com.example.mnv3.robolectric"
 
 @pytest.fixture(scope="session")
 def robolectric(tmp_path_factory) -> Robolectric:
-    folder = tmp_path_factory.mktemp("robolectric")
+    return made_once(tmp_path_factory, "robolectric", compile_for_robolectric)
+
+
+def compile_for_robolectric(folder: Path) -> Robolectric:
     assets = folder / "assets"
     assets.mkdir()
     # The test double opens any file whose bytes a test registered: these stand for the .pte.
@@ -32,7 +36,8 @@ def robolectric(tmp_path_factory) -> Robolectric:
 def outcomes(robolectric, tmp_path_factory) -> dict[str, str]:
     """Every Robolectric test class, in one JVM."""
     classes = sorted(f"{PACKAGE}.{path.stem}" for path in TESTS.glob("*Test.kt") if path.stem not in OWN_JVM)
-    return robolectric.run(*classes, properties={"mnv3.test.exif": str(exif_photos(tmp_path_factory.mktemp("exif")))})
+    return made_once(tmp_path_factory, "robolectric-outcomes", lambda folder: robolectric.run(
+        *classes, properties={"mnv3.test.exif": str(exif_photos(folder))}))
 
 
 def exif_photos(folder: Path) -> Path:
