@@ -127,3 +127,14 @@ def test_exif_orientation_is_read_from_a_stream_and_a_uri(outcomes):
     with the framework's android.media.ExifInterface (Robolectric runs the real class) from JPEGs
     Pillow wrote with each orientation, mapped as androidx's ExifInterface.getRotationDegrees."""
     check(outcomes, "OrientationTest.exifOrientationGivesTheRotationToUpright")
+
+
+def test_what_the_preview_shows_is_what_is_classified(outcomes):
+    """Issue 23 item 7: the classifier took the central square of the whole frame, while a preview
+    that covers its view (PreviewView's FILL_CENTER, the demo's TextureView) shows the centre with
+    the view's shape: on a phone held upright, a narrower part. ImageProcessingOptions.visibleInView
+    (the demo's call) and a CameraFrame's upright region make the classified pixels exactly the
+    visible ones: the very input tensor of a frame holding only them."""
+    check(outcomes, "RegionOfInterestTest.theVisibleRegionIsTheCentreOfTheUprightPictureWithTheViewsShape",
+          "RegionOfInterestTest.whatAPortraitPreviewShowsIsWhatIsClassified",
+          "RegionOfInterestTest.aCameraFramesUprightRegionIsClassifiedWhateverItsRotation")

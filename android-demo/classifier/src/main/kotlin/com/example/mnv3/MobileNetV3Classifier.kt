@@ -229,8 +229,10 @@ class MobileNetV3Classifier private constructor(
     /**
      * Classifies a region of a YUV_420_888 camera frame turned upright (see
      * [ImageProcessingOptions]); the region is a part of the image's crop rectangle, normalised to
-     * it or in its pixels, in the sensor's orientation. To classify what a preview shows, see
-     * [ImageProcessingOptions.fromUprightRegion]. A chroma sample covers 2×2 pixels, so an odd left
+     * it or in its pixels, in the sensor's orientation. Without a region the central square of the
+     * whole picture is classified, which is more than a preview shows when its view's shape differs
+     * from the frame's: [ImageProcessingOptions.visibleInView] gives the options that classify what
+     * the preview shows. A chroma sample covers 2×2 pixels, so an odd left
      * or top edge of the region is moved one pixel out (see [YuvFrame.cropped]). Blocking; the
      * image stays the caller's to close.
      *
@@ -247,10 +249,12 @@ class MobileNetV3Classifier private constructor(
 
     /**
      * Classifies a camera frame (CameraX's `ImageProxy` adapts in one line, see [CameraFrame]) with
-     * its own rotation and crop rectangle, and closes it, whatever happens: classified, failed,
-     * or this classifier closed. Blocking.
+     * its own rotation, crop rectangle and [CameraFrame.uprightRegion], and closes it, whatever
+     * happens: classified, failed, or this classifier closed. Blocking.
      *
      * @throws IllegalStateException if this classifier is closed (the frame is closed first).
+     * @throws InvalidImageProcessingOptionsException if the frame's upright region is not a region
+     *   of its picture (the frame is closed first).
      */
     @WorkerThread
     fun classify(frame: CameraFrame): ClassificationResult = frame.use {
