@@ -356,6 +356,50 @@ def test_processes_racing_to_copy_the_model_all_get_the_whole_file(harness, tmp_
     assert sorted(p.name for p in folder.iterdir()) == ["model.pte", "model.pte.stamp"]
 
 
+def _wait_for(condition, what: str, timeout: float = 60.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_a_copy_killed_half_way_leaves_no_temporary_file_after_the_next_start(harness, tmp_path):
+    """Issue 23 item 8: a process killed during the model's copy (SIGKILL, as Android's low-memory
+    killer ends a background app) left its .tmp in app storage for ever. The next start's copy
+    deletes every temporary file no running copy holds a lock on (a copy locks its own until the
+    rename; the kernel drops a dead process's locks), and leaves the one of a copy still running in
+    another process, which then completes: both get the whole file."""
+    import hashlib
+    import subprocess
+
+    source = tmp_path / "model.bin"
+    source.write_bytes(np.random.default_rng(2).integers(0, 256, 16_000_000, dtype=np.uint8).tobytes())
+    expected = hashlib.sha256(source.read_bytes()).hexdigest()
+    folder = tmp_path / "cache"
+    killed = subprocess.Popen(harness.command("cache-slow", str(folder), str(source), "install-1"),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(lambda: any(p.stat().st_size > 0 for p in folder.glob("*.tmp")), "the copy to start")
+    killed.kill()
+    killed.communicate(timeout=60)
+    [abandoned] = folder.glob("*.tmp")
+    # The app starts again and copies (slowly): its first step removes the abandoned file.
+    running = subprocess.Popen(harness.command("cache-slow", str(folder), str(source), "install-2"),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(lambda: not abandoned.exists() and list(folder.glob("*.tmp")), "the abandoned copy to be removed",
+              timeout=30)
+    [in_progress] = folder.glob("*.tmp")
+    # Another process of the app starts meanwhile: it must leave the running copy's file alone.
+    assert harness.run("cache-race", str(folder), str(source), "install-2").strip() == expected
+    still_running = running.poll() is None
+    assert still_running and in_progress.exists(), "the running copy's temporary file was deleted under it"
+    stdout, stderr = running.communicate(timeout=300)
+    assert running.returncode == 0, stderr
+    assert stdout.strip() == expected
+    assert sorted(p.name for p in folder.iterdir()) == ["model.pte", "model.pte.stamp"]
+
+
 def test_benchmark_result_is_whole_when_it_appears_and_failures_carry_the_error_code(harness, tmp_path):
     """`mnv3-sdk bench --adb` reads files/mnv3_benchmark.json with `run-as cat` as soon as it exists
     (sdk/mnv3_sdk/bench/device.py), so BenchmarkResult writes a temporary file and renames it; a

@@ -33,6 +33,8 @@ fun main(args: Array<String>) {
         "threads" -> threadPolicy()
         "cache" -> cacheScenarios(File(args[1]), File(args[2]))
         "cache-race" -> println(sha256(cacheOf(File(args[1])).get("model.pte", args[3], File(args[2]).length()) { File(args[2]).inputStream() }))
+        // A copy that reads its source slowly (a chunk per 20 ms), for a test to kill half-way or to race.
+        "cache-slow" -> println(sha256(cacheOf(File(args[1])).get("model.pte", args[3], File(args[2]).length()) { SlowStream(File(args[2])) }))
         "bench-result" -> benchResult(File(args[1]), args[2].toInt())
         "model-input" -> modelInput(File(args[1]), File(args[2]), File(args[3]))
         "half" -> halves(File(args[1]), File(args[2]))
@@ -351,4 +353,12 @@ private fun benchResult(folder: File, iterations: Int) {
     val yuv = BenchmarkResult.EndToEnd(1280, 720, doubleArrayOf(1.5), "yuv", 90)
     BenchmarkResult.write(File(folder, "end_to_end_yuv.json"), BenchmarkResult.success("m.pte", "Acme", 1, 1, 0, 1.0, 2.0, doubleArrayOf(2.0), 1, yuv))
     println("leftovers=${folder.listFiles { f -> f.name.endsWith(".tmp") }!!.size}")
+}
+
+/** Reads [file] 64 KiB at a time, 20 ms apart: a copy that takes long enough to be caught half-way. */
+private class SlowStream(file: File) : java.io.FilterInputStream(file.inputStream()) {
+    override fun read(buffer: ByteArray, offset: Int, length: Int): Int {
+        Thread.sleep(20)
+        return super.read(buffer, offset, minOf(length, 1 shl 16))
+    }
 }

@@ -382,8 +382,12 @@ class MobileNetV3Classifier private constructor(
     }
 
     companion object {
-        /** The model file this library ships in its assets. */
-        const val DEFAULT_MODEL_ASSET = "mnv3-small-int8.pte"
+        /**
+         * The model file this library ships in its assets, under a folder named after its package:
+         * the build merges the assets of every library into the app's, keeping one file per path,
+         * so two libraries with the same model name must not share a path.
+         */
+        const val DEFAULT_MODEL_ASSET = "mnv3-sdk/com.example.mnv3/mnv3-small-int8.pte"
 
         /**
          * The inference thread count of this process, decided by the first model loaded (by this
