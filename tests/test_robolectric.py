@@ -138,3 +138,12 @@ def test_what_the_preview_shows_is_what_is_classified(outcomes):
     check(outcomes, "RegionOfInterestTest.theVisibleRegionIsTheCentreOfTheUprightPictureWithTheViewsShape",
           "RegionOfInterestTest.whatAPortraitPreviewShowsIsWhatIsClassified",
           "RegionOfInterestTest.aCameraFramesUprightRegionIsClassifiedWhateverItsRotation")
+
+
+def test_classifiers_created_at_once_share_one_thread_count(outcomes):
+    """Issue 23 item 9: every Module.load resizes ExecuTorch's one process-wide pool (jni_layer.cpp:
+    _unsafe_reset_threadpool; threadpool.cpp recreates the pool for a new count), so two first
+    loads racing, or a later load asking for another count, resized a pool other classifiers use.
+    32 creations at once on 16 threads, asking for 0, 2 or 3: one count is decided, every load passes
+    it (the test double records each reset), and the others are refused before loading anything."""
+    check(outcomes, "ThreadsTest.classifiersCreatedAtOnceShareOneThreadCountAndNeverResizeThePool")

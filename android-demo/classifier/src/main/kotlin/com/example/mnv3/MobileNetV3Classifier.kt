@@ -41,7 +41,8 @@ import org.pytorch.executorch.Tensor
  * ```
  *
  * ExecuTorch runs every model in the process on one thread pool, so the thread count is a
- * process-wide setting: the first model loaded decides it (see [Options.numThreads]).
+ * process-wide setting: the first model loaded decides it, once, and no later load resizes the
+ * pool (see [Options.numThreads]).
  */
 class MobileNetV3Classifier private constructor(
     private val module: Module,
@@ -65,10 +66,13 @@ class MobileNetV3Classifier private constructor(
      * @property categoryAllowlist when not empty, only these labels are returned.
      * @property categoryDenylist these labels are never returned; cannot be combined with an allowlist.
      * @property numThreads CPU threads for inference, for the whole process: ExecuTorch has one
-     *   thread pool that all models share, and resizing it under a loaded model crashes the app. The
-     *   first model loaded in the process decides the count (0: half the CPU cores, as ExecuTorch
-     *   chooses); later models asking for 0 use that count, and asking for another count makes
-     *   [create] throw an [IllegalStateException]. [numThreadsInUse] tells the count decided.
+     *   thread pool that all models share, every `Module.load` resizes it, and resizing it under a
+     *   loaded model crashes the app. So the first model loaded in the process decides the count,
+     *   once, even when several are created at the same time on different threads (0: what
+     *   ExecuTorch's `Module.load` takes for 0, half the processors cpuinfo counts); every later
+     *   load passes that count, so the pool is never resized; later models asking for 0 use it,
+     *   and asking for another count makes [create] throw an [IllegalStateException] before
+     *   anything is loaded. [numThreadsInUse] tells the count decided.
      * @property modelAssetName the model file in the app's assets.
      */
     data class Options(
