@@ -356,11 +356,18 @@ def test_blocking_calls_are_marked_worker_thread_in_the_class_files(random_build
                              capture_output=True, text=True, check=True).stdout
     methods = re.split(r"\n(?=  \S)", listing)
     annotated = {method.splitlines()[0].strip() for method in methods if "androidx.annotation.WorkerThread" in method}
+    public = {method.splitlines()[0].strip() for method in methods if method.strip().startswith("public ")}
+    blocking = {signature for signature in public if re.search(r" (classify|create\w*)\(", signature)}
+    assert blocking == annotated, blocking ^ annotated
     prefix = "public static final com.example.mnv3.MobileNetV3Classifier "
+    options = "com.example.mnv3.ImageProcessingOptions"
     assert annotated == {
         "public final com.example.mnv3.ClassificationResult classify(android.graphics.Bitmap);",
+        f"public final com.example.mnv3.ClassificationResult classify(android.graphics.Bitmap, {options});",
         "public final com.example.mnv3.ClassificationResult classify(int[], int, int);",
+        f"public final com.example.mnv3.ClassificationResult classify(int[], int, int, {options});",
         "public final com.example.mnv3.ClassificationResult classify(android.media.Image, int);",
+        f"public final com.example.mnv3.ClassificationResult classify(android.media.Image, {options});",
         "public final com.example.mnv3.ClassificationResult classify(com.example.mnv3.YuvFrame);",
         "public final com.example.mnv3.ClassificationResult classify(com.example.mnv3.CameraFrame);",
         prefix + "create(android.content.Context, com.example.mnv3.MobileNetV3Classifier$Options);",
