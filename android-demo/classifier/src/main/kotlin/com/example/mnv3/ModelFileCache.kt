@@ -116,7 +116,12 @@ internal class ModelFileCache(private val folder: File) {
         val temporary = Files.createTempFile(folder.toPath(), "${file.name}.", TEMPORARY_SUFFIX)
         try {
             RandomAccessFile(temporary.toFile(), "rw").use { copy ->
-                copy.channel.lock() // released when closed, after the rename
+                try {
+                    copy.channel.lock() // released when closed, after the rename
+                } catch (unsupported: IOException) {
+                    // A file system without locks: no clean-up can tell this copy is running, and
+                    // one that deletes its file makes the rename fail, after which get() copies again.
+                }
                 // Not closed on its own: closing it would close the channel, and with it the lock.
                 write(Channels.newOutputStream(copy.channel))
                 copy.fd.sync() // the data must be on disk before the rename makes it visible
