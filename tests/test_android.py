@@ -40,13 +40,13 @@ def test_aar_has_the_layout_android_expects(random_build):
     with zipfile.ZipFile(aar) as archive:
         names = archive.namelist()
         assert names == sorted(names)
-        assert set(names) == {"AndroidManifest.xml", "R.txt", "assets/mnv3-small-fp32.pte", "classes.jar", "proguard.txt",
+        assert set(names) == {"AndroidManifest.xml", "R.txt", "assets/mnv3-sdk/com.example.mnv3/mnv3-small-fp32.pte", "classes.jar", "proguard.txt",
                               AAR_METADATA_ENTRY}
         manifest = archive.read("AndroidManifest.xml").decode()
         assert 'package="com.example.mnv3"' in manifest and f'android:minSdkVersion="{MIN_SDK}"' in manifest
-        model = archive.getinfo("assets/mnv3-small-fp32.pte")
+        model = archive.getinfo("assets/mnv3-sdk/com.example.mnv3/mnv3-small-fp32.pte")
         assert model.compress_type == zipfile.ZIP_STORED
-        assert archive.read("assets/mnv3-small-fp32.pte") == (random_build / "mnv3-small-fp32.pte").read_bytes()
+        assert archive.read("assets/mnv3-sdk/com.example.mnv3/mnv3-small-fp32.pte") == (random_build / "mnv3-small-fp32.pte").read_bytes()
         assert "org.pytorch.executorch" in archive.read("proguard.txt").decode()
         assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         classes_jar = archive.read("classes.jar")
@@ -194,7 +194,7 @@ def test_generated_library_files_and_settings(random_build):
     assert re.search(r"compileSdk = (\d+)", gradle).group(1) >= "35"
     assert int(re.search(r"minSdk = (\d+)", gradle).group(1)) == MIN_SDK
     assert 'noCompress += "pte"' in gradle
-    assert (library / "src" / "main" / "assets" / "mnv3-small-fp32.pte").is_file()
+    assert (library / "src" / "main" / "assets" / "mnv3-sdk" / "com.example.mnv3" / "mnv3-small-fp32.pte").is_file()
     assert "-keep class org.pytorch.executorch.**" in (library / "consumer-rules.pro").read_text()
     wrapper = (random_build / "android" / "gradle" / "wrapper" / "gradle-wrapper.properties").read_text()
     assert re.search(r"gradle-\d+\.\d+(\.\d+)?-bin\.zip", wrapper)
@@ -271,7 +271,7 @@ def test_no_aar_writes_the_gradle_project_only(digits, tmp_path, run_cli):
     out = tmp_path / "project-only"
     result = run_cli(*digits_build_args(digits, out), "--json")
     assert result.exit_code == 0
-    assert (out / "android" / "classifier" / "src" / "main" / "assets" / f"{out.name}.pte").is_file()
+    assert (out / "android" / "classifier" / "src" / "main" / "assets" / "mnv3-sdk" / "com.example.mnv3" / f"{out.name}.pte").is_file()
     assert not list(out.glob("*.aar"))
     import json
 

@@ -220,7 +220,7 @@ def test_camera_frames_are_always_closed(project):
     [stream] = blocks(activity, "val liveStream = LiveStream<Image>(")
     assert "release = Image::close," in stream
     assert int(re.search(r"const val MAX_IMAGES = (\d+)", activity).group(1)) >= 2 + 2
-    assert "ImageReader.newInstance(frameSize.width, frameSize.height, ImageFormat.YUV_420_888, MAX_IMAGES)" in activity
+    assert "ImageReader.newInstance(frames.width, frames.height, ImageFormat.YUV_420_888, MAX_IMAGES)" in activity
 
 
 def test_camera_is_released_in_on_pause_after_the_frame_in_flight(project):
@@ -262,13 +262,32 @@ def test_camera_frames_are_classified_off_the_main_thread(project):
     assert "private val worker: ExecutorService = Executors.newSingleThreadExecutor()" in activity
     assert len(re.findall(r"\.classify\(", activity)) == 1
     [stream] = blocks(activity, "val liveStream = LiveStream<Image>(")
-    assert ".classify(image, rotationDegrees)" in stream and "executor = worker," in stream
+    assert ".classify(image, processing)" in stream and "executor = worker," in stream
     assert re.search(r"worker\.execute \{\s*try \{\s*classifier = \w+\.create\(context, ", activity)
     assert 'HandlerThread("camera-frames")' in activity and "}, Handler(thread.looper))" in activity
     ui_blocks = blocks(activity, "runOnUiThread {")
     assert ui_blocks and not any("classifier" in block for block in ui_blocks)
     assert all("isDestroyed" in block for block in ui_blocks)
     assert activity.count("catch (error: Throwable)") == 1 and "Cannot load the model" in activity
+
+
+def test_the_camera_demo_classifies_what_its_preview_shows(project):
+    """Issue 23 item 7: the demo's TextureView covers the view and crops the overflow
+    (configureTransform, as Camera2Basic), so on a phone held upright the screen shows a narrower
+    part of the 4:3 frame than the central square the classifier takes of the whole frame. Each
+    frame is classified with ImageProcessingOptions.visibleInView of the frame's size, the current
+    rotation and the view's size (run on Robolectric: test_robolectric.py::
+    test_what_the_preview_shows_is_what_is_classified), recomputed whenever the rotation or the
+    view's size changes, and handed to the worker as one volatile object."""
+    activity = source(project, "demo", "CameraActivity.kt")
+    assert re.search(r"@Volatile\s+private var processing = ImageProcessingOptions\.DEFAULT", activity)
+    update = function_body(activity, "private fun updateProcessing() {")
+    assert ("ImageProcessingOptions.visibleInView(frame.width, frame.height, rotationDegrees, preview.width, "
+            "preview.height)") in update
+    assert "updateProcessing()" in function_body(activity, "private fun updateRotation() {")
+    assert "updateProcessing()" in function_body(activity, "private fun configureTransform() {")
+    assert activity.count("processing = ") == 2  # its declaration and updateProcessing
+    assert "frameSize = frames" in function_body(activity, "private fun startCamera() {")
 
 
 def test_camera_rotation_is_the_camera2_formula_for_the_display_rotation(project, tmp_path):

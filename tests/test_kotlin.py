@@ -304,20 +304,77 @@ def test_inference_threads_are_decided_once_per_process(harness):
     (extension/android/jni/jni_layer.cpp, v1.4.1 and main: numThreads != 0 ? numThreads :
     cpuinfo_get_processors_count() / 2, then threadpool->_unsafe_reset_threadpool(thread_count)),
     and extension/threadpool/threadpool.cpp recreates the pool for a different count (a no-op for the
-    same count or 0). So the first load decides; 0 later means the decided count, passed explicitly;
-    another count is refused naming both; a second generated library shares the decision."""
+    same count or 0). So the first load decides, atomically (64 first loads racing on 16 threads
+    agree on one count); 0 later means the decided count, passed explicitly; another count is
+    refused naming both; a second generated library shares the decision; the default count is
+    computed only when it decides."""
     result = harness_lines(harness.run("threads"))
     assert result["before"] == "0"
-    assert result["first_default_8_cores"] == "4"  # cores / 2, as the runtime resolves 0
+    assert result["first_default"] == "4"
     assert result["then_default"] == result["then_same"] == result["current"] == "4"
     assert result["then_other"].startswith("IllegalStateException: numThreads = 2, ")
     assert "already runs 4 threads" in result["then_other"]
-    assert result["first_explicit"] == result["then_default_after_explicit"] == "3"
-    assert result["first_default_1_core"] == "1"
+    assert result["first_explicit"] == result["then_default_after_explicit"] == result["default_not_asked"] == "3"
     assert result["this_library"] == result["other_library_default"] == "6"
     assert "numThreads = 2" in result["other_library_other"] and "runs 6 threads" in result["other_library_other"]
     decided = result["race_decided"]
-    assert decided in {"1", "2", "3", "4"} and result["race"] == f"{decided},refused"  # 0 proposes 8 / 2
+    assert decided in {"1", "2", "3", "4"} and result["race"] == f"{decided},refused"  # 0 proposes 4
+
+
+def arm_cpuinfo(online: int) -> str:
+    """/proc/cpuinfo of an arm64 kernel, which lists the processors online."""
+    return "".join(f"processor\t: {n}\nBogoMIPS\t: 38.40\nCPU part\t: 0xd05\n\n" for n in range(online))
+
+
+@pytest.mark.parametrize(("possible", "present", "cpuinfo", "arch", "count"), [
+    ("0-7", "0-7", arm_cpuinfo(8), "aarch64", 8),
+    ("0-7", "0-7", arm_cpuinfo(4), "aarch64", 4),  # cores 4-7 offline: /proc/cpuinfo lists 0-3 only
+    ("0-7", "0-7", arm_cpuinfo(4), "x86_64", 8),  # x86: cpuinfo does not require /proc/cpuinfo's list
+    ("0-3,6-7", "0-7", None, "x86_64", 6),  # possible and present intersect
+    ("0-7", None, None, "x86_64", 8),  # one list alone
+    ("0-7", "0-5", "", "aarch64", 6),  # an unreadable /proc/cpuinfo does not filter
+])
+def test_the_default_thread_count_is_executorchs_rule(harness, tmp_path, possible, present, cpuinfo, arch, count):
+    """Issue 23 item 9: with numThreads 0, the first load decided availableProcessors() / 2, which is
+    not what ExecuTorch does. Module.load(path, mode, 0) takes cpuinfo_get_processors_count() / 2
+    (jni_layer.cpp; the performance-core rule, get_num_performant_cores, is its LLM runner's, and the
+    pool's initial size is overridden by the load), and pytorch/cpuinfo counts on Linux the
+    processors in both /sys/devices/system/cpu/possible and present, on ARM also reported in
+    /proc/cpuinfo (src/arm/linux/init.c: valid_processors; src/x86/linux/init.c). Runtime.
+    availableProcessors() counts the processors online (Dalvik: sysconf(_SC_NPROCESSORS_ONLN)) or
+    those the process may run on (OpenJDK): another number whenever cores are offline or reserved."""
+    folder = tmp_path / "cpu"
+    folder.mkdir()
+    (folder / "possible").write_text(possible + "\n")
+    if present is not None:
+        (folder / "present").write_text(present + "\n")
+    info = tmp_path / "cpuinfo"
+    if cpuinfo is not None:
+        info.write_text(cpuinfo)
+    assert harness.run("cpus", str(folder), str(info), arch).strip() == str(count)
+
+
+def test_the_default_thread_count_on_this_machine(harness):
+    """On this host (Linux, x86_64) the first claim of 0 reads the real files: possible and present.
+    The JVM is told it has 8 processors (-XX:ActiveProcessorCount, what availableProcessors()
+    returns), which cpuinfo, and so ExecuTorch's Module.load, does not see: the count must not
+    follow it (it did: availableProcessors() / 2 = 4)."""
+    import subprocess
+
+    def cpus(name: str) -> set[int]:
+        found: set[int] = set()
+        for part in Path(f"/sys/devices/system/cpu/{name}").read_text().strip().split(","):
+            low, _, high = part.partition("-")
+            found.update(range(int(low), int(high or low) + 1))
+        return found
+
+    command = harness.command("default-claim")
+    command.insert(1, "-XX:ActiveProcessorCount=8")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    claimed, available = result.stdout.split()
+    assert available == "8"
+    assert int(claimed) == max(1, len(cpus("possible") & cpus("present")) // 2)
 
 
 def test_model_copy_is_cached_by_key_checked_and_redone_when_damaged(harness, tmp_path):
@@ -356,6 +413,50 @@ def test_processes_racing_to_copy_the_model_all_get_the_whole_file(harness, tmp_
         assert process.returncode == 0, stderr
         assert stdout.strip() == expected
     assert hashlib.sha256((folder / "model.pte").read_bytes()).hexdigest() == expected
+    assert sorted(p.name for p in folder.iterdir()) == ["model.pte", "model.pte.stamp"]
+
+
+def _wait_for(condition, what: str, timeout: float = 60.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_a_copy_killed_half_way_leaves_no_temporary_file_after_the_next_start(harness, tmp_path):
+    """Issue 23 item 8: a process killed during the model's copy (SIGKILL, as Android's low-memory
+    killer ends a background app) left its .tmp in app storage for ever. The next start's copy
+    deletes every temporary file no running copy holds a lock on (a copy locks its own until the
+    rename; the kernel drops a dead process's locks), and leaves the one of a copy still running in
+    another process, which then completes: both get the whole file."""
+    import hashlib
+    import subprocess
+
+    source = tmp_path / "model.bin"
+    source.write_bytes(np.random.default_rng(2).integers(0, 256, 16_000_000, dtype=np.uint8).tobytes())
+    expected = hashlib.sha256(source.read_bytes()).hexdigest()
+    folder = tmp_path / "cache"
+    killed = subprocess.Popen(harness.command("cache-slow", str(folder), str(source), "install-1"),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(lambda: any(p.stat().st_size > 0 for p in folder.glob("*.tmp")), "the copy to start")
+    killed.kill()
+    killed.communicate(timeout=60)
+    [abandoned] = folder.glob("*.tmp")
+    # The app starts again and copies (slowly): its first step removes the abandoned file.
+    running = subprocess.Popen(harness.command("cache-slow", str(folder), str(source), "install-2"),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(lambda: not abandoned.exists() and list(folder.glob("*.tmp")), "the abandoned copy to be removed",
+              timeout=30)
+    [in_progress] = folder.glob("*.tmp")
+    # Another process of the app starts meanwhile: it must leave the running copy's file alone.
+    assert harness.run("cache-race", str(folder), str(source), "install-2").strip() == expected
+    still_running = running.poll() is None
+    assert still_running and in_progress.exists(), "the running copy's temporary file was deleted under it"
+    stdout, stderr = running.communicate(timeout=300)
+    assert running.returncode == 0, stderr
+    assert stdout.strip() == expected
     assert sorted(p.name for p in folder.iterdir()) == ["model.pte", "model.pte.stamp"]
 
 

@@ -132,3 +132,23 @@ def test_exif_orientation_is_read_from_a_stream_and_a_uri(outcomes):
     with the framework's android.media.ExifInterface (Robolectric runs the real class) from JPEGs
     Pillow wrote with each orientation, mapped as androidx's ExifInterface.getRotationDegrees."""
     check(outcomes, "OrientationTest.exifOrientationGivesTheRotationToUpright")
+
+
+def test_what_the_preview_shows_is_what_is_classified(outcomes):
+    """Issue 23 item 7: the classifier took the central square of the whole frame, while a preview
+    that covers its view (PreviewView's FILL_CENTER, the demo's TextureView) shows the centre with
+    the view's shape: on a phone held upright, a narrower part. ImageProcessingOptions.visibleInView
+    (the demo's call) and a CameraFrame's upright region make the classified pixels exactly the
+    visible ones: the very input tensor of a frame holding only them."""
+    check(outcomes, "RegionOfInterestTest.theVisibleRegionIsTheCentreOfTheUprightPictureWithTheViewsShape",
+          "RegionOfInterestTest.whatAPortraitPreviewShowsIsWhatIsClassified",
+          "RegionOfInterestTest.aCameraFramesUprightRegionIsClassifiedWhateverItsRotation")
+
+
+def test_classifiers_created_at_once_share_one_thread_count(outcomes):
+    """Issue 23 item 9: every Module.load resizes ExecuTorch's one process-wide pool (jni_layer.cpp:
+    _unsafe_reset_threadpool; threadpool.cpp recreates the pool for a new count), so two first
+    loads racing, or a later load asking for another count, resized a pool other classifiers use.
+    32 creations at once on 16 threads, asking for 0, 2 or 3: one count is decided, every load passes
+    it (the test double records each reset), and the others are refused before loading anything."""
+    check(outcomes, "ThreadsTest.classifiersCreatedAtOnceShareOneThreadCountAndNeverResizeThePool")

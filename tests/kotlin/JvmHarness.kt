@@ -31,8 +31,13 @@ fun main(args: Array<String>) {
         "metadata" -> printMetadata(File(args[1]))
         "metadata-error" -> println(metadataError(File(args[1])))
         "threads" -> threadPolicy()
+        // cpuinfo's processor count for a fake /sys/devices/system/cpu (args[1]) and /proc/cpuinfo (args[2]).
+        "cpus" -> println(InferenceThreads.cpuinfoProcessorsCount(File(args[1]), File(args[2]), args[3]))
+        "default-claim" -> println("${InferenceThreads.claim(0)} ${Runtime.getRuntime().availableProcessors()}")
         "cache" -> cacheScenarios(File(args[1]), File(args[2]))
         "cache-race" -> println(sha256(cacheOf(File(args[1])).get("model.pte", args[3], File(args[2]).length()) { File(args[2]).inputStream() }))
+        // A copy that reads its source slowly (a chunk per 20 ms), for a test to kill half-way or to race.
+        "cache-slow" -> println(sha256(cacheOf(File(args[1])).get("model.pte", args[3], File(args[2]).length()) { SlowStream(File(args[2])) }))
         "bench-result" -> benchResult(File(args[1]), args[2].toInt())
         "model-input" -> modelInput(File(args[1]), File(args[2]), File(args[3]))
         "half" -> halves(File(args[1]), File(args[2]))
@@ -223,27 +228,27 @@ private fun threadPolicy() {
     }
     System.clearProperty(InferenceThreads.PROPERTY)
     println("before=${InferenceThreads.current()}")
-    println("first_default_8_cores=${attempt { InferenceThreads.claim(0, 8) }}")
-    println("then_default=${attempt { InferenceThreads.claim(0, 8) }}")
-    println("then_same=${attempt { InferenceThreads.claim(4, 8) }}")
-    println("then_other=${attempt { InferenceThreads.claim(2, 8) }}")
+    println("first_default=${attempt { InferenceThreads.claim(0) { 4 } }}") // the runtime's count for 0, say 8 / 2
+    println("then_default=${attempt { InferenceThreads.claim(0) { 4 } }}")
+    println("then_same=${attempt { InferenceThreads.claim(4) }}")
+    println("then_other=${attempt { InferenceThreads.claim(2) }}")
     println("current=${InferenceThreads.current()}")
     System.clearProperty(InferenceThreads.PROPERTY)
-    println("first_explicit=${attempt { InferenceThreads.claim(3, 8) }}")
-    println("then_default_after_explicit=${attempt { InferenceThreads.claim(0, 8) }}")
-    System.clearProperty(InferenceThreads.PROPERTY)
-    println("first_default_1_core=${attempt { InferenceThreads.claim(0, 1) }}")
+    println("first_explicit=${attempt { InferenceThreads.claim(3) }}")
+    println("then_default_after_explicit=${attempt { InferenceThreads.claim(0) { 4 } }}")
+    // The default is asked for only when it decides: never once a count is decided.
+    println("default_not_asked=${attempt { InferenceThreads.claim(0) { error("asked") } }}")
     // Another generated library (its own package, its own copy of the class) sees the same decision.
     System.clearProperty(InferenceThreads.PROPERTY)
-    println("this_library=${attempt { InferenceThreads.claim(6, 8) }}")
-    println("other_library_default=${attempt { com.example.other.InferenceThreads.claim(0, 8) }}")
-    println("other_library_other=${attempt { com.example.other.InferenceThreads.claim(2, 8) }}")
+    println("this_library=${attempt { InferenceThreads.claim(6) }}")
+    println("other_library_default=${attempt { com.example.other.InferenceThreads.claim(0) { 4 } }}")
+    println("other_library_other=${attempt { com.example.other.InferenceThreads.claim(2) }}")
     // Many first loads at once, asking for different counts: exactly one count wins.
     System.clearProperty(InferenceThreads.PROPERTY)
     val pool = Executors.newFixedThreadPool(16)
     val start = CountDownLatch(1)
     val results = (0 until 64).map { index ->
-        pool.submit(Callable { start.await(); attempt { InferenceThreads.claim(index % 4, 8) } })
+        pool.submit(Callable { start.await(); attempt { InferenceThreads.claim(index % 4) { 4 } } })
     }
     start.countDown()
     println("race=" + results.map { it.get() }.map { if (it.startsWith("Illegal")) "refused" else it }.toSortedSet().joinToString(","))
@@ -351,4 +356,12 @@ private fun benchResult(folder: File, iterations: Int) {
     val yuv = BenchmarkResult.EndToEnd(1280, 720, doubleArrayOf(1.5), "yuv", 90)
     BenchmarkResult.write(File(folder, "end_to_end_yuv.json"), BenchmarkResult.success("m.pte", "Acme", 1, 1, 0, 1.0, 2.0, doubleArrayOf(2.0), 1, yuv))
     println("leftovers=${folder.listFiles { f -> f.name.endsWith(".tmp") }!!.size}")
+}
+
+/** Reads [file] 64 KiB at a time, 20 ms apart: a copy that takes long enough to be caught half-way. */
+private class SlowStream(file: File) : java.io.FilterInputStream(file.inputStream()) {
+    override fun read(buffer: ByteArray, offset: Int, length: Int): Int {
+        Thread.sleep(20)
+        return super.read(buffer, offset, minOf(length, 1 shl 16))
+    }
 }

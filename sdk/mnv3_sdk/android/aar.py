@@ -80,7 +80,7 @@ def write_aar(target: Path, settings: AndroidSettings, classes: Path, consumer_r
             "classes.jar": classes.read_bytes(),
             "R.txt": b"",
             "proguard.txt": consumer_rules,
-            f"assets/{settings.model_asset}": model,
+            f"assets/{settings.asset_path}": model,
         },
         stored=(".pte",),
     )

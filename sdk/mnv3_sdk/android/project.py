@@ -63,6 +63,13 @@ class AndroidSettings:
     quant: str
 
     @property
+    def asset_path(self) -> str:
+        """Where the library keeps its model among the app's assets: under its package, because AGP
+        merges the assets of all libraries into one folder and keeps one file per path without a
+        word (two libraries built with the default model name would otherwise ship the same path)."""
+        return f"mnv3-sdk/{self.package}/{self.model_asset}"
+
+    @property
     def maven_coordinates(self) -> tuple[str, str, str]:
         """(group, artifact, version) of the library in the local Maven repository."""
         return self.package, self.model_asset.removesuffix(".pte"), "1.0.0"
@@ -72,6 +79,7 @@ class AndroidSettings:
             "package": self.package,
             "class_name": self.class_name,
             "model_asset": self.model_asset,
+            "model_asset_path": self.asset_path,
             "arch": self.arch,
             "quant": self.quant,
             "library_module": LIBRARY_MODULE,

@@ -165,9 +165,9 @@ def build_android(
     """Write ``out_dir/android`` always; ``<name>.aar`` and ``maven/`` when the toolchain allows."""
     project = out_dir / "android"
     render_project(settings, project)
-    assets = project / LIBRARY_MODULE / "src" / "main" / "assets"
-    assets.mkdir(parents=True, exist_ok=True)
-    (assets / settings.model_asset).write_bytes(model)
+    asset = project / LIBRARY_MODULE / "src" / "main" / "assets" / settings.asset_path
+    asset.parent.mkdir(parents=True, exist_ok=True)
+    asset.write_bytes(model)
     if not build_aar:
         return AndroidResult(project, None, None, "AAR skipped (--no-aar)", None)
     try:

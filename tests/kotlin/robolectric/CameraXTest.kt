@@ -5,6 +5,7 @@ package com.example.mnv3.robolectric
 
 import android.graphics.ImageFormat
 import android.graphics.Rect
+import android.graphics.RectF
 import android.media.Image
 import androidx.camera.core.ExperimentalGetImage
 import androidx.camera.core.ImageInfo
@@ -29,7 +30,7 @@ import org.pytorch.executorch.TestPrograms
 import org.robolectric.RobolectricTestRunner
 
 /** The adapter CameraFrame's KDoc gives apps, word for word. */
-fun ImageProxy.toCameraFrame() = CameraFrame(width, height, planes.map { YuvPlane(it.buffer, it.rowStride, it.pixelStride) }, imageInfo.rotationDegrees, cropRect, imageInfo.timestamp, ::close)
+fun ImageProxy.toCameraFrame(uprightRegion: RectF? = null) = CameraFrame(width, height, planes.map { YuvPlane(it.buffer, it.rowStride, it.pixelStride) }, imageInfo.rotationDegrees, cropRect, imageInfo.timestamp, ::close, uprightRegion)
 
 /**
  * An ImageProxy as ImageAnalysis hands one out: YUV_420_888 planes, crop rect, rotation and

@@ -41,7 +41,8 @@ open class Module private constructor(private val program: TestPrograms.Program)
                     "Failed to create Module: not a program the test registered: $modelPath",
                 )
             // jni_layer.cpp: numThreads != 0 ? numThreads : cpuinfo_get_processors_count() / 2, then
-            // _unsafe_reset_threadpool(count) when count > 0.
+            // _unsafe_reset_threadpool(count) when count > 0. For 0 the double takes the JVM's processor
+            // count for cpuinfo's (equal on the test hosts); the library always passes a count.
             val count = if (numThreads != 0) numThreads else Runtime.getRuntime().availableProcessors() / 2
             if (count > 0) TestPrograms.threadPoolResets.add(count)
             TestPrograms.loads.incrementAndGet()

@@ -13,7 +13,8 @@ import android.graphics.RectF
  * The region is given either normalised ([regionOfInterest], MediaPipe's convention: 0..1 of the
  * image's width and height) or in pixels ([pixelRegionOfInterest]), never both. A normalised
  * region becomes the pixels between its edges rounded to the nearest pixel edge. For a region
- * seen on screen, in the upright picture, use [fromUprightRegion].
+ * seen on screen, in the upright picture, use [fromUprightRegion]; for what a camera preview
+ * shows, [visibleInView].
  *
  * ```
  * val upright = ImageProcessingOptions(rotationDegrees = ExifOrientation.rotationDegrees(context, uri))
@@ -142,12 +143,11 @@ class ImageProcessingOptions private constructor(
 
         /**
          * Options for a region given in the *upright* picture (what the user sees: a preview's
-         * visible part, a crop drawn on screen), normalised to it, of an image stored
+         * visible part, a box drawn on screen), normalised to it, of an image stored
          * [rotationDegrees] away from upright: the region is mapped back into the stored image's
-         * coordinates, where MediaPipe's convention puts it. For a preview that fills its view
-         * and crops the overflow (`PreviewView`'s FILL_CENTER, or a `TextureView` scaled to cover
-         * its view), the visible region is the centre part of the upright frame with the view's
-         * aspect ratio: see [visibleRegion].
+         * coordinates, where MediaPipe's convention puts it, and the rotation kept.
+         *
+         * @throws InvalidImageProcessingOptionsException for a region or rotation the constructor refuses.
          */
         @JvmStatic
         fun fromUprightRegion(upright: RectF, rotationDegrees: Int): ImageProcessingOptions {
@@ -162,9 +162,49 @@ class ImageProcessingOptions private constructor(
         }
 
         /**
+         * Options that classify what a preview of [viewWidth]×[viewHeight] shows of a camera
+         * frame, where the preview fills its view and crops the overflow equally on both sides:
+         * CameraX's `PreviewView` in its default FILL_CENTER, or a `TextureView` scaled to cover
+         * its view (the camera demo). Without them the classifier takes the central square of the
+         * whole frame, which on a phone held upright is wider than what the screen shows.
+         *
+         * The frame is [pictureWidth]×[pictureHeight] as the sensor delivers it (its crop
+         * rectangle's size; only the aspect ratio matters) and needs [rotationDegrees] clockwise
+         * to be upright, as passed to `classify`. The preview must show the same field of view as
+         * the frames, which it does when both streams have the same aspect ratio. For CameraX,
+         * binding the use cases with `previewView.viewPort` (a `UseCaseGroup`) instead makes each
+         * `ImageProxy`'s crop rectangle the visible part, which the classifier already honours.
+         *
+         * ```
+         * val crop = image.cropRect
+         * val options = ImageProcessingOptions.visibleInView(crop.width(), crop.height(), rotation, preview.width, preview.height)
+         * classifier.classify(image, options)
+         * ```
+         *
+         * @throws InvalidImageProcessingOptionsException if a size is not positive or the rotation
+         *   is not a multiple of 90.
+         */
+        @JvmStatic
+        fun visibleInView(pictureWidth: Int, pictureHeight: Int, rotationDegrees: Int, viewWidth: Int, viewHeight: Int): ImageProcessingOptions {
+            val rotation = validRotation(rotationDegrees)
+            val sideways = rotation % 180 == 90
+            val upright = visibleRegion(
+                if (sideways) pictureHeight else pictureWidth,
+                if (sideways) pictureWidth else pictureHeight,
+                viewWidth,
+                viewHeight,
+            )
+            return fromUprightRegion(upright, rotation)
+        }
+
+        /**
          * The part of an upright picture of [pictureWidth]×[pictureHeight] that a view of
          * [viewWidth]×[viewHeight] shows when the picture is scaled to cover the view and the
-         * overflow is cropped equally on both sides (FILL_CENTER), normalised to the picture.
+         * overflow is cropped equally on both sides (FILL_CENTER), normalised to the picture: the
+         * centre of the picture with the view's aspect ratio. For a [CameraFrame], which carries
+         * its own rotation, this is its `uprightRegion`.
+         *
+         * @throws InvalidImageProcessingOptionsException if a size is not positive.
          */
         @JvmStatic
         fun visibleRegion(pictureWidth: Int, pictureHeight: Int, viewWidth: Int, viewHeight: Int): RectF {
@@ -173,7 +213,7 @@ class ImageProcessingOptions private constructor(
                     "sizes must be positive: picture ${pictureWidth}×$pictureHeight, view ${viewWidth}×$viewHeight",
                 )
             }
-            // Scaled by max(view / picture) on both axes: one axis fits, the other overflows.
+            // Scaled by the larger of the two ratios: one axis fits the view, the other overflows it.
             val scale = maxOf(viewWidth.toDouble() / pictureWidth, viewHeight.toDouble() / pictureHeight)
             val shownWidth = minOf(1.0, viewWidth / (pictureWidth * scale)).toFloat()
             val shownHeight = minOf(1.0, viewHeight / (pictureHeight * scale)).toFloat()

@@ -41,7 +41,8 @@ import org.pytorch.executorch.Tensor
  * ```
  *
  * ExecuTorch runs every model in the process on one thread pool, so the thread count is a
- * process-wide setting: the first model loaded decides it (see [Options.numThreads]).
+ * process-wide setting: the first model loaded decides it, once, and no later load resizes the
+ * pool (see [Options.numThreads]).
  */
 class MobileNetV3Classifier private constructor(
     private val module: Module,
@@ -65,10 +66,13 @@ class MobileNetV3Classifier private constructor(
      * @property categoryAllowlist when not empty, only these labels are returned.
      * @property categoryDenylist these labels are never returned; cannot be combined with an allowlist.
      * @property numThreads CPU threads for inference, for the whole process: ExecuTorch has one
-     *   thread pool that all models share, and resizing it under a loaded model crashes the app. The
-     *   first model loaded in the process decides the count (0: half the CPU cores, as ExecuTorch
-     *   chooses); later models asking for 0 use that count, and asking for another count makes
-     *   [create] throw an [IllegalStateException]. [numThreadsInUse] tells the count decided.
+     *   thread pool that all models share, every `Module.load` resizes it, and resizing it under a
+     *   loaded model crashes the app. So the first model loaded in the process decides the count,
+     *   once, even when several are created at the same time on different threads (0: what
+     *   ExecuTorch's `Module.load` takes for 0, half the processors cpuinfo counts); every later
+     *   load passes that count, so the pool is never resized; later models asking for 0 use it,
+     *   and asking for another count makes [create] throw an [IllegalStateException] before
+     *   anything is loaded. [numThreadsInUse] tells the count decided.
      * @property modelAssetName the model file in the app's assets.
      */
     data class Options(
@@ -229,8 +233,10 @@ class MobileNetV3Classifier private constructor(
     /**
      * Classifies a region of a YUV_420_888 camera frame turned upright (see
      * [ImageProcessingOptions]); the region is a part of the image's crop rectangle, normalised to
-     * it or in its pixels, in the sensor's orientation. To classify what a preview shows, see
-     * [ImageProcessingOptions.fromUprightRegion]. A chroma sample covers 2×2 pixels, so an odd left
+     * it or in its pixels, in the sensor's orientation. Without a region the central square of the
+     * whole picture is classified, which is more than a preview shows when its view's shape differs
+     * from the frame's: [ImageProcessingOptions.visibleInView] gives the options that classify what
+     * the preview shows. A chroma sample covers 2×2 pixels, so an odd left
      * or top edge of the region is moved one pixel out (see [YuvFrame.cropped]). Blocking; the
      * image stays the caller's to close.
      *
@@ -247,10 +253,12 @@ class MobileNetV3Classifier private constructor(
 
     /**
      * Classifies a camera frame (CameraX's `ImageProxy` adapts in one line, see [CameraFrame]) with
-     * its own rotation and crop rectangle, and closes it, whatever happens: classified, failed,
-     * or this classifier closed. Blocking.
+     * its own rotation, crop rectangle and [CameraFrame.uprightRegion], and closes it, whatever
+     * happens: classified, failed, or this classifier closed. Blocking.
      *
      * @throws IllegalStateException if this classifier is closed (the frame is closed first).
+     * @throws InvalidImageProcessingOptionsException if the frame's upright region is not a region
+     *   of its picture (the frame is closed first).
      */
     @WorkerThread
     fun classify(frame: CameraFrame): ClassificationResult = frame.use {
@@ -378,8 +386,12 @@ class MobileNetV3Classifier private constructor(
     }
 
     companion object {
-        /** The model file this library ships in its assets. */
-        const val DEFAULT_MODEL_ASSET = "mnv3-small-int8.pte"
+        /**
+         * The model file this library ships in its assets, under a folder named after its package:
+         * the build merges the assets of every library into the app's, keeping one file per path,
+         * so two libraries with the same model name must not share a path.
+         */
+        const val DEFAULT_MODEL_ASSET = "mnv3-sdk/com.example.mnv3/mnv3-small-int8.pte"
 
         /**
          * The inference thread count of this process, decided by the first model loaded (by this

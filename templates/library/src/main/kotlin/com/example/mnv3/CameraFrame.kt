@@ -16,59 +16,66 @@ import java.util.concurrent.atomic.AtomicBoolean
  * CameraX adapts in one line (no CameraX dependency in this library; `ImageProxy.getImage()`
  * may be null, its planes never are):
  * ```
- * fun ImageProxy.toCameraFrame() = CameraFrame(width, height, planes.map { YuvPlane(it.buffer, it.rowStride, it.pixelStride) }, imageInfo.rotationDegrees, cropRect, imageInfo.timestamp, ::close)
+ * fun ImageProxy.toCameraFrame(uprightRegion: RectF? = null) = CameraFrame(width, height, planes.map { YuvPlane(it.buffer, it.rowStride, it.pixelStride) }, imageInfo.rotationDegrees, cropRect, imageInfo.timestamp, ::close, uprightRegion)
  * ```
  * and Camera2 with [of]. An `ImageAnalysis` has few buffers and stops delivering frames once they
  * are all held, which is why the frame, not the caller, is closed by the library.
  *
+ * The classifier takes the central square of the picture, which is not what a preview shows when
+ * the view's shape differs from the frame's: pass the preview's visible part as [uprightRegion]
+ * (`proxy.toCameraFrame(ImageProcessingOptions.visibleRegion(uprightWidth, uprightHeight,
+ * previewView.width, previewView.height))`), or bind CameraX's use cases with
+ * `previewView.viewPort`, which makes the crop rectangle the visible part.
+ *
  * @property rotationDegrees the clockwise rotation to upright: 0, 90, 180 or 270
  *   (`imageInfo.rotationDegrees`; with Camera2, from the sensor and display orientations).
- * @property cropRect the picture's part of the buffer, in buffer pixels; null for all of it.
+ * @param cropRect the picture's part of the buffer, in buffer pixels; null for all of it.
+ * @param uprightRegion the part of the upright picture to classify, see [uprightRegion].
  * @property timestampNanos the frame's time, for [LiveStream.submit].
  */
-class CameraFrame(
+class CameraFrame @JvmOverloads constructor(
     val width: Int,
     val height: Int,
     planes: List<YuvPlane>,
     val rotationDegrees: Int,
-    val cropRect: Rect?,
+    cropRect: Rect?,
     val timestampNanos: Long,
     private val onClose: Runnable,
+    uprightRegion: RectF? = null,
 ) : Closeable {
     private val closed = AtomicBoolean()
     private val planes = planes.toList()
+
+    /** The picture's part of the buffer, or null for all of it. A copy: [Rect] is mutable. */
+    val cropRect: Rect? = cropRect?.let(::Rect)
+
+    /**
+     * The part of the upright picture to classify, normalised to it (0..1 of the crop rectangle
+     * turned by [rotationDegrees]): what the user sees, such as
+     * [ImageProcessingOptions.visibleRegion] of the preview's view; null for the whole picture.
+     * Given upright, it stays right when the phone turns and the frames' rotation changes. A copy:
+     * [RectF] is mutable. Checked when the frame is classified (the frame is then closed).
+     */
+    val uprightRegion: RectF? = uprightRegion?.let(::RectF)
 
     init {
         require(planes.size == 3) { "a YUV_420_888 frame has 3 planes, got ${planes.size}" }
     }
 
     /**
-     * The part of the picture (the crop rectangle) to classify, normalised to it and in the
-     * sensor's orientation, before the rotation, as [ImageProcessingOptions.regionOfInterest]; null
-     * (the default) for all of it. Set it before handing the frame over; to classify what the
-     * preview shows: `ImageProcessingOptions.fromUprightRegion(visible, frame.rotationDegrees).regionOfInterest`.
-     *
-     * @throws InvalidImageProcessingOptionsException when set to a region that is empty, upside
-     *   down or not within 0..1.
-     */
-    var regionOfInterest: RectF? = null
-        set(value) {
-            field = value?.let { ImageProcessingOptions(it).regionOfInterest }
-        }
-
-    /**
-     * The frame as [YuvFrame]: the crop rectangle's part (and of that, the [regionOfInterest]),
+     * The frame as [YuvFrame]: the crop rectangle's part (and of that, the [uprightRegion]),
      * turned by [rotationDegrees].
      *
-     * @throws InvalidImageProcessingOptionsException if the region covers less than a pixel.
+     * @throws InvalidImageProcessingOptionsException if the upright region is empty, upside down,
+     *   not within 0..1 or covers less than a pixel.
      */
     fun toYuvFrame(): YuvFrame {
         val whole = YuvFrame(width, height, planes[0], planes[1], planes[2], rotationDegrees)
         val crop = cropRect
         val picture = if (crop == null) whole else whole.cropped(crop.left, crop.top, crop.right, crop.bottom)
-        val region = regionOfInterest ?: return picture
-        val pixels = ImageProcessingOptions(region).regionIn(picture.width, picture.height)
-        return picture.cropped(pixels.left, pixels.top, pixels.right, pixels.bottom)
+        val upright = uprightRegion ?: return picture
+        val region = ImageProcessingOptions.fromUprightRegion(upright, rotationDegrees).regionIn(picture.width, picture.height)
+        return picture.cropped(region.left, region.top, region.right, region.bottom)
     }
 
     /** Gives the frame back to the camera; only the first call does anything. */
@@ -82,19 +89,20 @@ class CameraFrame(
     companion object {
         /**
          * A frame of a YUV_420_888 `Image` (Camera2's `ImageReader`): its planes, crop rectangle and
-         * timestamp; closing the frame closes the image.
+         * timestamp, and the [uprightRegion] to classify; closing the frame closes the image.
          *
          * @throws IllegalArgumentException if the image is not YUV_420_888 (it is closed first).
          */
         @JvmStatic
-        fun of(image: Image, rotationDegrees: Int): CameraFrame {
+        @JvmOverloads
+        fun of(image: Image, rotationDegrees: Int, uprightRegion: RectF? = null): CameraFrame {
             if (image.format != android.graphics.ImageFormat.YUV_420_888) {
                 val format = image.format
                 image.close()
                 throw IllegalArgumentException("expected a YUV_420_888 image (ImageFormat 35), got format $format")
             }
             val planes = image.planes.map { YuvPlane(it.buffer, it.rowStride, it.pixelStride) }
-            return CameraFrame(image.width, image.height, planes, rotationDegrees, image.cropRect, image.timestamp, image::close)
+            return CameraFrame(image.width, image.height, planes, rotationDegrees, image.cropRect, image.timestamp, image::close, uprightRegion)
         }
     }
 }

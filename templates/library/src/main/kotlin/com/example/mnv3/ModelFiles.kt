@@ -12,18 +12,21 @@ import java.io.FileNotFoundException
  */
 internal object ModelFiles {
     /**
-     * The copy of [assetName] in [folderName] under `noBackupFilesDir`: each library passes a folder
-     * of its own (its package), so two libraries with the same model file name cannot collide, and
-     * a copy of an asset has no place in the user's cloud backup.
+     * The copy of [assetName] (a path in the app's assets) in [folderName] under `noBackupFilesDir`,
+     * named as the asset's file: each library passes a folder of its own (its package), so two
+     * libraries with the same model file name cannot collide, and a copy of an asset has no place in
+     * the user's cloud backup. Two assets of one library with the same file name in different
+     * folders share the copy's name, and the cache key (the asset's whole path) tells them apart.
      */
     fun copyAssetIfChanged(context: Context, assetName: String, folderName: String): File {
         val folder = File(context.noBackupFilesDir, folderName)
+        val fileName = assetName.substringAfterLast('/')
         // Earlier generated libraries kept the copy in filesDir (and in backups): drop it after an update.
         val legacy = File(context.filesDir, "mnv3-sdk")
-        for (name in listOf(assetName, "$assetName.sha256", "$assetName.partial")) File(legacy, name).delete()
+        for (name in listOf(fileName, "$fileName.sha256", "$fileName.partial")) File(legacy, name).delete()
         // Assets change only when the app is installed or updated.
         val cacheKey = "${installTime(context)}/$assetName"
-        return ModelFileCache(folder).get(assetName, cacheKey, assetSize(context, assetName)) {
+        return ModelFileCache(folder).get(fileName, cacheKey, assetSize(context, assetName)) {
             context.assets.open(assetName)
         }
     }

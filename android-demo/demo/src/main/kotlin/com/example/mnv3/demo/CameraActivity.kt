@@ -33,6 +33,7 @@ import android.widget.TextView
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
 import com.example.mnv3.MobileNetV3Classifier
+import com.example.mnv3.ImageProcessingOptions
 import com.example.mnv3.LiveResult
 import com.example.mnv3.LiveStream
 import com.example.mnv3.LiveStreamListener
@@ -40,7 +41,8 @@ import com.example.mnv3.LiveStreamListener
 /**
  * Classifies what the back camera sees, live: a Camera2 preview on a [TextureView], and
  * YUV_420_888 frames from an [ImageReader] into the classifier's [LiveStream], which always takes
- * the newest frame. Shows the top 3, the frames classified per second and the preprocessing and
+ * the newest frame. What is classified is what the preview shows, not the central square of the
+ * whole frame (see [updateProcessing]). Shows the top 3, the frames classified per second and the preprocessing and
  * inference times. Everything is opened in [onResume] and released in [onPause], so the camera is
  * free for other apps while this one is in the background.
  */
@@ -65,14 +67,20 @@ class CameraActivity : Activity() {
     private var session: CameraCaptureSession? = null
     private var cameraId: String? = null
     private var previewSize: Size? = null
+    private var frameSize: Size? = null
     private var sensorOrientation = 0
     private var frontFacing = false
     private var resumed = false
     private var permissionRequested = false
 
-    // Written on the main thread when the display turns, read for each frame on the worker.
-    @Volatile
+    // The clockwise rotation that turns a frame upright on the display as it is now.
     private var rotationDegrees = 0
+
+    // What each frame is classified with (its rotation, and the part of it the preview shows):
+    // written on the main thread when the display turns or the view changes size, read for each
+    // frame on the worker, one object so a frame never gets the rotation of one and the region of another.
+    @Volatile
+    private var processing = ImageProcessingOptions.DEFAULT
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
@@ -153,18 +161,19 @@ class CameraActivity : Activity() {
     private fun startCamera() {
         if (frameThread != null) return // the permission result and onResume can both get here
         val manager = getSystemService(Context.CAMERA_SERVICE) as CameraManager
-        val frameSize: Size
+        val frames: Size
         try {
             val id = chooseCamera(manager) ?: return show("This device has no camera")
             val characteristics = manager.getCameraCharacteristics(id)
             val formats = characteristics.get(CameraCharacteristics.SCALER_STREAM_CONFIGURATION_MAP)
                 ?: return show("Camera $id reports no output sizes")
-            frameSize = chooseFrameSize(formats.getOutputSizes(ImageFormat.YUV_420_888) ?: emptyArray())
+            frames = chooseFrameSize(formats.getOutputSizes(ImageFormat.YUV_420_888) ?: emptyArray())
                 ?: return show("Camera $id cannot deliver YUV_420_888 frames")
-            previewSize = choosePreviewSize(formats.getOutputSizes(SurfaceTexture::class.java) ?: emptyArray(), frameSize)
+            previewSize = choosePreviewSize(formats.getOutputSizes(SurfaceTexture::class.java) ?: emptyArray(), frames)
             sensorOrientation = characteristics.get(CameraCharacteristics.SENSOR_ORIENTATION) ?: 0
             frontFacing = characteristics.get(CameraCharacteristics.LENS_FACING) == CameraCharacteristics.LENS_FACING_FRONT
             cameraId = id
+            frameSize = frames
         } catch (error: CameraAccessException) {
             Log.e(TAG, "cannot read the cameras", error)
             return show("Cannot use the camera: $error")
@@ -184,10 +193,11 @@ class CameraActivity : Activity() {
             }
         }
         // Built here rather than with openLiveStream (one rotation for the whole stream, on the
-        // classifier's own thread): each frame gets the display's rotation at the time it is
-        // classified, and the classifications queue on this activity's worker behind the model's load.
+        // classifier's own thread): each frame gets the display's rotation and the preview's
+        // visible region at the time it is classified, and the classifications queue on this
+        // activity's worker behind the model's load.
         val liveStream = LiveStream<Image>(
-            classify = { image -> checkNotNull(classifier) { "the model is not loaded" }.classify(image, rotationDegrees) },
+            classify = { image -> checkNotNull(classifier) { "the model is not loaded" }.classify(image, processing) },
             // The reader has MAX_IMAGES buffers: a frame not closed is one the camera cannot fill again.
             release = Image::close,
             listener = ResultsListener(),
@@ -196,7 +206,7 @@ class CameraActivity : Activity() {
         // Frames arrive on a thread of their own, so the main thread never waits for one, and are
         // handed to the stream there: submit never waits for a classification.
         val thread = HandlerThread("camera-frames").apply { start() }
-        val reader = ImageReader.newInstance(frameSize.width, frameSize.height, ImageFormat.YUV_420_888, MAX_IMAGES)
+        val reader = ImageReader.newInstance(frames.width, frames.height, ImageFormat.YUV_420_888, MAX_IMAGES)
         reader.setOnImageAvailableListener({ source ->
             // The newest frame; older ones are closed at once (ImageReader.acquireLatestImage).
             val image = source.acquireLatestImage() ?: return@setOnImageAvailableListener
@@ -330,6 +340,7 @@ class CameraActivity : Activity() {
         imageReader = null
         stream = null
         cameraId = null
+        frameSize = null
     }
 
     /** Shows each result; called on the worker, one frame at a time. */
@@ -376,6 +387,24 @@ class CameraActivity : Activity() {
 
     private fun updateRotation() {
         rotationDegrees = CameraRotation.frameRotation(sensorOrientation, frontFacing, displayRotationDegrees())
+        updateProcessing()
+    }
+
+    /**
+     * Classifies what the preview shows. The preview covers its view and crops the overflow
+     * ([configureTransform]), so when the view's shape differs from the frame's (a phone held
+     * upright: a tall view, a 4:3 frame) the screen shows a narrower part of the frame than the
+     * central square the classifier would take of the whole frame. The preview has the frames'
+     * aspect ratio ([choosePreviewSize]), so both show the same field of view; where the camera
+     * offers no preview size of that shape, the region is close but not exact.
+     */
+    private fun updateProcessing() {
+        val frame = frameSize
+        processing = if (frame == null || preview.width == 0 || preview.height == 0) {
+            ImageProcessingOptions(rotationDegrees = rotationDegrees)
+        } else {
+            ImageProcessingOptions.visibleInView(frame.width, frame.height, rotationDegrees, preview.width, preview.height)
+        }
     }
 
     private fun displayRotationDegrees(): Int {
@@ -420,6 +449,7 @@ class CameraActivity : Activity() {
             postRotate(-displayRotation.toFloat(), centerX, centerY)
             postScale(scale, scale, centerX, centerY)
         })
+        updateProcessing() // the view's size may have changed what it shows
     }
 
     private fun show(text: String) {
