@@ -174,6 +174,8 @@ BAD_INPUT = {
     "zero runs": (lambda t: [str(_write(t / "m.pte", bytes(4) + b"ET12" + bytes(64))), "--runs", "0"],
                   "--runs takes a whole number from 1"),
     "runs not a number": (lambda t: [str(t / "m.pte"), "--runs", "many"], "'many' is not a valid integer"),
+    "output under a file": (lambda t: [str(_write(t / "m.pte", bytes(4) + b"ET12" + bytes(64))), "--json",
+                                       str(_write(t / "file", b"x") / "profile.json")], "is not a folder"),
     "no sidecar": (lambda t: [str(_write(t / "m.pte", bytes(4) + b"ET12" + bytes(64)))],
                    "m.debug-handles.json not found beside"),
 }
@@ -182,10 +184,10 @@ BAD_INPUT = {
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
 def test_bad_input_gives_one_line_and_writes_nothing(case, tmp_path, run_cli, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    arguments, message = BAD_INPUT[case]
-    before = set(tmp_path.iterdir())
-    result = run_cli("profile", *arguments(tmp_path))
+    make_arguments, message = BAD_INPUT[case]
+    arguments = make_arguments(tmp_path)  # the case's own files first: then nothing may appear
+    before = sorted(tmp_path.rglob("*"))
+    result = run_cli("profile", *arguments)
     assert result.exit_code != 0 and result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, result.stderr
-    assert set(tmp_path.iterdir()) - before <= {path for path in tmp_path.iterdir() if path.suffix == ".pte"}
-    assert not list(tmp_path.glob("profile.*"))
+    assert sorted(tmp_path.rglob("*")) == before

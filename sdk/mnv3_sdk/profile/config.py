@@ -45,3 +45,16 @@ class ProfileConfig:
             raise SdkError("--json, --markdown, --plot and --etdump must name four different files")
         if self.model.resolve() in {path.resolve() for path in outputs}:
             raise SdkError(f"an output path names the model itself ({self.model})")
+        for path in outputs:
+            _check_writable(path)
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse an output that cannot be written before minutes of profiling, not after writing the others."""
+    if path.is_dir():
+        raise SdkError(f"cannot write {path}: it is a folder")
+    ancestor = path.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise SdkError(f"cannot write {path}: {ancestor} is not a folder")
