@@ -1,5 +1,5 @@
-"""The CLI's build and bench options are the config dataclasses' fields, declared once there
-(``options.option``): each init field has exactly one option (or is bench's positional MODELS),
+"""The CLI's build, bench and profile options are the config dataclasses' fields, declared once there
+(``options.option``): each init field has exactly one option (or is a positional MODEL(S)),
 with the field's default, and parsing a flag sets that field."""
 
 from __future__ import annotations
@@ -10,19 +10,21 @@ from pathlib import Path
 import pytest
 
 from mnv3_sdk.bench.config import BenchConfig
-from mnv3_sdk.cli import bench, build
+from mnv3_sdk.cli import bench, build, profile
 from mnv3_sdk.pipeline.config import BuildConfig
+from mnv3_sdk.profile.config import ProfileConfig
 
 COMMAND_ONLY = {"as_json"}  # build --json: how the command prints, not a build option
 
 
-@pytest.mark.parametrize("command, config", [(build, BuildConfig), (bench, BenchConfig)], ids=["build", "bench"])
+@pytest.mark.parametrize("command, config", [(build, BuildConfig), (bench, BenchConfig), (profile, ProfileConfig)],
+                         ids=["build", "bench", "profile"])
 def test_every_option_is_a_config_field_with_its_default(command, config):
     fields = {item.name: item for item in dataclasses.fields(config) if item.init}
     params = {param.name: param for param in command.params}
     assert set(params) - COMMAND_ONLY == set(fields)
     for name, param in params.items():
-        if name in COMMAND_ONLY or name == "models":  # bench's MODELS: a positional argument
+        if name in COMMAND_ONLY or name in ("models", "model"):  # bench's MODELS, profile's MODEL: positional
             continue
         assert param.default == fields[name].default, name
         assert param.help == fields[name].metadata["flag"].help, name

@@ -16,7 +16,8 @@ PACKAGE = Path(mnv3_sdk.__file__).parent
 # "base" is the package's own top-level modules (errors, versions, cache, hostinfo, options, progress,
 # resources); the entry points (api, cli) sit on top of everything. The package's __init__ is its
 # public face: it hands out the api's functions (lazily), so it is not a layer of its own.
-ORDER = ["base", "network", "imaging", "pte", "native", "export", "verify", "android", "pipeline", "bench", "entry points"]
+ORDER = ["base", "network", "imaging", "pte", "native", "export", "verify", "android", "pipeline", "bench", "profile",
+         "entry points"]
 
 
 def layer_of(module: str) -> str:

@@ -8,10 +8,12 @@
     print(mnv3_sdk.inspect_model(result.pte_path).input)
     checked = mnv3_sdk.verify_model(result.pte_path, "photos/val", weights="random")
     print(checked.accuracy.pte_top1, checked.gate)
+    profiled = mnv3_sdk.profile_model(result.pte_path, runs=20)
+    print(profiled.summary(), profiled.tables.modules[0])
 
 Options are keyword arguments named as the CLI's flags with underscores (``--calibration-dir`` →
 ``calibration_dir``; ``--no-aar`` → ``build_aar=False``), with the CLI's defaults: one
-declaration each, ``BuildConfig`` and ``BenchConfig``. Every problem is an ``SdkError`` with the
+declaration each, ``BuildConfig``, ``BenchConfig`` and ``ProfileConfig``. Every problem is an ``SdkError`` with the
 CLI's one-line message; a model the accuracy gate refuses raises its subclass ``GateFailed``,
 which carries the gate's figures (``.gate``) and where the reports were left (``.rejected``).
 """
@@ -28,6 +30,9 @@ from mnv3_sdk.pipeline.config import BuildConfig
 from mnv3_sdk.pipeline.stages import run_build
 from mnv3_sdk.pipeline.state import BuildResult
 from mnv3_sdk.errors import SdkError
+from mnv3_sdk.profile.config import ProfileConfig
+from mnv3_sdk.profile.report import ProfileResult
+from mnv3_sdk.profile.run import run_profile
 from mnv3_sdk.progress import Progress, no_progress
 from mnv3_sdk.pte.metadata import Metadata, read_from_pte
 from mnv3_sdk.verify.existing import VerifyResult, verify_existing
@@ -52,6 +57,14 @@ def benchmark(*models: str | Path, **options: Any) -> BenchOutcome:
     config = _config(BenchConfig, {"models": models, **options})
     arguments = [repr(str(model)) for model in models] + [f"{name}={value!r}" for name, value in options.items()]
     return run_bench(config, command=f"mnv3_sdk.benchmark({', '.join(arguments)})")
+
+
+def profile_model(model: str | Path, **options: Any) -> ProfileResult:
+    """Time each operator of a .pte on this host and name the module it ran for, as ``mnv3-sdk
+    profile`` does. ``options``: the fields of ``ProfileConfig`` (threads, runs, depth, top, the
+    output paths). Writes profile.json/.md/.png and the raw .etdp, and returns the typed tables
+    (``result.tables.modules``, most expensive first; ``result.summary()``)."""
+    return run_profile(_config(ProfileConfig, {"model": model, **options}))
 
 
 def inspect_model(path: str | Path) -> Metadata:

@@ -22,6 +22,7 @@ from mnv3_sdk.errors import SdkError
 from mnv3_sdk.native.run import DEFAULT_CPU_MODELS
 from mnv3_sdk.options import flag_of
 from mnv3_sdk.pipeline.config import BuildConfig
+from mnv3_sdk.profile.config import ProfileConfig
 from mnv3_sdk.verify.metrics import DEFAULT_MIN_ACCURACY_RATIO
 
 
@@ -201,6 +202,30 @@ def bench(**options: Any) -> None:
         raise SdkError(f"{len(outcome.regressions)} regression(s) over {config.max_regression:g}%: {listing}")
     if failures:
         raise SdkError(f"{len(failures)} device(s) failed; results from the others are in {config.json_path}")
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@options_of(ProfileConfig)
+def profile(**options: Any) -> None:
+    """Time each operator of MODEL.pte on this host and name the module it ran for.
+
+    \b
+    mnv3-sdk profile dist/mnv3-small-int8/mnv3-small-int8.pte
+    mnv3-sdk profile MODEL.pte --threads 2 --runs 50 --depth 4 --top 20
+
+    Needs the <name>.debug-handles.json that build writes beside the .pte. Prints the most
+    expensive modules and operators; writes profile.json (every operator), profile.md, profile.png
+    and the raw ETDump (profile.etdp) for ExecuTorch's Inspector.
+    """
+    from mnv3_sdk.profile.report import to_markdown
+    from mnv3_sdk.profile.run import run_profile
+
+    config = ProfileConfig(**options)
+    result = run_profile(config)
+    click.echo(to_markdown(result, config.top, summary=False), nl=False)
+    _say(f"wrote {config.json_path}, {config.markdown_path}, {config.plot_path}, {config.etdump_path}")
+    click.echo(result.summary())  # the answer, last
 
 
 @cli.command()

@@ -12,6 +12,10 @@ from mnv3_sdk.imaging.model_input import IMAGENET_MEAN, IMAGENET_STD
 from mnv3_sdk.network.weights import build_model, load_weights
 from mnv3_sdk.pte.metadata import Metadata
 
+# The attributes the wrappers below keep what they wrap under (HalfPrecision's "model", then
+# PixelInput's "network"): exported module paths start with them, the network's own names follow.
+WRAPPER_ATTRIBUTES = ("model", "network")
+
 
 class PixelInput(nn.Module):
     """The network behind its input adapter: RGB values 0–255 as floats (NCHW) in, logits out.

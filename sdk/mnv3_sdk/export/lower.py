@@ -13,7 +13,9 @@ import torch
 from torch import nn
 
 from mnv3_sdk.errors import SdkError
+from mnv3_sdk.export.handles import collect_handles, instruction_handles, operator_name
 from mnv3_sdk.pte import metadata as metadata_io
+from mnv3_sdk.pte.debug_handles import DebugHandles, pte_digest
 
 # Edge operators that carry the network's arithmetic: any of them left outside XNNPACK means a
 # several-times slower model, so the build fails rather than ship it, whatever the flags.
@@ -91,15 +93,18 @@ class Delegation:
 class ExportResult:
     pte: bytes
     delegation: Delegation
+    debug_handles: DebugHandles | None = None  # the sidecar's content (pte/debug_handles.py)
+    etrecord: bytes | None = None  # with etrecord=True: upstream's ETRecord, for its Inspector
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
 def export_pte(
     model: nn.Module, example: torch.Tensor, metadata: metadata_io.Metadata | None = None,
-    allow_portable_ops: bool = False,
+    allow_portable_ops: bool = False, etrecord: bool = False,
 ) -> ExportResult:
-    """Export ``model`` (already quantized if it should be) to .pte bytes, delegated to XNNPACK.
+    """Export ``model`` (already quantized if it should be) to .pte bytes, delegated to XNNPACK,
+    with what its debug handles stand for (and upstream's ETRecord with ``etrecord``).
 
     ``metadata`` becomes the .pte's ``metadata`` method; without it (benchmarks and tests of bare
     graphs) the program has ``forward`` only.
@@ -121,29 +126,49 @@ def export_pte(
         exported,
         partitioner=[XnnpackPartitioner()],
         constant_methods={metadata_io.METADATA_METHOD: metadata_io.to_tensor(metadata)} if metadata else None,
+        generate_etrecord=etrecord,
     )
     delegation = inspect_delegation(edge.exported_program().graph_module)
     timings["lower"] = time.perf_counter() - started
+    warnings = _check_delegation(delegation, allow_portable_ops)
+    # Before to_executorch, whose passes renumber the handles of the graph they rewrite.
+    handles = collect_handles(edge.exported_program().graph_module)
+
+    started = time.perf_counter()
+    program = edge.to_executorch()
+    pte = program.buffer
+    timings["serialize"] = time.perf_counter() - started
+    handles = DebugHandles(pte_digest(pte), handles, instruction_handles(program.debug_handle_map))
+    return ExportResult(pte=pte, delegation=delegation, debug_handles=handles,
+                        etrecord=_etrecord_bytes(program) if etrecord else None, timings=timings, warnings=warnings)
+
+
+def _check_delegation(delegation: Delegation, allow_portable_ops: bool) -> list[str]:
+    """Refuse heavy layers left outside XNNPACK (and, unless allowed, any tensor-sized operator);
+    returns the warnings for the allowed ones."""
     if delegation.heavy_portable_operators:
         raise SdkError(
             "XNNPACK did not take every convolution/linear layer (left on portable kernels: "
             + ", ".join(delegation.heavy_portable_operators)
             + "); the model would be several times slower"
         )
-    warnings = []
-    if delegation.tensor_sized_portable_ops:
-        listed = ", ".join(op.describe() for op in delegation.tensor_sized_portable_ops)
-        if not allow_portable_ops:
-            raise SdkError(
-                f"operators left outside XNNPACK on portable kernels, over whole tensors at every inference: {listed}"
-                " (--allow-portable-ops builds anyway)"
-            )
-        warnings.append(f"operators left on portable kernels (allowed by --allow-portable-ops): {listed}")
+    if not delegation.tensor_sized_portable_ops:
+        return []
+    listed = ", ".join(op.describe() for op in delegation.tensor_sized_portable_ops)
+    if not allow_portable_ops:
+        raise SdkError(
+            f"operators left outside XNNPACK on portable kernels, over whole tensors at every inference: {listed}"
+            " (--allow-portable-ops builds anyway)"
+        )
+    return [f"operators left on portable kernels (allowed by --allow-portable-ops): {listed}"]
 
-    started = time.perf_counter()
-    pte = edge.to_executorch().buffer
-    timings["serialize"] = time.perf_counter() - started
-    return ExportResult(pte=pte, delegation=delegation, timings=timings, warnings=warnings)
+
+def _etrecord_bytes(program: Any) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    program.get_etrecord().save(buffer)
+    return buffer.getvalue()
 
 
 def inspect_delegation(graph_module: torch.fx.GraphModule) -> Delegation:
@@ -153,20 +178,14 @@ def inspect_delegation(graph_module: torch.fx.GraphModule) -> Delegation:
     for node in graph_module.graph.nodes:
         if node.op != "call_function":
             continue
-        name = _operator_name(node.target)
+        name = operator_name(node.target)
         if name == "executorch_call_delegate":
             calls += 1
             lowered = getattr(graph_module, node.args[0].target)
             for inner in lowered.original_module.graph.nodes:
                 if inner.op == "call_function":
-                    delegated[_operator_name(inner.target)] += 1
+                    delegated[operator_name(inner.target)] += 1
         elif name != "getitem":
             value = node.meta.get("val")
             portable.append(PortableOp(name, tuple(value.shape) if isinstance(value, torch.Tensor) else ()))
     return Delegation(calls, dict(sorted(delegated.items())), tuple(portable))
-
-
-def _operator_name(target: Any) -> str:
-    name = getattr(target, "__name__", str(target))
-    # Edge dialect names look like "aten.convolution.default"; keep them readable.
-    return name.replace("aten.", "").replace(".default", "")

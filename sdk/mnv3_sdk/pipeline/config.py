@@ -67,6 +67,9 @@ class BuildConfig:
     sensitivity: bool = option(
         False, "int8: report each layer's SQNR against fp32, worst first (always done when the gate fails on real "
         "images).")
+    etrecord: bool = option(
+        False, "Also write ExecuTorch's ETRecord (<name>.etrecord, tens of MB) for its Inspector; mnv3-sdk profile "
+        "needs only the small <name>.debug-handles.json every build writes.")
     package: str = option(DEFAULT_PACKAGE, "Kotlin package (and Android namespace) of the generated library.")
     class_name: str = option(DEFAULT_CLASS_NAME, "Name of the generated classifier class.")
     build_aar: bool = option(

@@ -19,14 +19,15 @@ from mnv3_sdk.export.calibration_checks import ImageCensus, RangeCoverage
 from mnv3_sdk.export.lower import Delegation, ExportResult
 from mnv3_sdk.pipeline.config import BuildConfig
 from mnv3_sdk.pipeline.state import Journal, Packaged, Prepared, Source, Verified
+from mnv3_sdk.pte.debug_handles import ETRECORD_SUFFIX, SIDECAR_SUFFIX
 from mnv3_sdk.pte.metadata import Metadata
 from mnv3_sdk.verify.arm64 import Arm64Verification
 from mnv3_sdk.verify.metrics import CLEAR_MARGIN, Accuracy, Agreement, GateResult
 from mnv3_sdk.verify.sensitivity import LayerSensitivity
 
 # report.json's layout: 2 added "schema" itself, calibration.checks and the sensitivity inputs;
-# 3 added "arm64".
-REPORT_SCHEMA = 3
+# 3 added "arm64"; 4 added "profiling" (the debug-handle sidecar, the ETRecord).
+REPORT_SCHEMA = 4
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,14 @@ class Sizes:
 
 
 @dataclass(frozen=True)
+class ProfilingFiles:
+    """What ``mnv3-sdk profile`` reads beside the .pte, as file names in the build folder."""
+
+    debug_handles: str  # <name>.debug-handles.json: debug handle → module, aten operator, shape
+    etrecord: str | None  # <name>.etrecord with build --etrecord, for ExecuTorch's Inspector
+
+
+@dataclass(frozen=True)
 class AndroidReport:
     package: str
     class_name: str
@@ -119,6 +128,7 @@ class BuildReport:
     sensitivity_on_real_images: bool
     delegation: Delegation
     sizes: Sizes
+    profiling: ProfilingFiles
     android: AndroidReport | None
     host: dict[str, str]  # fp16: this CPU's facts (hostinfo.describe)
     timings: dict[str, float]  # seconds per stage, in the order they ran
@@ -158,6 +168,8 @@ def build_report(
         sensitivity_on_real_images=verified.sensitivity is not None and prepared.real_held_out is not None,
         delegation=exported.delegation,
         sizes=Sizes(len(exported.pte), _fp32_bytes(source.network)),
+        profiling=ProfilingFiles(config.name + SIDECAR_SUFFIX,
+                                 config.name + ETRECORD_SUFFIX if exported.etrecord is not None else None),
         android=_android_report(config, packaged),
         host=hostinfo.describe() if config.quant == "fp16" else {},
         timings=dict(journal.seconds),
@@ -269,6 +281,8 @@ def _summary_lines(report: BuildReport) -> list[str]:
         f"crop fraction {model_input.crop_fraction:g} |",
         f"| .pte size | {sizes.pte_bytes:,} bytes ({sizes.pte_bytes / sizes.fp32_weights_bytes:.2f}× the fp32 "
         f"weights' {sizes.fp32_weights_bytes:,} bytes) |",
+        f"| profiling | `{report.profiling.debug_handles}` (read by `mnv3-sdk profile`)"
+        + (f", `{report.profiling.etrecord}` (ETRecord)" if report.profiling.etrecord else "") + " |",
     ]
 
 

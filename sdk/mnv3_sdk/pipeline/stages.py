@@ -58,7 +58,9 @@ from mnv3_sdk.network import labels as labels_io
 from mnv3_sdk.network.mobilenetv3 import arch_name
 from mnv3_sdk.network.weights import build_model, load_weights
 from mnv3_sdk.progress import Progress, no_progress
+from mnv3_sdk.pte import debug_handles as debug_handles_io
 from mnv3_sdk.pte import metadata as metadata_io
+from mnv3_sdk.pte.debug_handles import ETRECORD_SUFFIX, sidecar_path
 from mnv3_sdk.pte.metadata import CalibrationInfo, InputSpec, Metadata, ModelInfo, OutputSpec, WeightsInfo
 from mnv3_sdk.pte.runtime import LoadedModel
 from mnv3_sdk.verify.arm64 import Arm64Verification, check_for_build
@@ -183,7 +185,8 @@ def prepare(config: BuildConfig, source: Source, journal: Journal, progress: Pro
 def export(config: BuildConfig, prepared: Prepared, metadata: Metadata, journal: Journal) -> ExportResult:
     """torch.export, XNNPACK lowering with the delegation check, serialization (metadata embedded)."""
     exported = export_pte(
-        prepared.to_export, example_input(config.input_size, config.quant), metadata, config.allow_portable_ops
+        prepared.to_export, example_input(config.input_size, config.quant), metadata, config.allow_portable_ops,
+        etrecord=config.etrecord,
     )
     journal.seconds.update(exported.timings)
     journal.warnings += exported.warnings
@@ -191,9 +194,15 @@ def export(config: BuildConfig, prepared: Prepared, metadata: Metadata, journal:
 
 
 def write_model(folder: Path, name: str, exported: ExportResult, metadata: Metadata) -> Path:
+    """The .pte, metadata.json, the debug-handle sidecar ``mnv3-sdk profile`` names modules with,
+    and the ETRecord when asked for."""
     pte_path = folder / f"{name}.pte"
     pte_path.write_bytes(exported.pte)
     (folder / "metadata.json").write_bytes(metadata_io.to_json_bytes(metadata))
+    assert exported.debug_handles is not None, "export_pte always collects the debug handles"
+    sidecar_path(pte_path).write_bytes(debug_handles_io.to_json_bytes(exported.debug_handles))
+    if exported.etrecord is not None:
+        (folder / f"{name}{ETRECORD_SUFFIX}").write_bytes(exported.etrecord)
     return pte_path
 
 

@@ -35,7 +35,8 @@ def _native_logs_silenced() -> Iterator[None]:
         os.close(devnull)
 
 
-def load_program(path: Path) -> Program:
+def check_pte_file(path: Path) -> None:
+    """Refuse, with one line, a path that is missing or not a .pte, before anything loads it."""
     if not path.is_file():
         raise SdkError(f"model file not found: {path}")
     with open(path, "rb") as stream:
@@ -43,6 +44,10 @@ def load_program(path: Path) -> Program:
     # A .pte is a flatbuffer whose file identifier, at bytes 4..8, is "ET" and a schema number.
     if len(header) < 8 or header[4:6] != b"ET":
         raise SdkError(f"{path} is not an ExecuTorch program (.pte)")
+
+
+def load_program(path: Path) -> Program:
+    check_pte_file(path)
     try:
         with _native_logs_silenced():
             return Runtime.get().load_program(path)
@@ -64,7 +69,7 @@ def set_threads(count: int) -> None:
 # ExecuTorch's ScalarType codes (runtime/core/portable_type/scalar_type.h) of the dtypes the
 # metadata can name.
 SCALAR_TYPES = {"uint8": 0, "float16": 5, "float32": 6}
-_FLOAT_SCALAR_TYPES = {
+FLOAT_SCALAR_TYPES = {
     code: getattr(torch, name) for name, code in SCALAR_TYPES.items() if name.startswith("float")
 }
 
@@ -78,7 +83,7 @@ class LoadedModel:
         with _native_logs_silenced():
             self.method = self.program.load_method("forward")
         code = int(self.program.metadata("forward").input_tensor_meta(0).dtype())
-        self.input_dtype = _FLOAT_SCALAR_TYPES.get(code, torch.float32)
+        self.input_dtype = FLOAT_SCALAR_TYPES.get(code, torch.float32)
 
     def run(self, batch: torch.Tensor) -> torch.Tensor:
         """Logits as float32 for a float32 batch, cast to the program's input dtype first (float16

@@ -1,0 +1,1 @@
+"""``mnv3-sdk profile``: per-operator times inside the XNNPACK delegate, named by PyTorch module."""
