@@ -15,8 +15,8 @@ from mnv3_sdk.pte.runtime import LoadedModel
 
 def test_build_writes_model_metadata_and_reports(random_build):
     names = sorted(path.name for path in random_build.iterdir())
-    assert names == ["android", "maven", "metadata.json", "mnv3-small-fp32.aar", "mnv3-small-fp32.pte",
-                     "report.json", "report.md"]
+    assert names == ["android", "maven", "metadata.json", "mnv3-small-fp32.aar", "mnv3-small-fp32.debug-handles.json",
+                     "mnv3-small-fp32.pte", "report.json", "report.md"]
     report = json.loads((random_build / "report.json").read_text())
     assert report["gate"]["passed"]
     assert "RANDOM WEIGHTS" in " ".join(report["warnings"])
