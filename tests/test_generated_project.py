@@ -11,7 +11,8 @@ import pytest
 from kotlin_jvm import DEFAULT_SETTINGS
 
 from mnv3_sdk.android.project import render_project
-from mnv3_sdk.versions import AGP_VERSION, GRADLE_VERSION, KOTLIN_VERSION
+from mnv3_sdk.android import compatibility
+from mnv3_sdk.versions import AGP_VERSION, GRADLE_VERSION, KOTLIN_VERSION, MAX_JDK, MIN_JDK
 
 PACKAGE_PATH = DEFAULT_SETTINGS.package.replace(".", "/")
 
@@ -85,6 +86,35 @@ def test_generated_readme_records_the_versions_the_build_files_use(project):
     assert f'id("org.jetbrains.kotlin.android") version "{KOTLIN_VERSION}"' in build
     assert f"gradle-{GRADLE_VERSION}-bin.zip" in wrapper
     assert "android.useAndroidX=true" in readme and "IllegalStateException" in readme
+
+
+def test_wrapper_gradle_and_the_stated_jdk_range_agree_with_the_compatibility_tables(project):
+    """Issue 23 item 13. AGP's table (developer.android.com/build/releases/gradle-plugin and its
+    agp-8-13-0-release-notes page, "Compatibility": AGP 8.13 needs Gradle 8.13, default 8.13, and JDK
+    17) and Gradle's (docs.gradle.org/current/userguide/compatibility.html, "Java Compatibility",
+    "Support for running Gradle": Java 24 from 8.14, Java 25 from 9.1.0), copied with their addresses
+    into mnv3_sdk/android/compatibility.py. The wrapper's Gradle must be one AGP accepts, the JDK
+    range the README states must be exactly the JDKs that run it: Gradle 8.11.1 ran on Java 23 at
+    most, while the README said "JDK 17 or newer", so the first ./gradlew on JDK 24 or 25 failed."""
+    wrapper = properties(project / "gradle" / "wrapper" / "gradle-wrapper.properties")
+    [gradle] = re.findall(r"gradle-([\d.]+)-bin\.zip$", wrapper["distributionUrl"])
+    build = (project / "build.gradle.kts").read_text(encoding="utf-8")
+    agps = set(re.findall(r'id\("com\.android\.(?:application|library)"\) version "([^"]+)"', build))
+    assert (gradle, agps) == (GRADLE_VERSION, {AGP_VERSION})
+    minimum_gradle, _, minimum_jdk = compatibility.agp_requirements(AGP_VERSION)
+    assert compatibility.version_tuple(gradle) >= compatibility.version_tuple(minimum_gradle)
+    # The table gives AGP 8.x no Gradle 9 (AGP 9.0 is the first whose minimum is 9.1.0).
+    assert compatibility.version_tuple(gradle)[0] == compatibility.version_tuple(AGP_VERSION)[0] == 8
+    jdks = compatibility.jdks_running(gradle, AGP_VERSION)
+    assert jdks == list(range(MIN_JDK, MAX_JDK + 1)) and MIN_JDK == minimum_jdk
+    assert MAX_JDK >= 24, "runs on a JDK released in 2025"
+    readme = " ".join((project / "classifier" / "README.md").read_text(encoding="utf-8").split())
+    assert f"Gradle {GRADLE_VERSION} runs on JDK {MIN_JDK} to {MAX_JDK}, not on JDK {MAX_JDK + 1} or newer" in readme
+    assert "JDK 17 or newer" not in readme and "JDK 17+" not in readme
+    # `gradle wrapper` alone writes the running Gradle's version (Gradle's Wrapper.setGradleVersion:
+    # without --gradle-version the task resolves to GradleVersion.current()), so the step names it.
+    assert f"gradle wrapper --gradle-version {GRADLE_VERSION} ./gradlew :demo:installDebug" in readme
+    assert f"({minimum_gradle} or newer, which AGP {AGP_VERSION} needs" in readme
 
 
 def test_no_json_is_read_or_written_by_hand(project):

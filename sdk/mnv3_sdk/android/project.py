@@ -15,6 +15,7 @@ from pathlib import Path
 import jinja2
 
 from mnv3_sdk import __version__
+from mnv3_sdk.android.compatibility import agp_requirements
 from mnv3_sdk.android.kotlin import module_name
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.resources import templates_dir
@@ -27,7 +28,9 @@ from mnv3_sdk.versions import (
     GRADLE_VERSION,
     KOTLIN_API_VERSION,
     KOTLIN_VERSION,
+    MAX_JDK,
     MIN_COMPILE_SDK,
+    MIN_JDK,
     MIN_SDK,
     OLDEST_KOTLIN_CONSUMER,
 )
@@ -89,6 +92,9 @@ class AndroidSettings:
             "compile_sdk": COMPILE_SDK,
             "agp_version": AGP_VERSION,
             "gradle_version": GRADLE_VERSION,
+            "agp_min_gradle": agp_requirements(AGP_VERSION)[0],
+            "min_jdk": MIN_JDK,
+            "max_jdk": MAX_JDK,
             "kotlin_version": KOTLIN_VERSION,
             "kotlin_api_version": KOTLIN_API_VERSION,
             "kotlin_stdlib_version": OLDEST_KOTLIN_CONSUMER,
