@@ -132,8 +132,11 @@ def validate_class_name(name: str) -> str:
     return name
 
 
-def render_project(settings: AndroidSettings, out_dir: Path) -> list[Path]:
+def render_project(settings: AndroidSettings, out_dir: Path, committed_demo: bool = False) -> list[Path]:
     """Render the Gradle project into ``out_dir``; returns the written files, sorted.
+
+    ``committed_demo``: the copy committed as ``android-demo/``, whose README says how to add the
+    model git does not keep (``make android-demo-model``).
 
     Kotlin that does not depend on the model is kept as plain ``.kt`` files in the package
     ``SOURCE_PACKAGE`` (``templates/*/src/main/kotlin/com/example/mnv3/``), which IDEs, linters and
@@ -143,7 +146,7 @@ def render_project(settings: AndroidSettings, out_dir: Path) -> list[Path]:
     environment = jinja2.Environment(
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
     )
-    values = settings.template_values()
+    values = {**settings.template_values(), "committed_demo": committed_demo}
     package_path = settings.package.replace(".", "/")
     layout = {
         "project": "",
