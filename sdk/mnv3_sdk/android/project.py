@@ -16,7 +16,7 @@ import jinja2
 
 from mnv3_sdk import __version__
 from mnv3_sdk.android.compatibility import agp_requirements
-from mnv3_sdk.android.kotlin import module_name
+from mnv3_sdk.android.kotlin import JVM_TARGET, module_name
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.resources import templates_dir
 from mnv3_sdk.versions import (
@@ -97,6 +97,8 @@ class AndroidSettings:
             "max_jdk": MAX_JDK,
             "kotlin_version": KOTLIN_VERSION,
             "kotlin_api_version": KOTLIN_API_VERSION,
+            "jvm_target": JVM_TARGET,
+            "executorch_abi_list": ", ".join(EXECUTORCH_ABIS),
             "kotlin_stdlib_version": OLDEST_KOTLIN_CONSUMER,
             "kotlin_module_name": module_name(*self.maven_coordinates[:2]),
             "executorch_version": EXECUTORCH_VERSION,
