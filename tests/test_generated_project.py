@@ -467,3 +467,25 @@ def test_readme_and_pom_state_what_a_consuming_app_needs(project):
     description = xml.find("m:description", ns).text
     assert f"minSdk {MIN_SDK}" in description and EXECUTORCH_VERSION in description
     assert ", ".join(EXECUTORCH_ABIS) in description and "no permissions" in description
+
+
+def test_hardware_bitmaps_cost_one_whole_copy_which_is_documented_and_released(project):
+    """Issue 23 item 12. A Bitmap.Config.HARDWARE bitmap (ImageDecoder's default allocator,
+    ALLOCATOR_DEFAULT) cannot be read in part: getPixels on it throws, a software Canvas refuses to
+    draw it, and Bitmap.copy / Bitmap.createBitmap copy it whole (frameworks/base
+    graphics/java/android/graphics/Bitmap.java). So the library makes one whole ARGB_8888 copy of a
+    bitmap of another configuration, says what it costs (KDoc and README, with the way around it:
+    ImageDecoder.ALLOCATOR_SOFTWARE) and recycles the copy when the input is filled instead of
+    leaving width x height x 4 bytes to the garbage collector; an ARGB_8888 bitmap is never copied."""
+    library = source(project, "library", f"{DEFAULT_SETTINGS.class_name}.kt")
+    body = function_body(library, "fun classify(bitmap: Bitmap, options: ImageProcessingOptions): ClassificationResult {")
+    assert "val copied = bitmap.config != Bitmap.Config.ARGB_8888" in body
+    assert "if (copied) bitmap.copy(Bitmap.Config.ARGB_8888, false) else bitmap" in body
+    assert re.search(r"finally \{\s*if \(copied\) argb\.recycle\(\)\s*\}", body)
+    assert body.count(".copy(") == 1 and "createBitmap" not in body
+    kdoc = library[:library.index("fun classify(bitmap: Bitmap): ClassificationResult")]
+    kdoc = " ".join(kdoc[kdoc.rindex("/**"):].replace("*", " ").split())
+    assert "Bitmap.Config.HARDWARE" in kdoc and "width × height × 4 bytes" in kdoc and "ALLOCATOR_SOFTWARE" in kdoc
+    readme = " ".join((project / "classifier" / "README.md").read_text(encoding="utf-8").split())
+    assert "`Bitmap.Config.HARDWARE`" in readme and "(width × height × 4 bytes per call," in readme
+    assert "decoder.allocator = ImageDecoder.ALLOCATOR_SOFTWARE" in readme
