@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: build test test-fast android-demo adb native-tools
+.PHONY: build test test-fast android-demo android-demo-model adb native-tools
 
 # Set everything up and run the main job, offline (random weights: no ImageNet download needed).
 build: $(STAMP)
@@ -46,4 +46,13 @@ $(STAMP): pyproject.toml
 # Re-render the committed android-demo/ from the templates (tests/test_android.py checks it is current).
 android-demo: $(STAMP)
 	rm -rf android-demo
-	$(VENV)/bin/python -c "from pathlib import Path; from mnv3_sdk.android.project import default_demo_settings, render_project; render_project(default_demo_settings(), Path('android-demo'))"
+	$(VENV)/bin/python -c "from pathlib import Path; from mnv3_sdk.android.project import default_demo_settings, render_project; render_project(default_demo_settings(), Path('android-demo'), committed_demo=True)"
+
+# The one step that makes the committed android-demo/ runnable (android-demo/README.md): git keeps no
+# model, so this builds the default one (Small, int8) and copies it to where the library loads it
+# from (ignored by git). DEMO_WEIGHTS=imagenet gives labels that mean something (one download).
+DEMO_WEIGHTS ?= random
+DEMO_MODEL := android-demo/classifier/src/main/assets/mnv3-sdk/com.example.mnv3/mnv3-small-int8.pte
+android-demo-model: $(STAMP)
+	$(VENV)/bin/mnv3-sdk build --variant small --quant int8 --weights $(DEMO_WEIGHTS) --force
+	install -D -m 644 dist/mnv3-small-int8/mnv3-small-int8.pte $(DEMO_MODEL)

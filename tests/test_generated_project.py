@@ -11,7 +11,8 @@ import pytest
 from kotlin_jvm import DEFAULT_SETTINGS
 
 from mnv3_sdk.android.project import render_project
-from mnv3_sdk.versions import AGP_VERSION, GRADLE_VERSION, KOTLIN_VERSION
+from mnv3_sdk.android import compatibility
+from mnv3_sdk.versions import AGP_VERSION, GRADLE_VERSION, KOTLIN_VERSION, MAX_JDK, MIN_JDK
 
 PACKAGE_PATH = DEFAULT_SETTINGS.package.replace(".", "/")
 
@@ -85,6 +86,36 @@ def test_generated_readme_records_the_versions_the_build_files_use(project):
     assert f'id("org.jetbrains.kotlin.android") version "{KOTLIN_VERSION}"' in build
     assert f"gradle-{GRADLE_VERSION}-bin.zip" in wrapper
     assert "android.useAndroidX=true" in readme and "IllegalStateException" in readme
+
+
+def test_wrapper_gradle_and_the_stated_jdk_range_agree_with_the_compatibility_tables(project):
+    """Issue 23 item 13. AGP's table (developer.android.com/build/releases/gradle-plugin and its
+    agp-8-13-0-release-notes page, "Compatibility": AGP 8.13 needs Gradle 8.13, default 8.13, and JDK
+    17) and Gradle's (docs.gradle.org/current/userguide/compatibility.html, "Java Compatibility",
+    "Support for running Gradle": Java 24 from 8.14, Java 25 from 9.1.0), copied with their addresses
+    into mnv3_sdk/android/compatibility.py. The wrapper's Gradle must be one AGP accepts, the JDK
+    range the README states must be exactly the JDKs that run it: Gradle 8.11.1 ran on Java 23 at
+    most, while the README said "JDK 17 or newer", so the first ./gradlew on JDK 24 or 25 failed."""
+    wrapper = properties(project / "gradle" / "wrapper" / "gradle-wrapper.properties")
+    [gradle] = re.findall(r"gradle-([\d.]+)-bin\.zip$", wrapper["distributionUrl"])
+    build = (project / "build.gradle.kts").read_text(encoding="utf-8")
+    agps = set(re.findall(r'id\("com\.android\.(?:application|library)"\) version "([^"]+)"', build))
+    assert (gradle, agps) == (GRADLE_VERSION, {AGP_VERSION})
+    minimum_gradle, _, minimum_jdk = compatibility.agp_requirements(AGP_VERSION)
+    assert compatibility.version_tuple(gradle) >= compatibility.version_tuple(minimum_gradle)
+    # The table gives AGP 8.x no Gradle 9 (AGP 9.0 is the first whose minimum is 9.1.0).
+    assert compatibility.version_tuple(gradle)[0] == compatibility.version_tuple(AGP_VERSION)[0] == 8
+    jdks = compatibility.jdks_running(gradle, AGP_VERSION)
+    assert jdks == list(range(MIN_JDK, MAX_JDK + 1)) and MIN_JDK == minimum_jdk
+    assert MAX_JDK >= 24, "runs on a JDK released in 2025"
+    readme = " ".join((project / "classifier" / "README.md").read_text(encoding="utf-8").split())
+    assert f"Gradle {GRADLE_VERSION} runs on JDK {MIN_JDK} to {MAX_JDK}, not on JDK {MAX_JDK + 1} or newer" in readme
+    building = readme[readme.index("## Build this project"):]
+    assert "JDK 17 or newer" not in building and "JDK 17+" not in building
+    # `gradle wrapper` alone writes the running Gradle's version (Gradle's Wrapper.setGradleVersion:
+    # without --gradle-version the task resolves to GradleVersion.current()), so the step names it.
+    assert f"gradle wrapper --gradle-version {GRADLE_VERSION} ./gradlew :demo:installDebug" in readme
+    assert f"({minimum_gradle} or newer, which AGP {AGP_VERSION} needs" in readme
 
 
 def test_no_json_is_read_or_written_by_hand(project):
@@ -384,3 +415,77 @@ def test_the_benchmark_entry_point_is_in_debug_builds_only(project):
     main_sources = {p.name for p in (project / "demo" / "src" / "main").rglob("*.kt")}
     assert "BenchmarkActivity.kt" not in main_sources and "BenchmarkResult.kt" not in main_sources
     assert {p.name for p in (project / "demo" / "src" / "debug").rglob("*.kt")} == {"BenchmarkActivity.kt", "BenchmarkResult.kt"}
+
+
+def test_readme_and_pom_state_what_a_consuming_app_needs(project):
+    """Issue 23 item 15: minSdk, compileSdk, ABIs, the ExecuTorch runtime and its version, AndroidX,
+    Kotlin metadata and stdlib, Java bytecode level, R8 consumer rules and permissions, in the
+    library README and in the AAR's POM (<description> and <properties>), with the values the
+    build files, manifests and versions.py actually use."""
+    from mnv3_sdk.android.aar import CONSUMER_RULES_ENTRY, aar_manifest, consumer_requirements, pom
+    from mnv3_sdk.android.kotlin import JVM_TARGET
+    from mnv3_sdk.versions import (EXECUTORCH_ABIS, EXECUTORCH_VERSION, KOTLIN_API_VERSION, MIN_COMPILE_SDK,
+                                   MIN_SDK, OLDEST_KOTLIN_CONSUMER)
+
+    readme = (project / "classifier" / "README.md").read_text(encoding="utf-8")
+    needs = " ".join(readme[readme.index("## What an app needs"):readme.index("## Add it to an app")].split())
+    gradle = (project / "classifier" / "build.gradle.kts").read_text(encoding="utf-8")
+    assert int(re.search(r"minSdk = (\d+)", gradle).group(1)) == MIN_SDK
+    assert re.search(r"jvmTarget\.set\(JvmTarget\.JVM_(\d+)\)", gradle).group(1) == JVM_TARGET
+    assert f"`minSdk` {MIN_SDK} or higher" in needs and f"`compileSdk` {MIN_COMPILE_SDK} or higher" in needs
+    assert f"ABIs {', '.join(EXECUTORCH_ABIS)}:" in needs
+    assert f"`org.pytorch:executorch-android:{EXECUTORCH_VERSION}`" in needs
+    assert f'api("org.pytorch:executorch-android:{EXECUTORCH_VERSION}")' in gradle
+    assert "`android.useAndroidX=true`" in needs
+    assert f"Kotlin {KOTLIN_API_VERSION} metadata" in needs and f"`kotlin-stdlib` {OLDEST_KOTLIN_CONSUMER} or newer" in needs
+    assert f"Java {JVM_TARGET} bytecode" in needs
+    rules = (project / "classifier" / "consumer-rules.pro").read_text(encoding="utf-8")
+    assert 'consumerProguardFiles("consumer-rules.pro")' in gradle
+    for kept in ("org.pytorch.executorch.**", "com.facebook.jni.**"):
+        assert f"-keep class {kept}" in rules and f"`{kept}`" in needs
+    assert f"(`{CONSUMER_RULES_ENTRY}`, from `consumer-rules.pro`)" in needs
+    # Permissions: the library's manifest declares none, the demo's are the ones the README names.
+    library_manifest = ET.parse(project / "classifier" / "src" / "main" / "AndroidManifest.xml").getroot()
+    assert not list(library_manifest.iter("uses-permission"))
+    demo = [e.get(f"{ANDROID_NS}name") for path in (project / "demo" / "src").glob("*/AndroidManifest.xml")
+            for e in ET.parse(path).getroot().iter("uses-permission")]
+    assert demo == ["android.permission.CAMERA"] and "Permissions: none." in needs
+    assert all(f"`{permission}`" in needs for permission in demo)
+
+    xml = ET.fromstring(pom(DEFAULT_SETTINGS))
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    stated = {child.tag.split("}")[1]: child.text for child in xml.find("m:properties", ns)}
+    assert stated == consumer_requirements()
+    aar_min_sdk = re.search(r'android:minSdkVersion="(\d+)"', aar_manifest(DEFAULT_SETTINGS).decode()).group(1)
+    assert stated["mnv3.minSdk"] == aar_min_sdk == str(MIN_SDK)
+    assert stated["mnv3.abis"].split(",") == list(EXECUTORCH_ABIS)
+    [runtime] = [d for d in xml.iter("{http://maven.apache.org/POM/4.0.0}dependency")
+                 if d.find("m:artifactId", ns).text == "executorch-android"]
+    assert stated["mnv3.executorchVersion"] == runtime.find("m:version", ns).text == EXECUTORCH_VERSION
+    assert (stated["mnv3.jvmTarget"], stated["mnv3.kotlinMetadataVersion"]) == (JVM_TARGET, KOTLIN_API_VERSION)
+    assert stated["mnv3.permissions"] == "none" and stated["mnv3.consumerProguardRules"] == CONSUMER_RULES_ENTRY
+    description = xml.find("m:description", ns).text
+    assert f"minSdk {MIN_SDK}" in description and EXECUTORCH_VERSION in description
+    assert ", ".join(EXECUTORCH_ABIS) in description and "no permissions" in description
+
+
+def test_hardware_bitmaps_cost_one_whole_copy_which_is_documented_and_released(project):
+    """Issue 23 item 12. A Bitmap.Config.HARDWARE bitmap (ImageDecoder's default allocator,
+    ALLOCATOR_DEFAULT) cannot be read in part: getPixels on it throws, a software Canvas refuses to
+    draw it, and Bitmap.copy / Bitmap.createBitmap copy it whole (frameworks/base
+    graphics/java/android/graphics/Bitmap.java). So the library makes one whole ARGB_8888 copy of a
+    bitmap of another configuration, says what it costs (KDoc and README, with the way around it:
+    ImageDecoder.ALLOCATOR_SOFTWARE) and recycles the copy when the input is filled instead of
+    leaving width x height x 4 bytes to the garbage collector; an ARGB_8888 bitmap is never copied."""
+    library = source(project, "library", f"{DEFAULT_SETTINGS.class_name}.kt")
+    body = function_body(library, "fun classify(bitmap: Bitmap, options: ImageProcessingOptions): ClassificationResult {")
+    assert "val copied = bitmap.config != Bitmap.Config.ARGB_8888" in body
+    assert "if (copied) bitmap.copy(Bitmap.Config.ARGB_8888, false) else bitmap" in body
+    assert re.search(r"finally \{\s*if \(copied\) argb\.recycle\(\)\s*\}", body)
+    assert body.count(".copy(") == 1 and "createBitmap" not in body
+    kdoc = library[:library.index("fun classify(bitmap: Bitmap): ClassificationResult")]
+    kdoc = " ".join(kdoc[kdoc.rindex("/**"):].replace("*", " ").split())
+    assert "Bitmap.Config.HARDWARE" in kdoc and "width × height × 4 bytes" in kdoc and "ALLOCATOR_SOFTWARE" in kdoc
+    readme = " ".join((project / "classifier" / "README.md").read_text(encoding="utf-8").split())
+    assert "`Bitmap.Config.HARDWARE`" in readme and "(width × height × 4 bytes per call," in readme
+    assert "decoder.allocator = ImageDecoder.ALLOCATOR_SOFTWARE" in readme

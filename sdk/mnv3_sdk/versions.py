@@ -54,8 +54,16 @@ COMPILE_SDK = 35
 # so Gradle's "highest version wins" never moves an app (whose androidx.core brings a newer one) to
 # another version because of us.
 ANDROIDX_ANNOTATION_VERSION = "1.0.0"
-AGP_VERSION = "8.7.3"
-GRADLE_VERSION = "8.11.1"
+# AGP and the Gradle its wrapper pins, and the JDKs that can run that Gradle: checked against the
+# compatibility tables in android/compatibility.py (tests/test_generated_project.py). AGP 8.13
+# needs Gradle 8.13 or newer; Gradle 8.14 is the newest 8.x and the first that runs on Java 24; no
+# Gradle 8 runs on Java 25 (that takes Gradle 9.1.0, which AGP 9 requires along with its built-in
+# Kotlin, a migration of the build files not made here).
+AGP_VERSION = "8.13.2"
+GRADLE_VERSION = "8.14.3"
+# The JDKs that can run the generated project's Gradle (and compile its Kotlin, JVM target 17).
+MIN_JDK = 17
+MAX_JDK = 24
 
 
 # The tests' Android runtime on the JVM (tests/robolectric.py): Robolectric runs the library's own

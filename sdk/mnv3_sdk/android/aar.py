@@ -9,7 +9,16 @@ from xml.sax.saxutils import escape
 
 from mnv3_sdk.android.project import AndroidSettings
 from mnv3_sdk.android.toolchain import CONSUMER_KOTLIN_STDLIB, EXECUTORCH_ANDROID
-from mnv3_sdk.versions import ANDROIDX_ANNOTATION_VERSION, MIN_COMPILE_SDK, MIN_SDK
+from mnv3_sdk.android.kotlin import JVM_TARGET
+from mnv3_sdk.versions import (
+    ANDROIDX_ANNOTATION_VERSION,
+    EXECUTORCH_ABIS,
+    EXECUTORCH_VERSION,
+    KOTLIN_API_VERSION,
+    MIN_COMPILE_SDK,
+    MIN_SDK,
+    OLDEST_KOTLIN_CONSUMER,
+)
 
 # Zip entries get this fixed timestamp (the earliest zip can store) so rebuilds are identical.
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -79,7 +88,7 @@ def write_aar(target: Path, settings: AndroidSettings, classes: Path, consumer_r
             AAR_METADATA_ENTRY: aar_metadata(),
             "classes.jar": classes.read_bytes(),
             "R.txt": b"",
-            "proguard.txt": consumer_rules,
+            CONSUMER_RULES_ENTRY: consumer_rules,
             f"assets/{settings.asset_path}": model,
         },
         stored=(".pte",),
@@ -93,6 +102,13 @@ def pom(settings: AndroidSettings) -> str:
     executorch-android's own dependencies and come with it (upstream's build.gradle declares them
     ``implementation``, so its POM carries them at runtime scope)."""
     group, artifact, version = settings.maven_coordinates
+    requirements = consumer_requirements()
+    description = (
+        f"Image classifier ({settings.arch}, {settings.quant}) on the ExecuTorch runtime "
+        f"{EXECUTORCH_VERSION}. Needs minSdk {MIN_SDK}, compileSdk {MIN_COMPILE_SDK}+, ABIs "
+        f"{', '.join(EXECUTORCH_ABIS)}, AndroidX; Java {JVM_TARGET} bytecode with Kotlin {KOTLIN_API_VERSION} "
+        f"metadata (kotlin-stdlib {OLDEST_KOTLIN_CONSUMER}+); ships R8 consumer rules; declares no permissions."
+    )
     dependencies = [
         (EXECUTORCH_ANDROID.group, EXECUTORCH_ANDROID.name, EXECUTORCH_ANDROID.version, "aar", "compile"),
         (CONSUMER_KOTLIN_STDLIB.group, CONSUMER_KOTLIN_STDLIB.name, CONSUMER_KOTLIN_STDLIB.version, "jar", "compile"),
@@ -119,11 +135,38 @@ def pom(settings: AndroidSettings) -> str:
         f"  <version>{escape(version)}</version>\n"
         "  <packaging>aar</packaging>\n"
         f"  <name>{escape(settings.class_name)} ({escape(settings.arch)}, {escape(settings.quant)})</name>\n"
+        f"  <description>{escape(description)}</description>\n"
+        "  <properties>\n"
+        + "".join(f"    <{key}>{escape(value)}</{key}>\n" for key, value in requirements.items())
+        + "  </properties>\n"
         "  <dependencies>\n"
         f"{rendered}"
         "  </dependencies>\n"
         "</project>\n"
     )
+
+
+# Consumer R8 rules: the AAR's /proguard.txt (developer.android.com/studio/projects/android-library,
+# "Anatomy of an AAR file"), which the app's R8 applies.
+CONSUMER_RULES_ENTRY = "proguard.txt"
+# The permissions the library's manifest declares (templates/library/src/main/AndroidManifest.xml.j2).
+LIBRARY_PERMISSIONS: tuple[str, ...] = ()
+
+
+def consumer_requirements() -> dict[str, str]:
+    """What an app using the AAR needs, as the POM's <properties> state it (and the README)."""
+    return {
+        "mnv3.minSdk": str(MIN_SDK),
+        "mnv3.minCompileSdk": str(MIN_COMPILE_SDK),
+        "mnv3.abis": ",".join(EXECUTORCH_ABIS),
+        "mnv3.executorchVersion": EXECUTORCH_VERSION,
+        "mnv3.androidx": "required",
+        "mnv3.kotlinMetadataVersion": KOTLIN_API_VERSION,
+        "mnv3.minKotlinStdlib": OLDEST_KOTLIN_CONSUMER,
+        "mnv3.jvmTarget": JVM_TARGET,
+        "mnv3.consumerProguardRules": CONSUMER_RULES_ENTRY,
+        "mnv3.permissions": ",".join(LIBRARY_PERMISSIONS) or "none",
+    }
 
 
 def write_maven_repository(root: Path, settings: AndroidSettings, aar: Path, sources: Path) -> Path:

@@ -15,7 +15,8 @@ from pathlib import Path
 import jinja2
 
 from mnv3_sdk import __version__
-from mnv3_sdk.android.kotlin import module_name
+from mnv3_sdk.android.compatibility import agp_requirements
+from mnv3_sdk.android.kotlin import JVM_TARGET, module_name
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.resources import templates_dir
 from mnv3_sdk.versions import (
@@ -27,7 +28,9 @@ from mnv3_sdk.versions import (
     GRADLE_VERSION,
     KOTLIN_API_VERSION,
     KOTLIN_VERSION,
+    MAX_JDK,
     MIN_COMPILE_SDK,
+    MIN_JDK,
     MIN_SDK,
     OLDEST_KOTLIN_CONSUMER,
 )
@@ -89,8 +92,13 @@ class AndroidSettings:
             "compile_sdk": COMPILE_SDK,
             "agp_version": AGP_VERSION,
             "gradle_version": GRADLE_VERSION,
+            "agp_min_gradle": agp_requirements(AGP_VERSION)[0],
+            "min_jdk": MIN_JDK,
+            "max_jdk": MAX_JDK,
             "kotlin_version": KOTLIN_VERSION,
             "kotlin_api_version": KOTLIN_API_VERSION,
+            "jvm_target": JVM_TARGET,
+            "executorch_abi_list": ", ".join(EXECUTORCH_ABIS),
             "kotlin_stdlib_version": OLDEST_KOTLIN_CONSUMER,
             "kotlin_module_name": module_name(*self.maven_coordinates[:2]),
             "executorch_version": EXECUTORCH_VERSION,
@@ -126,8 +134,11 @@ def validate_class_name(name: str) -> str:
     return name
 
 
-def render_project(settings: AndroidSettings, out_dir: Path) -> list[Path]:
+def render_project(settings: AndroidSettings, out_dir: Path, committed_demo: bool = False) -> list[Path]:
     """Render the Gradle project into ``out_dir``; returns the written files, sorted.
+
+    ``committed_demo``: the copy committed as ``android-demo/``, whose README says how to add the
+    model git does not keep (``make android-demo-model``).
 
     Kotlin that does not depend on the model is kept as plain ``.kt`` files in the package
     ``SOURCE_PACKAGE`` (``templates/*/src/main/kotlin/com/example/mnv3/``), which IDEs, linters and
@@ -137,7 +148,7 @@ def render_project(settings: AndroidSettings, out_dir: Path) -> list[Path]:
     environment = jinja2.Environment(
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
     )
-    values = settings.template_values()
+    values = {**settings.template_values(), "committed_demo": committed_demo}
     package_path = settings.package.replace(".", "/")
     layout = {
         "project": "",

@@ -158,10 +158,15 @@ class MobileNetV3Classifier private constructor(
     )
 
     /**
-     * Classifies a bitmap of any size or configuration (converted to ARGB_8888 if needed), as it is
-     * stored: the same as [classify] with [ImageProcessingOptions.DEFAULT]. Only the central crop is
-     * read, a few rows at a time: a 12-megapixel photo is never copied whole. Blocking: call it
-     * from a background thread.
+     * Classifies a bitmap of any size or configuration, as it is stored: the same as [classify]
+     * with [ImageProcessingOptions.DEFAULT]. From an ARGB_8888 bitmap only the central crop is
+     * read, a few rows at a time: a 12-megapixel photo is never copied whole. Any other
+     * configuration is copied whole to ARGB_8888 first (width × height × 4 bytes, released when the
+     * call returns): `Bitmap.Config.HARDWARE`, which `ImageDecoder` returns by default, keeps its
+     * pixels in graphics memory, where neither `getPixels` nor a software `Canvas` can read a part
+     * (`Bitmap.copy` and `Bitmap.createBitmap` both copy the whole hardware bitmap). To avoid the
+     * copy, decode with `ImageDecoder.ALLOCATOR_SOFTWARE` (`decoder.allocator = ...` in
+     * `setOnHeaderDecodedListener`) or `BitmapFactory`. Blocking: call it from a background thread.
      */
     @WorkerThread
     fun classify(bitmap: Bitmap): ClassificationResult = classify(bitmap, ImageProcessingOptions.DEFAULT)
@@ -178,15 +183,23 @@ class MobileNetV3Classifier private constructor(
     @WorkerThread
     fun classify(bitmap: Bitmap, options: ImageProcessingOptions): ClassificationResult {
         val started = SystemClock.elapsedRealtimeNanos()
-        val argb = if (bitmap.config == Bitmap.Config.ARGB_8888) bitmap else bitmap.copy(Bitmap.Config.ARGB_8888, false)
-        val source = object : PixelSource {
-            override val width = argb.width
-            override val height = argb.height
+        // Not ARGB_8888 (HARDWARE, RGB_565, RGBA_F16...): one whole copy, see classify(bitmap);
+        // recycled as soon as the input is filled instead of waiting for the garbage collector.
+        val copied = bitmap.config != Bitmap.Config.ARGB_8888
+        val argb = if (copied) bitmap.copy(Bitmap.Config.ARGB_8888, false) else bitmap
+        val rgb = try {
+            val source = object : PixelSource {
+                override val width = argb.width
+                override val height = argb.height
 
-            override fun readPixels(destination: IntArray, left: Int, top: Int, columns: Int, rows: Int) =
-                argb.getPixels(destination, 0, columns, left, top, columns, rows)
+                override fun readPixels(destination: IntArray, left: Int, top: Int, columns: Int, rows: Int) =
+                    argb.getPixels(destination, 0, columns, left, top, columns, rows)
+            }
+            preprocess(source, options)
+        } finally {
+            if (copied) argb.recycle()
         }
-        return classifyRgb(preprocess(source, options), started)
+        return classifyRgb(rgb, started)
     }
 
     /** Classifies ARGB pixels, row-major as [Bitmap.getPixels] returns them. Blocking, as is the bitmap overload. */
