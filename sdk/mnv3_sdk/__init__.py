@@ -1,6 +1,6 @@
 """mnv3-sdk: MobileNetV3 → ExecuTorch/XNNPACK model → Android SDK.
 
-``build_sdk``, ``verify_model``, ``benchmark``, ``profile_model`` and ``inspect_model`` (``mnv3_sdk.api``) are the
+``build_sdk``, ``verify_model``, ``benchmark``, ``profile_model``, ``profile_model_arm64`` and ``inspect_model`` (``mnv3_sdk.api``) are the
 library's entry points; they load torch and ExecuTorch on first use, so ``import mnv3_sdk`` stays cheap.
 """
 
@@ -8,7 +8,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = ("build_sdk", "verify_model", "benchmark", "profile_model", "inspect_model")
+_API = ("build_sdk", "verify_model", "benchmark", "profile_model", "profile_model_arm64", "inspect_model")
 
 
 def __getattr__(name: str) -> Any:

@@ -64,7 +64,17 @@ def profile_model(model: str | Path, **options: Any) -> ProfileResult:
     profile`` does. ``options``: the fields of ``ProfileConfig`` (threads, runs, depth, top, the
     output paths). Writes profile.json/.md/.png and the raw .etdp, and returns the typed tables
     (``result.tables.modules``, most expensive first; ``result.summary()``)."""
-    return run_profile(_config(ProfileConfig, {"model": model, **options}))
+    config = _config(ProfileConfig, {"model": model, **options})
+    if config.arch != "host":
+        raise SdkError("profile_model profiles on this host; profile_model_arm64 counts instructions under qemu")
+    return run_profile(config)[0]
+
+
+def profile_model_arm64(model: str | Path, **options: Any) -> list[ProfileResult]:
+    """Count the guest instructions of each operator of a .pte under qemu-aarch64, one result per
+    CPU model (``cpu_models``, default cortex-a53 and neoverse-n1), as ``mnv3-sdk profile --arch
+    arm64`` does: the same tables as ``profile_model``, in instructions (``tables.unit``), not time."""
+    return run_profile(_config(ProfileConfig, {"model": model, **options, "arch": "arm64"}))
 
 
 def inspect_model(path: str | Path) -> Metadata:

@@ -208,24 +208,29 @@ def bench(**options: Any) -> None:
 @click.argument("model", type=click.Path(path_type=Path))
 @options_of(ProfileConfig)
 def profile(**options: Any) -> None:
-    """Time each operator of MODEL.pte on this host and name the module it ran for.
+    """Time each operator of MODEL.pte on this host and name the module it ran for; with --arch
+    arm64, count each operator's guest instructions under qemu-aarch64 instead (not time).
 
     \b
     mnv3-sdk profile dist/mnv3-small-int8/mnv3-small-int8.pte
     mnv3-sdk profile MODEL.pte --threads 2 --runs 50 --depth 4 --top 20
+    mnv3-sdk profile MODEL.pte --arch arm64 --runs 3
 
     Needs the <name>.debug-handles.json that build writes beside the .pte. Prints the most
     expensive modules and operators; writes profile.json (every operator), profile.md, profile.png
-    and the raw ETDump (profile.etdp) for ExecuTorch's Inspector.
+    and the raw ETDump (profile.etdp) for ExecuTorch's Inspector (with --arch arm64 and several
+    CPU models, one set per model, named -MODEL).
     """
+    from mnv3_sdk import api
     from mnv3_sdk.profile.report import to_markdown
-    from mnv3_sdk.profile.run import run_profile
 
     config = ProfileConfig(**options)
-    result = run_profile(config)
-    click.echo(to_markdown(result, config.top, summary=False), nl=False)
-    _say(f"wrote {config.json_path}, {config.markdown_path}, {config.plot_path}, {config.etdump_path}")
-    click.echo(result.summary())  # the answer, last
+    results = api.profile_model_arm64(**options) if config.arch == "arm64" else [api.profile_model(**options)]
+    for result, paths in zip(results, config.outputs().values()):
+        click.echo(to_markdown(result, config.top, summary=False), nl=False)
+        _say(f"wrote {', '.join(str(path) for path in paths)}")
+    for result in results:
+        click.echo(result.summary())  # the answer, last
 
 
 @cli.command()

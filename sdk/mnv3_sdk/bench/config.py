@@ -14,9 +14,8 @@ from mnv3_sdk.bench.adb import parse_server
 from mnv3_sdk.bench.device import FRAME_FORMATS, DeviceSettings
 from mnv3_sdk.bench.host import HostSettings, resolve_models
 from mnv3_sdk.errors import SdkError
-from mnv3_sdk.native import DEFAULT_CPU_MODELS, parse_cpu_models, require_arm64
+from mnv3_sdk.native import ARCHES, DEFAULT_CPU_MODELS, arch_cpu_models
 
-ARCHES = ("host", "arm64")
 # A 200-megapixel sensor's frame is 16384 pixels wide; anything larger is a typo.
 MAX_FRAME_SIDE = 16384
 
@@ -111,17 +110,10 @@ class BenchConfig:
 
 def _check_arch(config: BenchConfig) -> tuple[str, ...]:
     """--arch arm64 counts instructions under qemu on this host: no device, no eager PyTorch."""
-    if config.arch not in ARCHES:
-        raise SdkError(f"--arch takes {' or '.join(ARCHES)} (got {config.arch!r})")
-    if config.arch == "host":
-        if config.cpu_models != ",".join(DEFAULT_CPU_MODELS):
-            raise SdkError("--cpu-models only applies with --arch arm64")
-        return ()
-    if config.adb or config.eager or config.mlperf:
+    if config.arch == "arm64" and (config.adb or config.eager or config.mlperf):
         raise SdkError("--arch arm64 counts emulated instructions on this host: it takes no --adb, --eager or --mlperf "
                        "(bench --adb times a real arm64 phone)")
-    require_arm64("--arch arm64")
-    return parse_cpu_models(config.cpu_models)
+    return arch_cpu_models(config.arch, config.cpu_models, "--arch arm64")
 
 
 def _settings(config: BenchConfig) -> tuple[HostSettings, DeviceSettings | None, GradleProject | None]:

@@ -6,7 +6,13 @@
  * Built by mnv3_sdk.native.plugin with the host's gcc; loaded with
  *   qemu-aarch64 -plugin PATH/insn_count.so,out=FILE ...
  * At exit it writes to FILE: "total: N" (every instruction of the process), then one line
- * "interval K: N" per begin/end pair.
+ * "interval K: N" per begin/end pair, and after it "reads K: N1 N2 ..." when the interval made
+ * clock_gettime calls: the counter at each call, counted from the interval's begin.
+ *
+ * Timer reads: qemu-aarch64 7.2 gives the guest no vDSO, so every clock_gettime is a real syscall
+ * and reaches on_syscall. XNNPACK's profiler reads the clock before its first operator and after
+ * each one (ExecuTorch's event tracer reads it around its own events), so the counter at those
+ * reads splits an inference's instructions per operator (mnv3_sdk.profile.arm64 maps them).
  *
  * Counting: each translated block adds its instruction count to the counter when it starts
  * executing (an inline add, no call). In user mode a block ends at every svc, so when the marker's
@@ -46,6 +52,8 @@ EXPORT int qemu_plugin_version = 1;
 #define MARKER_BEGIN 0x4d4e5630u
 #define MARKER_END 0x4d4e5631u
 #define MAX_INTERVALS 100000
+#define AARCH64_CLOCK_GETTIME 113
+#define MAX_READS 2000000
 
 /* The translate and syscall callbacks carry no user data in this API, so the counts live in one
  * static record: one plugin instance per qemu process. */
@@ -55,6 +63,9 @@ static struct {
     int open;
     size_t intervals;
     uint64_t interval[MAX_INTERVALS];
+    size_t reads;
+    uint64_t read[MAX_READS];      /* the counter at each clock read inside an interval, from its begin */
+    size_t first_read[MAX_INTERVALS + 1]; /* interval K's reads: read[first_read[K]] up to the next one's */
     char out[4096];
     int overflow;
 } counts;
@@ -70,10 +81,19 @@ static void on_syscall(qemu_plugin_id_t id, unsigned int vcpu_index, int64_t num
     (void)id; (void)vcpu_index; (void)a2; (void)a4; (void)a5; (void)a6; (void)a7; (void)a8;
     /* fd -1: the kernel reads fd as an int, so only its low 32 bits count (and the runner's
      * variadic syscall() may leave the upper ones unset). */
+    if (num == AARCH64_CLOCK_GETTIME && counts.open) {
+        /* The svc ended a block, so every instruction before this call has been counted. */
+        if (counts.reads < MAX_READS)
+            counts.read[counts.reads++] = counts.executed - counts.begin;
+        else
+            counts.overflow = 1;
+        return;
+    }
     if (num != AARCH64_WRITE || (int32_t)a1 != -1) return;
     if (a3 == MARKER_BEGIN) {
         counts.begin = counts.executed;
         counts.open = 1;
+        if (counts.intervals < MAX_INTERVALS) counts.first_read[counts.intervals] = counts.reads;
     } else if (a3 == MARKER_END && counts.open) {
         if (counts.intervals < MAX_INTERVALS)
             counts.interval[counts.intervals++] = counts.executed - counts.begin;
@@ -91,9 +111,16 @@ static void on_process_exit(qemu_plugin_id_t id, void *userdata) {
         return;
     }
     fprintf(out, "total: %" PRIu64 "\n", counts.executed);
-    for (size_t i = 0; i < counts.intervals; i++)
+    counts.first_read[counts.intervals] = counts.reads;
+    for (size_t i = 0; i < counts.intervals; i++) {
         fprintf(out, "interval %zu: %" PRIu64 "\n", i + 1, counts.interval[i]);
-    if (counts.overflow) fprintf(out, "overflow: more than %d intervals\n", MAX_INTERVALS);
+        if (counts.first_read[i] == counts.first_read[i + 1]) continue;
+        fprintf(out, "reads %zu:", i + 1);
+        for (size_t r = counts.first_read[i]; r < counts.first_read[i + 1]; r++)
+            fprintf(out, " %" PRIu64, counts.read[r]);
+        fputc('\n', out);
+    }
+    if (counts.overflow) fprintf(out, "overflow: more than %d intervals or %d clock reads\n", MAX_INTERVALS, MAX_READS);
     fclose(out);
 }
 

@@ -14,6 +14,7 @@ from mnv3_sdk.native.toolchain import compiler_version, host_c_compiler
 
 _TOTAL = re.compile(r"^total: (\d+)$", re.MULTILINE)
 _INTERVAL = re.compile(r"^interval (\d+): (\d+)$", re.MULTILINE)
+_READS = re.compile(r"^reads (\d+):((?: \d+)+)$", re.MULTILINE)
 
 
 def build_plugin(cache: Path | None = None) -> Path:
@@ -44,3 +45,13 @@ def read_counts(path: Path) -> tuple[int, list[int]]:
     if "overflow" in text:
         raise SdkError("the qemu instruction-counting plugin ran out of interval slots: time fewer iterations")
     return int(total.group(1)), [int(count) for _, count in _INTERVAL.findall(text)]
+
+
+def read_clock_reads(path: Path, intervals: int) -> list[list[int]]:
+    """For each of the first ``intervals`` marked intervals, the instructions counted (from its
+    begin) at each clock_gettime call inside it: empty where it made none."""
+    reads: list[list[int]] = [[] for _ in range(intervals)]
+    for number, values in _READS.findall(path.read_text() if path.is_file() else ""):
+        if 1 <= int(number) <= intervals:
+            reads[int(number) - 1] = [int(value) for value in values.split()]
+    return reads

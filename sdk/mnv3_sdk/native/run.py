@@ -15,8 +15,8 @@ import numpy as np
 
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.native.build import ARM64_LOADER, RunnerBuild
-from mnv3_sdk.native.plugin import build_plugin, read_counts
-from mnv3_sdk.native.toolchain import ARM64, qemu
+from mnv3_sdk.native.plugin import build_plugin, read_clock_reads, read_counts
+from mnv3_sdk.native.toolchain import ARM64, qemu, require_arm64
 
 # The runner's lines (runner.cpp's header comment). "Iteration N of K: X ms" is also the form
 # bench/device.py's parse_runner_output reads.
@@ -29,6 +29,8 @@ _LOAD = re.compile(r"^load: ([0-9.]+) ms$", re.MULTILINE)
 # product nor fp16 arithmetic (the int8 kernels widen and multiply-accumulate in 16 bits);
 # neoverse-n1 has both (SDOT int8 kernels, fp16 arithmetic), as the cores of current phones do.
 DEFAULT_CPU_MODELS = ("cortex-a53", "neoverse-n1")
+# The --arch choices of bench and profile: this host, or arm64 instructions under qemu.
+ARCHES = ("host", "arm64")
 # Inputs per runner process: each is two arguments (--input, --output), far below ARG_MAX.
 INPUTS_PER_PROCESS = 256
 _DTYPES = {"float32": np.float32, "float16": np.float16, "uint8": np.uint8, "int8": np.int8,
@@ -56,6 +58,8 @@ class RunnerOutput:
     samples_ms: list[float]
     stdout: str
     instructions: list[int] = field(default_factory=list)  # per timed iteration, with count_instructions
+    # With count_instructions: per timed iteration, the instructions counted at each clock read in it.
+    clock_reads: list[list[int]] = field(default_factory=list)
 
 
 def parse_output(stdout: str) -> RunnerOutput:
@@ -111,6 +115,19 @@ def parse_cpu_models(text: str) -> tuple[str, ...]:
     return models
 
 
+def arch_cpu_models(arch: str, cpu_models: str, what: str) -> tuple[str, ...]:
+    """The checked ``--arch`` and ``--cpu-models`` of a command (bench, profile): the parsed CPU
+    models with "arm64", () with "host"."""
+    if arch not in ARCHES:
+        raise SdkError(f"--arch takes host or arm64 (got {arch!r})")
+    if arch == "host":
+        if cpu_models != ",".join(DEFAULT_CPU_MODELS):
+            raise SdkError("--cpu-models only applies with --arch arm64")
+        return ()
+    require_arm64(what)
+    return parse_cpu_models(cpu_models)
+
+
 def available_cpu_models() -> set[str]:
     """The CPU models this qemu-aarch64 emulates (``-cpu help``)."""
     result = subprocess.run([str(qemu().require()), "-cpu", "help"], capture_output=True, text=True)
@@ -136,15 +153,16 @@ def command(build: RunnerBuild, model: Path, *, threads: int = 1, warmup: int = 
 
 def run_runner(build: RunnerBuild, model: Path, *, threads: int = 1, warmup: int = 1, iterations: int = 10,
                inputs: Sequence[Path] = (), outputs: Sequence[Path] = (), cpu: str | None = None,
-               count_instructions: bool = False, timeout: float = 600.0) -> RunnerOutput:
+               count_instructions: bool = False, etdump: Path | None = None, timeout: float = 600.0) -> RunnerOutput:
     """Runs the runner once; its one-line error becomes an SdkError.
 
     ``count_instructions`` (arm64 under qemu, one thread): ``instructions`` of the result holds the
     guest instructions each timed iteration executed, counted by the qemu plugin (plugin.c)
-    between the runner's markers, so warm-up, loading and printing are not in them.
+    between the runner's markers, so warm-up, loading and printing are not in them. ``etdump``: the
+    runner records ExecuTorch's event tracer there (XNNPACK's per-operator events).
     """
     qemu_options: list[str] = []
-    runner_options: list[str] = []
+    runner_options: list[str] = [f"--etdump={etdump}"] if etdump is not None else []
     with tempfile.TemporaryDirectory(prefix="mnv3-insn-") as scratch:
         counts = Path(scratch) / "counts.txt"
         if count_instructions:
@@ -152,7 +170,7 @@ def run_runner(build: RunnerBuild, model: Path, *, threads: int = 1, warmup: int
                 # One counter for all vCPU threads, added to without atomics: exact with one thread only.
                 raise SdkError("instructions are counted for arm64 builds under qemu with --threads 1 only")
             qemu_options = ["-plugin", f"{build_plugin()},out={counts}"]
-            runner_options = ["--count-markers"]
+            runner_options.append("--count-markers")
         argv = command(build, model, threads=threads, warmup=warmup, iterations=iterations, inputs=inputs,
                        outputs=outputs, cpu=cpu, qemu_options=qemu_options, runner_options=runner_options)
         result = _run(argv, build, model, cpu, timeout)
@@ -160,7 +178,7 @@ def run_runner(build: RunnerBuild, model: Path, *, threads: int = 1, warmup: int
             _, intervals = read_counts(counts)
             if len(intervals) != iterations:
                 raise SdkError(f"the qemu plugin counted {len(intervals)} marked iteration(s) of {iterations}")
-            result = replace(result, instructions=intervals)
+            result = replace(result, instructions=intervals, clock_reads=read_clock_reads(counts, iterations))
     return result
 
 

@@ -12,9 +12,11 @@
 //   warmup: W
 //   Iteration 1 of K: 12.345 ms   (the form bench/device.py already parses)
 //   wrote outputs of FILE to FILE: 4000 bytes
+//   wrote etdump to FILE: N bytes   (with --etdump: every run of forward, warm-up included)
 // On failure: one line "error: ..." on stderr (naming the ExecuTorch error code where there is
 // one) and exit 1, or 2 for a usage error.
 
+#include <executorch/devtools/etdump/etdump_flatcc.h>
 #include <executorch/extension/module/module.h>
 #include <executorch/extension/tensor/tensor.h>
 #include <executorch/runtime/core/error.h>
@@ -33,6 +35,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -111,17 +114,19 @@ struct Options {
   std::vector<std::string> inputs;
   std::vector<std::string> outputs;
   bool count_markers = false;
+  std::string etdump;
   bool log = false;
 };
 
 const char* kUsage =
     "usage: runner --model PATH [--threads N] [--warmup W] [--iterations K]\n"
-    "              [--input FILE]... [--output FILE]... [--count-markers] [--log]\n"
+    "              [--input FILE]... [--output FILE]... [--count-markers] [--etdump FILE] [--log]\n"
     "  --input FILE   raw little-endian bytes of every input tensor, concatenated (default: a\n"
     "                 deterministic input, value i = (i * 31 + 7) % 256); repeat for several inputs\n"
     "  --output FILE  raw bytes of every output tensor of the matching --input (or of the default\n"
     "                 input), concatenated; as many as inputs\n"
     "  --count-markers  bracket each timed iteration with marker syscalls for the qemu plugin\n"
+    "  --etdump FILE    record ExecuTorch's event tracer (XNNPACK's per-operator events) to FILE\n"
     "  --log          show ExecuTorch's own log lines on stderr\n";
 
 int parse_count(const std::string& flag, const std::string& value, int minimum) {
@@ -155,6 +160,7 @@ Options parse_options(int argc, char** argv) {
     else if (flag == "--iterations") options.iterations = parse_count(flag, value, 0);
     else if (flag == "--input") options.inputs.push_back(value);
     else if (flag == "--output") options.outputs.push_back(value);
+    else if (flag == "--etdump") options.etdump = value;
     else throw Failure("unknown option: " + flag, 2);
   }
   if (options.model.empty()) throw Failure("--model PATH is required", 2);
@@ -242,6 +248,18 @@ void write_outputs(const std::vector<EValue>& outputs, const std::string& input,
   std::printf("wrote outputs of %s to %s: %zu bytes\n", input.c_str(), path.c_str(), total);
 }
 
+void write_etdump(const Module& module, const std::string& path) {
+  auto* tracer = static_cast<executorch::etdump::ETDumpGen*>(module.event_tracer());
+  executorch::etdump::ETDumpResult result = tracer->get_etdump_data();
+  if (result.buf == nullptr) throw Failure("the event tracer recorded nothing for " + path);
+  std::ofstream stream(path, std::ios::binary);
+  stream.write(static_cast<const char*>(result.buf), static_cast<std::streamsize>(result.size));
+  stream.close();
+  std::free(result.buf);  // get_etdump_data hands over a malloc'ed copy
+  if (!stream) throw Failure("writing the etdump " + path + " failed");
+  std::printf("wrote etdump to %s: %zu bytes\n", path.c_str(), result.size);
+}
+
 void drop_log_message(et_timestamp_t, et_pal_log_level_t, const char*, const char*, size_t, const char*, size_t) {}
 
 void marker(size_t which) {
@@ -266,7 +284,10 @@ int run(const Options& options) {
     throw Failure("cannot resize ExecuTorch's threadpool to " + std::to_string(options.threads) + " threads");
 
   auto started = std::chrono::steady_clock::now();
-  Module module(options.model, Module::LoadMode::File);
+  // With an event tracer the XNNPACK delegate turns on XNNPACK's own per-operator profiling.
+  std::unique_ptr<executorch::etdump::ETDumpGen> tracer;
+  if (!options.etdump.empty()) tracer = std::make_unique<executorch::etdump::ETDumpGen>();
+  Module module(options.model, Module::LoadMode::File, std::move(tracer));
   // InternalConsistency checks the flatbuffer's structure: a damaged file is an error, not a crash.
   check(module.load(executorch::runtime::Program::Verification::InternalConsistency), "loading " + options.model);
   check(module.load_method("forward"), "loading method forward of " + options.model);
@@ -302,6 +323,7 @@ int run(const Options& options) {
     std::printf("Iteration %d of %d: %.3f ms\n", i, options.iterations,
                 std::chrono::duration<double, std::milli>(end - begin).count());
   }
+  if (!options.etdump.empty()) write_etdump(module, options.etdump);
   std::fflush(stdout);
   // Each input runs once more, untimed, for its output file: the outputs of a method alias its
   // planned memory and are only valid until the next execution.

@@ -26,11 +26,12 @@ ARM64_SYSROOT_LIB = Path("/usr/aarch64-linux-gnu/lib")
 # The wheel's libraries the runner links: the runtime with the Module/data-loader/tensor extensions,
 # the XNNPACK backend, the threadpool, the optimized kernels (which also register the portable
 # ones: every operator our graphs can leave outside XNNPACK) and the quantized kernels. OpenVINO's
-# backend needs OpenVINO; etdump is for profiling, which the runner does not do yet.
+# backend needs OpenVINO; etdump is for `profile --arch arm64` (runner.cpp --etdump).
 EXECUTORCH_LIBRARIES = (
     "libexecutorch.so",
     "libexecutorch_backend_xnnpack.so",
     "libexecutorch_threadpool.so",
+    "libexecutorch_etdump.so",  # runner.cpp's --etdump (ETDumpGen)
     "libexecutorch_kernels_optimized.so",
     "libexecutorch_kernels_quantized.so",
 )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mnv3_sdk import options
+from mnv3_sdk.native import ARCHES, DEFAULT_CPU_MODELS, arch_cpu_models
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.options import option
 
@@ -19,6 +20,13 @@ class ProfileConfig:
     takes them as keywords."""
 
     model: Path  # the .pte, with its debug-handle sidecar beside it
+    arch: str = option(
+        "host", "arm64: instead of timing on this host, count the guest instructions of each operator of "
+        "ExecuTorch's arm64 kernels under qemu-aarch64, per --cpu-models entry (instructions, not time).",
+        choices=ARCHES)
+    cpu_models: str = option(
+        ",".join(DEFAULT_CPU_MODELS), "With --arch arm64: qemu CPU models, comma-separated (cortex-a53: no dot "
+        "product; neoverse-n1: dot product and fp16 arithmetic). With several, each output's name gets -MODEL.")
     threads: int = option(1, "Threads of the runtime's thread pool.")
     runs: int = option(20, "Measured inferences, after one warm-up; each time is the median over them.")
     top: int = option(10, "Operators and modules in the printed tables (the JSON holds them all).")
@@ -29,6 +37,7 @@ class ProfileConfig:
     plot_path: Path = option(Path("profile.png"), "Where to draw the per-module chart.", name="--plot")
     etdump_path: Path = option(
         Path("profile.etdp"), "Where to keep the raw ETDump, for ExecuTorch's Inspector.", name="--etdump")
+    cpu_model_list: tuple[str, ...] = field(init=False)  # arm64: the parsed cpu_models; host: ()
 
     def __post_init__(self) -> None:
         from mnv3_sdk.pte.runtime import check_pte_file
@@ -40,13 +49,30 @@ class ProfileConfig:
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise SdkError(f"{flag} takes a whole number from {low} to {high} (got {value!r})")
         check_pte_file(self.model)
-        outputs = [self.json_path, self.markdown_path, self.plot_path, self.etdump_path]
+        object.__setattr__(self, "cpu_model_list", _check_arch(self))
+        outputs = [path for paths in self.outputs().values() for path in paths]
         if len({path.resolve() for path in outputs}) < len(outputs):
             raise SdkError("--json, --markdown, --plot and --etdump must name four different files")
         if self.model.resolve() in {path.resolve() for path in outputs}:
             raise SdkError(f"an output path names the model itself ({self.model})")
         for path in outputs:
             _check_writable(path)
+
+    def outputs(self) -> dict[str, tuple[Path, Path, Path, Path]]:
+        """Per CPU model ("" on the host), its JSON, Markdown, chart and ETDump paths: the given ones,
+        or with several CPU models, the given ones with -MODEL before the suffix."""
+        given = (self.json_path, self.markdown_path, self.plot_path, self.etdump_path)
+        if len(self.cpu_model_list) <= 1:
+            return {(self.cpu_model_list or ("",))[0]: given}
+        return {cpu: tuple(path.with_name(f"{path.stem}-{cpu}{path.suffix}") for path in given)  # type: ignore[misc]
+                for cpu in self.cpu_model_list}
+
+
+def _check_arch(config: ProfileConfig) -> tuple[str, ...]:
+    if config.arch == "arm64" and config.threads != 1:
+        # The plugin's one counter is shared by every vCPU thread, added to without atomics.
+        raise SdkError("--arch arm64 counts instructions with one thread only: leave out --threads")
+    return arch_cpu_models(config.arch, config.cpu_models, "profile --arch arm64")
 
 
 def _check_writable(path: Path) -> None:

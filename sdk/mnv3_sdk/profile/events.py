@@ -26,6 +26,9 @@ DELEGATE_CALL = "DELEGATE_CALL"
 OPERATOR_CALL = "OPERATOR_CALL"
 # A portable kernel's event is "native_call_<kernel>"; OPERATOR_CALL around it adds the dispatch.
 NATIVE_CALL_PREFIX = "native_call_"
+# What an inference's numbers count: host times, or guest instructions under qemu (--arch arm64).
+MICROSECONDS = "µs"
+INSTRUCTIONS = "instructions"
 
 
 @dataclass(frozen=True)
@@ -46,14 +49,20 @@ class TimedEvent:
 
 @dataclass(frozen=True)
 class Inference:
-    """The events of one run of ``forward``, in the order the runtime logged them."""
+    """The events of one run of ``forward``, in the order the runtime logged them. With ``unit``
+    INSTRUCTIONS their start and end are guest instruction counts (mnv3_sdk.profile.arm64)."""
 
     events: list[TimedEvent]
+    unit: str = MICROSECONDS
+
+    def amount(self, event: TimedEvent) -> float:
+        """An event's cost in ``unit``."""
+        return event.microseconds if self.unit == MICROSECONDS else float(event.end - event.start)
 
     @property
-    def total_microseconds(self) -> float:
+    def total(self) -> float:
         whole = [event for event in self.events if event.name == METHOD_EXECUTE]
-        return whole[0].microseconds if whole else sum(event.microseconds for event in self.operators)
+        return self.amount(whole[0]) if whole else sum(self.amount(event) for event in self.operators)
 
     @property
     def operators(self) -> list[TimedEvent]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mnv3_sdk.profile.events import INSTRUCTIONS
 from mnv3_sdk.profile.tables import ModuleRow, OperatorRow, Tables, layers_left_in_fp32
 
 # How many modules the closing summary names: the answer to "which layer costs what".
@@ -26,6 +27,7 @@ class ProfileResult:
     measured_at: str  # UTC, ISO 8601
     host: dict[str, str]  # machine, processor
     versions: dict[str, str]
+    cpu: str = ""  # the qemu CPU model of an arm64 profile (its tables count instructions); "" on the host
 
     @property
     def top_modules(self) -> list[ModuleRow]:
@@ -34,8 +36,22 @@ class ProfileResult:
     def summary(self) -> str:
         """The closing line: the most expensive modules and their share of the inference."""
         listed = ", ".join(f"{row.module} {row.share:.1%}" for row in self.top_modules)
-        return (f"most expensive modules of {self.model} ({self.tables.inference_median_us / 1000:.2f} ms per "
-                f"inference, {self.threads} thread{'s' if self.threads > 1 else ''}): {listed}")
+        if self.tables.unit == INSTRUCTIONS:
+            per = f"{self.tables.inference_median / 1e6:.2f} M guest instructions per inference on qemu -cpu {self.cpu}"
+        else:
+            per = f"{self.tables.inference_median / 1000:.2f} ms per inference"
+        return (f"most expensive modules of {self.model} ({per}, {self.threads} thread{'s' if self.threads > 1 else ''}): "
+                f"{listed}")
+
+
+def _amount(value: float, unit: str) -> str:
+    if unit == INSTRUCTIONS:
+        return f"{value:,.0f}"
+    return _us(value)
+
+
+def _column(unit: str) -> str:
+    return "median instructions" if unit == INSTRUCTIONS else "median µs"
 
 
 def _us(value: float) -> str:
@@ -49,32 +65,45 @@ def _shape(shape: list[int]) -> str:
 def to_markdown(result: ProfileResult, top: int, summary: bool = True) -> str:
     """profile.md; the CLI prints it without the closing summary, which it prints last, plain."""
     tables = result.tables
-    coverage = tables.operators_median_us / tables.inference_median_us
+    unit, column = tables.unit, _column(tables.unit)
     lines = [
         f"# mnv3-sdk profile: {result.model}", "",
-        f"{result.quant}, {result.threads} thread(s), median of {result.runs} inferences after one warm-up; "
+        f"{result.quant}, {result.threads} thread(s), median of {result.runs} inferences after "
+        f"{'two warm-ups' if result.cpu else 'one warm-up'}; "
         f"measured {result.measured_at} on {result.host.get('processor', '?')} ({result.host.get('machine', '?')}).", "",
-        f"Inference (`Method::execute`): median {_us(tables.inference_median_us)} µs. The operators below account "
-        f"for {coverage:.1%} of it; the rest is the calls around them. Times are XNNPACK's, at 1 µs resolution.", "",
+        _whole_line(result), "",
         f"## Modules (top {min(top, len(tables.modules))} of {len(tables.modules)}, paths cut at {result.depth} parts)", "",
-        "| module | median µs | share | operators | precision |", "|---|---|---|---|---|",
+        f"| module | {column} | share | operators | precision |", "|---|---|---|---|---|",
     ]
-    lines += [f"| `{row.module}` | {_us(row.median_us)} | {row.share:.1%} | {row.operators} | "
+    lines += [f"| `{row.module}` | {_amount(row.median, unit)} | {row.share:.1%} | {row.operators} | "
               f"{', '.join(row.precisions) or '–'} |" for row in tables.modules[:top]]
-    slowest = sorted(tables.operators, key=lambda row: row.median_us, reverse=True)[:top]
+    slowest = sorted(tables.operators, key=lambda row: row.median, reverse=True)[:top]
     lines += ["", f"## Operators (top {len(slowest)} of {len(tables.operators)})", "",
-              "| # | operator | module | aten | output shape | precision | median µs | share |",
+              f"| # | operator | module | aten | output shape | precision | {column} | share |",
               "|---|---|---|---|---|---|---|---|"]
-    lines += [_operator_line(row) for row in slowest]
+    lines += [_operator_line(row, unit) for row in slowest]
     lines += _fp32_lines(result)
     lines += ["", "## Alignment", "", *[f"- {line}" for line in tables.alignment], ""]
     return "\n".join(lines + ([f"**{result.summary()}**", ""] if summary else []))
 
 
-def _operator_line(row: OperatorRow) -> str:
+def _whole_line(result: ProfileResult) -> str:
+    tables = result.tables
+    coverage = tables.operators_median / tables.inference_median
+    if tables.unit == INSTRUCTIONS:
+        # Instructions, not time: under emulation time ranks operators differently from real cores.
+        return (f"Inference (one `Module::execute`): median {_amount(tables.inference_median, INSTRUCTIONS)} guest "
+                f"instructions on qemu-aarch64 -cpu {result.cpu}, counted by mnv3-sdk's qemu plugin. The operators "
+                f"below account for {coverage:.1%} of them; the rest is the calls around them. These are "
+                "instruction counts, not times.")
+    return (f"Inference (`Method::execute`): median {_us(tables.inference_median)} µs. The operators below account "
+            f"for {coverage:.1%} of it; the rest is the calls around them. Times are XNNPACK's, at 1 µs resolution.")
+
+
+def _operator_line(row: OperatorRow, unit: str) -> str:
     where = row.operator if row.delegated else f"{row.operator} (portable)"
     return (f"| {row.index} | {where} | `{row.module}` | {row.aten or '–'} | {_shape(row.shape)} | "
-            f"{row.precision or '–'} | {_us(row.median_us)} | {row.share:.1%} |")
+            f"{row.precision or '–'} | {_amount(row.median, unit)} | {row.share:.1%} |")
 
 
 def _fp32_lines(result: ProfileResult) -> list[str]:
@@ -83,8 +112,9 @@ def _fp32_lines(result: ProfileResult) -> list[str]:
     left = layers_left_in_fp32(result.tables.operators)
     if not left:
         return ["", "Every convolution and fully connected layer ran in int8."]
-    lines = ["", "## Layers left in fp32", "", "| module | median µs | share |", "|---|---|---|"]
-    return lines + [f"| `{module}` | {_us(median)} | {share:.1%} |" for module, median, share in left]
+    unit = result.tables.unit
+    lines = ["", "## Layers left in fp32", "", f"| module | {_column(unit)} | share |", "|---|---|---|"]
+    return lines + [f"| `{module}` | {_amount(median, unit)} | {share:.1%} |" for module, median, share in left]
 
 
 def write_plot(result: ProfileResult, path: Path, top: int) -> None:
@@ -98,9 +128,13 @@ def write_plot(result: ProfileResult, path: Path, top: int) -> None:
     figure, axes = plt.subplots(figsize=(7.5, 1.2 + 0.32 * len(rows)), dpi=100)
     axes.barh([row.module for row in rows], [row.share * 100 for row in rows], color="#4c72b0")
     for position, row in enumerate(rows):
-        axes.text(row.share * 100, position, f" {row.median_us / 1000:.2f} ms", va="center", fontsize=7)
-    axes.set_xlabel("share of the inference (%)")
-    axes.set_title(f"mnv3-sdk profile: {result.model}, {result.threads} thread(s), median of {result.runs}", fontsize=9)
+        label = f" {row.median / 1e6:.2f} M instr." if result.tables.unit == INSTRUCTIONS else f" {row.median / 1000:.2f} ms"
+        axes.text(row.share * 100, position, label, va="center", fontsize=7)
+    what = "guest instructions" if result.tables.unit == INSTRUCTIONS else "time"
+    axes.set_xlabel(f"share of the inference's {what} (%)")
+    where = f", qemu -cpu {result.cpu}" if result.cpu else ""
+    axes.set_title(f"mnv3-sdk profile: {result.model}{where}, {result.threads} thread(s), median of {result.runs}",
+                   fontsize=9)
     axes.tick_params(axis="y", labelsize=7)
     axes.grid(axis="x", alpha=0.3)
     figure.tight_layout()

@@ -10,7 +10,7 @@ from pathlib import Path
 from mnv3_sdk import hostinfo
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.pipeline import report as report_io
-from mnv3_sdk.profile import events
+from mnv3_sdk.profile import arm64, events
 from mnv3_sdk.profile.config import ProfileConfig
 from mnv3_sdk.profile.report import ProfileResult, to_markdown, write_plot
 from mnv3_sdk.profile.tables import make_tables
@@ -20,32 +20,42 @@ from mnv3_sdk.pte.xnnpack_graph import read_delegate_calls
 from mnv3_sdk.versions import tool_versions
 
 
-def run_profile(config: ProfileConfig) -> ProfileResult:
-    """Profile ``config.model`` on this host and write its JSON, Markdown, chart and ETDump; nothing
-    is written unless every step worked."""
+def run_profile(config: ProfileConfig) -> list[ProfileResult]:
+    """Profile ``config.model`` on this host (one result) or under qemu-aarch64 per CPU model (one
+    result each, in instructions) and write each one's JSON, Markdown, chart and ETDump; nothing
+    of a result is written unless every step of it worked."""
     sidecar = read_sidecar(config.model)  # before the minutes of running: a missing one stops here
     metadata = read_from_pte(config.model)
     calls = read_delegate_calls(config.model)
-    with tempfile.TemporaryDirectory(prefix="mnv3-sdk-profile-") as folder:
-        staged = Path(folder)
-        etdump = staged / "profile.etdp"
-        events.record(config.model, metadata.input.normalized_in_graph, config.threads, config.runs, etdump)
-        inferences = events.read_inferences(etdump)[1:]  # the first is the warm-up
-        if len(inferences) != config.runs:
-            raise SdkError(f"the ETDump holds {len(inferences)} measured inferences, expected {config.runs}")
-        result = ProfileResult(
-            model=config.model.name, quant=metadata.quant, threads=config.threads, runs=config.runs,
-            depth=config.depth, tables=make_tables(inferences, calls, sidecar, config.depth),
-            etdump=str(config.etdump_path),
-            measured_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            host={key: value for key, value in hostinfo.describe().items() if key != "fp16"},
-            versions=tool_versions(),
-        )
-        (staged / "profile.json").write_text(report_io.to_json(result), encoding="utf-8")
-        (staged / "profile.md").write_text(to_markdown(result, config.top), encoding="utf-8")
-        write_plot(result, staged / "profile.png", config.top)
-        for name, destination in (("profile.json", config.json_path), ("profile.md", config.markdown_path),
-                                  ("profile.png", config.plot_path), ("profile.etdp", config.etdump_path)):
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(staged / name, destination)
-    return result
+    results = []
+    for cpu, outputs in config.outputs().items():
+        with tempfile.TemporaryDirectory(prefix="mnv3-sdk-profile-") as folder:
+            staged = Path(folder)
+            etdump = staged / "profile.etdp"
+            if cpu:
+                inferences = arm64.record(config.model, cpu, config.runs, etdump)
+            else:
+                events.record(config.model, metadata.input.normalized_in_graph, config.threads, config.runs, etdump)
+                inferences = events.read_inferences(etdump)[1:]  # the first is the warm-up
+            if len(inferences) != config.runs:
+                raise SdkError(f"the ETDump holds {len(inferences)} measured inferences, expected {config.runs}")
+            result = ProfileResult(
+                model=config.model.name, quant=metadata.quant, threads=config.threads, runs=config.runs,
+                depth=config.depth, tables=make_tables(inferences, calls, sidecar, config.depth),
+                etdump=str(outputs[3]),
+                measured_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                host={key: value for key, value in hostinfo.describe().items() if key != "fp16"},
+                versions=tool_versions(), cpu=cpu,
+            )
+            _write(result, staged, outputs, config.top)
+        results.append(result)
+    return results
+
+
+def _write(result: ProfileResult, staged: Path, outputs: tuple[Path, Path, Path, Path], top: int) -> None:
+    (staged / "profile.json").write_text(report_io.to_json(result), encoding="utf-8")
+    (staged / "profile.md").write_text(to_markdown(result, top), encoding="utf-8")
+    write_plot(result, staged / "profile.png", top)
+    for name, destination in zip(("profile.json", "profile.md", "profile.png", "profile.etdp"), outputs):
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(staged / name, destination)

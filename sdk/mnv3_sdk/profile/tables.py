@@ -27,8 +27,8 @@ class OperatorRow:
     shape: list[int]  # that aten operator's output shape
     precision: str  # of its output: "fp32", "fp16", "int8"; "" for portable kernels
     delegated: bool  # inside XNNPACK, or a portable kernel of ExecuTorch
-    median_us: float
-    share: float  # of the inference's median time
+    median: float  # in the tables' unit
+    share: float  # of the inference's median
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class ModuleRow:
     """A module's operators together (the module path cut at the profile's depth)."""
 
     module: str
-    median_us: float  # the median over runs of the module's sum in each run
+    median: float  # the median over runs of the module's sum in each run, in the tables' unit
     share: float
     operators: int
     precisions: list[str]  # of its convolutions and fully connected layers, else of all its operators
@@ -46,9 +46,10 @@ class ModuleRow:
 class Tables:
     operators: list[OperatorRow]
     modules: list[ModuleRow]  # most expensive first
-    inference_median_us: float  # Method::execute, the whole forward call
-    operators_median_us: float  # the operators' times summed per run, median: the rest is call overhead
+    inference_median: float  # Method::execute (host) or the marked Module::execute (arm64): the whole call
+    operators_median: float  # the operators' costs summed per run, median: the rest is call overhead
     alignment: list[str]  # per XNNPACK call, how its operators met its nodes
+    unit: str  # "µs" (host times) or "instructions" (guest instructions under qemu): never mixed
 
 
 @dataclass(frozen=True)
@@ -69,17 +70,18 @@ def make_tables(inferences: list[Inference], calls: list[DelegateCall], sidecar:
         if [event.name for event in inference.operators] != sequence:
             raise SdkError("the runs did not execute the same operators; the ETDump mixes several programs")
     placed, alignment = _place(inferences[0], calls, sidecar)
-    totals = [inference.total_microseconds for inference in inferences]
+    totals = [inference.total for inference in inferences]
     inference_median = statistics.median(totals)
     rows = []
     for index, where in enumerate(placed):
-        median = statistics.median(inference.operators[index].microseconds for inference in inferences)
+        median = statistics.median(inference.amount(inference.operators[index]) for inference in inferences)
         rows.append(OperatorRow(index, where.operator, where.info.module, where.info.operator, where.info.shape,
                                 where.precision, where.delegated, round(median, 3), round(median / inference_median, 6)))
-    operators_median = statistics.median(sum(event.microseconds for event in inference.operators)
+    operators_median = statistics.median(sum(inference.amount(event) for event in inference.operators)
                                          for inference in inferences)
     modules = _modules(rows, inferences, depth, inference_median)
-    return Tables(rows, modules, round(inference_median, 3), round(operators_median, 3), alignment)
+    return Tables(rows, modules, round(inference_median, 3), round(operators_median, 3), alignment,
+                  inferences[0].unit)
 
 
 def _place(inference: Inference, calls: list[DelegateCall],
@@ -119,11 +121,11 @@ def _modules(rows: list[OperatorRow], inferences: list[Inference], depth: int,
         members.setdefault(module_at(row.module, depth), []).append(row)
     modules = []
     for module, group in members.items():
-        median = statistics.median(sum(inference.operators[row.index].microseconds for row in group)
+        median = statistics.median(sum(inference.amount(inference.operators[row.index]) for row in group)
                                    for inference in inferences)
         modules.append(ModuleRow(module, round(median, 3), round(median / inference_median, 6), len(group),
                                  _precisions(group)))
-    return sorted(modules, key=lambda row: row.median_us, reverse=True)
+    return sorted(modules, key=lambda row: row.median, reverse=True)
 
 
 def _precisions(group: list[OperatorRow]) -> list[str]:
@@ -132,11 +134,11 @@ def _precisions(group: list[OperatorRow]) -> list[str]:
 
 
 def layers_left_in_fp32(rows: list[OperatorRow]) -> list[tuple[str, float, float]]:
-    """For an int8 model: (module, median µs, share) of each layer whose convolution or fully
+    """For an int8 model: (module, median, share) of each layer whose convolution or fully
     connected operator ran in fp32, in run order."""
     found: dict[str, tuple[float, float]] = {}
     for row in rows:
         if row.operator.startswith(HEAVY_OPERATORS) and row.precision == "fp32":
             median, share = found.get(row.module, (0.0, 0.0))
-            found[row.module] = (median + row.median_us, share + row.share)
+            found[row.module] = (median + row.median, share + row.share)
     return [(module, median, share) for module, (median, share) in found.items()]
