@@ -12,9 +12,8 @@ from typing import Callable, TypeVar
 
 # One PyTorch thread per test process, set before torch is imported (subprocesses inherit it). The
 # suite runs in two pytest-xdist workers on a two-core machine; two PyTorch threads each would put
-# four busy threads on two cores, and PyTorch's spinning worker threads then run small tensors 30×
-# slower (a backward step of the digits model: 58 ms with one thread, 1.7-2.7 s with two while
-# other processes were busy; docs/testing.md).
+# four busy threads on two cores, and PyTorch's spinning worker threads then run small tensors 28×
+# slower (benchmarks/torch_threads.py, docs/testing.md).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest  # noqa: E402

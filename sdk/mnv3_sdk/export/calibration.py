@@ -14,7 +14,7 @@ from torch import nn
 
 from mnv3_sdk.cache import entry_writer, user_cache_dir
 from mnv3_sdk.errors import SdkError
-from mnv3_sdk.imaging.files import IMAGE_SUFFIXES, check_headers, is_image_file, read_rgb
+from mnv3_sdk.imaging.files import IMAGE_SUFFIXES, is_image_file, read_rgb
 from mnv3_sdk.imaging.model_input import normalized_to_rgb
 from mnv3_sdk.imaging.preprocess import center_crop_box, preprocess_rgb, resize_square
 from mnv3_sdk.progress import Progress
@@ -54,7 +54,6 @@ def find_calibration_images(folder: Path) -> tuple[list[Path], int]:
         raise SdkError(
             f"calibration folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)}; {skipped} other files)"
         )
-    check_headers(images)
     return images, skipped
 
 

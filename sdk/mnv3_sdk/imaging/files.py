@@ -13,14 +13,18 @@ from mnv3_sdk.errors import SdkError
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 
 
+# What Pillow raises for a file it cannot open or decode.
+_UNREADABLE = (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError)
+
+
 def read_rgb(path: Path) -> np.ndarray:
     """Decode an image file into H×W×3 uint8 RGB (alpha dropped, like the Android wrapper)."""
     try:
         with Image.open(path) as image:
             image.load()
             return np.asarray(image.convert("RGB"), dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
-        raise SdkError(f"cannot read image {path}: {type(error).__name__}: {str(error)[:120]}") from None
+    except _UNREADABLE as error:
+        raise _cannot_read(path, error) from None
 
 
 def check_headers(paths: list[Path]) -> None:
@@ -33,8 +37,12 @@ def check_headers(paths: list[Path]) -> None:
         try:
             with Image.open(path):
                 pass
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
-            raise SdkError(f"cannot read image {path}: {type(error).__name__}: {str(error)[:120]}") from None
+        except _UNREADABLE as error:
+            raise _cannot_read(path, error) from None
+
+
+def _cannot_read(path: Path, error: Exception) -> SdkError:
+    return SdkError(f"cannot read image {path}: {type(error).__name__}: {str(error)[:120]}")
 
 
 def is_image_file(path: Path) -> bool:

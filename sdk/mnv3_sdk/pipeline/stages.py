@@ -51,7 +51,7 @@ from mnv3_sdk.export.calibration_checks import (
 )
 from mnv3_sdk.export.lower import ExportResult, export_pte, fold_batchnorm
 from mnv3_sdk.export.quantize import QuantizationSettings, quantize_int8, resolve_excluded_layers
-from mnv3_sdk.imaging.files import find_labelled_images, read_rgb
+from mnv3_sdk.imaging.files import check_headers, find_labelled_images, read_rgb
 from mnv3_sdk.imaging.model_input import IMAGENET_MEAN, IMAGENET_STD, to_model_input
 from mnv3_sdk.imaging.preprocess import preprocess_rgb
 from mnv3_sdk.network import labels as labels_io
@@ -141,7 +141,8 @@ def load(config: BuildConfig, journal: Journal) -> Source:
             wrapped=config.input_format == "pixels",
         )
         if config.calibration_dir is not None:
-            find_calibration_images(config.calibration_dir)  # fail fast on an empty folder
+            # Fail fast on an empty folder or a file that is not an image, before the export.
+            check_headers(find_calibration_images(config.calibration_dir)[0])
     if weights.source == "random":
         journal.warnings.append("RANDOM WEIGHTS: this model predicts nothing; it exists to test the plumbing only")
     crop_fraction = config.crop_fraction if config.crop_fraction is not None else weights.recommended_crop_fraction
