@@ -6,6 +6,7 @@ import os
 import pickle
 import shutil
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TypeVar
@@ -57,10 +58,12 @@ def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callabl
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # .../pytest-N/popen-gwK: pytest-N is this run's, shared by its workers
     folder, value_file, failure_file = root / f"shared-{name}", root / f"{name}.pickle", root / f"{name}.failed"
+    asked = time.monotonic()
     with FileLock(str(root / f"{name}.lock")):
         if failure_file.is_file():
             raise RuntimeError(f"{name} failed in another worker: {failure_file.read_text()}")
         if value_file.is_file():
+            _account(root, f"{name}: waited {time.monotonic() - asked:.0f} s for another worker")
             return pickle.loads(value_file.read_bytes())
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
@@ -70,7 +73,27 @@ def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callabl
             failure_file.write_text(f"{type(error).__name__}: {error}"[:2000])
             raise
         value_file.write_bytes(pickle.dumps(value))
+        _account(root, f"{name}: made in {time.monotonic() - asked:.0f} s")
         return value
+
+
+_ACCOUNT = "made-once.log"
+
+
+def _account(root: Path, line: str) -> None:
+    """One line per shared value per worker, printed at the end of the run: a worker that waits
+    minutes for another's value is a core left idle, which --durations alone does not show."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    with (root / _ACCOUNT).open("a", encoding="utf-8") as log:
+        log.write(f"{worker} {line}\n")
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    factory = getattr(config, "_tmp_path_factory", None)
+    log = factory.getbasetemp() / _ACCOUNT if factory else None
+    if log and log.is_file():
+        terminalreporter.write_sep("-", "values made once (tests/conftest.py made_once)")
+        terminalreporter.write(log.read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
