@@ -2,8 +2,8 @@ package com.example.mnv3
 
 /**
  * The arrays preprocessing works in, kept from one call to the next: a camera stream at 30 fps
- * that got a frame's worth of new arrays per call (0.7 to 1.6 MB at 640×480 to 1280×720) would
- * keep the garbage collector running. The first call sizes them; later calls with frames no
+ * that got a frame's worth of new arrays per call (0.9 to 2.7 MB at 640×480 to 1280×720, bitmap
+ * or camera frame) would keep the garbage collector running. The first call sizes them; later calls with frames no
  * larger allocate nothing proportional to the frame. They grow to the largest frame seen and stay
  * that size while the classifier lives.
  *
