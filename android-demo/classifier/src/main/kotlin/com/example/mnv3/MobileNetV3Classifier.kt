@@ -159,8 +159,9 @@ class MobileNetV3Classifier private constructor(
 
     // Preprocessing's arrays, kept for the next call: a frame's worth of new ones per call would
     // keep the garbage collector running at 30 fps. A call takes a set (or makes one when all are
-    // taken: calls on other threads preprocess at the same time) and gives it back when it returns,
-    // so there are as many sets as calls ever ran at once; close() drops them.
+    // taken: calls on other threads preprocess at the same time) and gives it back when it returns
+    // (a call that throws drops its set), so there are as many sets as calls ever ran at once;
+    // close() drops them.
     private val idleBuffers = ArrayDeque<PreprocessingBuffers>()
 
     /**
@@ -299,11 +300,11 @@ class MobileNetV3Classifier private constructor(
     /** Runs [classify] with a set of preprocessing arrays no other call is using (see [idleBuffers]). */
     private inline fun <T> withBuffers(classify: (PreprocessingBuffers) -> T): T {
         val buffers = synchronized(idleBuffers) { idleBuffers.removeLastOrNull() } ?: PreprocessingBuffers()
-        try {
-            return classify(buffers)
-        } finally {
-            synchronized(idleBuffers) { idleBuffers.addLast(buffers) }
-        }
+        // Not given back when the call throws: a band of rows on the common pool may still be
+        // writing to them (a recycled bitmap fails one band while the others run on).
+        val result = classify(buffers)
+        synchronized(idleBuffers) { idleBuffers.addLast(buffers) }
+        return result
     }
 
     /** Classifies [rgb], which stays the caller's until this returns (the model input is filled from it under the lock). */
