@@ -6,7 +6,11 @@ frames, interleaved after a warm-up: a back camera's frame (direct buffers, NV21
 padded rows, rotated 90°) against the same size of ARGB read as classify(bitmap) reads a Bitmap.
 Each size runs in --runs fresh JVMs (this shared 2-vCPU host drifts by ±30% from one JVM to the
 next); the table gives the median of their medians and the range. Targets (issue 12): 640×480
-within 1.0 ms and 1280×720 within 2.0 ms.
+within 1.0 ms and 1280×720 within 2.0 ms. Both paths work in arrays kept from call to call, as
+the classifier's do; the heap bytes each call allocates (by every thread: the common pool runs
+bands and chroma) are given with them, and beside them the bytes with new arrays each call
+(`ImagePreprocessing.preprocess`, what every classify allocated before issue 23 item 11). Bytes
+do not drift with the host's load; the largest of the JVMs is given.
 
     .venv/bin/python benchmarks/kotlin_camera.py [--repeats 101] [--warmups 300] [--runs 5]
 """
@@ -42,19 +46,22 @@ def main() -> None:
         print(f"{time.strftime('%Y-%m-%d')}: camera frames → 224×224 on the JVM; per JVM the median of "
               f"{args.repeats} interleaved calls after {args.warmups} warm-up calls of each; median [range] over "
               f"{args.runs} JVMs")
-        print("| frame | YUV_420_888 ms | target ms | bitmap path ms |")
-        print("|---|---|---|---|")
+        print("| frame | YUV_420_888 ms | target ms | bitmap path ms | YUV bytes/call (new arrays each call) "
+              "| bitmap bytes/call (new arrays each call) |")
+        print("|---|---|---|---|---|---|")
         for (width, height), target in FRAMES.items():
-            runs = {"yuv": [], "bitmap": []}
+            runs: dict[str, list[float]] = {}
             for _ in range(args.runs):
                 output = harness.run(str(width), str(height), "224", str(args.repeats), str(args.warmups),
                                      main="com.example.mnv3.camera.CameraTimingKt")
                 for key, value in (item.split("=") for item in output.split()):
-                    runs[key].append(float(value))
+                    runs.setdefault(key, []).append(float(value))
             yuv, bitmap = statistics.median(runs["yuv"]), statistics.median(runs["bitmap"])
             verdict = "—" if target is None else f"{target:.1f} ({'met' if yuv <= target else 'NOT met'})"
             print(f"| {width}×{height} | {yuv:.2f} [{min(runs['yuv']):.2f}–{max(runs['yuv']):.2f}] | {verdict} "
-                  f"| {bitmap:.2f} [{min(runs['bitmap']):.2f}–{max(runs['bitmap']):.2f}] |")
+                  f"| {bitmap:.2f} [{min(runs['bitmap']):.2f}–{max(runs['bitmap']):.2f}] "
+                  f"| {max(runs['yuv_bytes']):,.0f} ({max(runs['yuv_new_bytes']):,.0f}) "
+                  f"| {max(runs['bitmap_bytes']):,.0f} ({max(runs['bitmap_new_bytes']):,.0f}) |")
 
 
 if __name__ == "__main__":

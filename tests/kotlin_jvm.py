@@ -16,7 +16,7 @@ HARNESSES = (Path(__file__).parent / "kotlin" / "JvmHarness.kt", Path(__file__).
 # The files that must not depend on android.*: they are compiled here without android.jar.
 PLAIN_KOTLIN = ("ImagePreprocessing.kt", "Classification.kt", "ModelMetadata.kt", "InferenceThreads.kt",
                 "ModelFileCache.kt", "BenchmarkResult.kt", "ModelInput.kt", "CameraFrames.kt", "LiveStream.kt",
-                "UprightRegion.kt")
+                "UprightRegion.kt", "PreprocessingBuffers.kt")
 # Android ships org.json; on the JVM it comes from Maven Central (the version ExecuTorch's own
 # Android tests use: extension/android/executorch_android/build.gradle).
 ORG_JSON = Artifact("org.json", "json", "20250107")

@@ -4,6 +4,7 @@ package com.example.mnv3.robolectric
 
 import android.content.Context
 import java.io.File
+import java.nio.FloatBuffer
 import java.util.concurrent.CountDownLatch
 import org.json.JSONArray
 import org.json.JSONObject
@@ -38,6 +39,17 @@ object TestModel {
         val file = File.createTempFile("model", ".pte", context().cacheDir)
         file.writeText("mnv3-sdk robolectric test model ${System.nanoTime()} ${Math.random()}\n")
         TestPrograms.register(file, metadata, logits)
+        return file
+    }
+
+    /**
+     * A model file whose forward reads the input tensor's own buffer (as ExecuTorch's native code
+     * does, see TestPrograms.registerReadingInPlace) instead of a copy.
+     */
+    fun fileReadingInPlace(metadata: ByteArray, logits: (FloatBuffer) -> FloatArray): File {
+        val file = File.createTempFile("model", ".pte", context().cacheDir)
+        file.writeText("mnv3-sdk robolectric test model ${System.nanoTime()} ${Math.random()}\n")
+        TestPrograms.registerReadingInPlace(file, metadata, logits)
         return file
     }
 

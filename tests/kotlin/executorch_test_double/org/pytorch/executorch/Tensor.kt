@@ -2,6 +2,7 @@
 // fromBlob of a buffer checks it as upstream's Tensor.kt does and wraps it without a copy.
 package org.pytorch.executorch
 
+import java.nio.Buffer
 import java.nio.ByteOrder
 import java.nio.FloatBuffer
 import java.nio.ShortBuffer
@@ -20,13 +21,19 @@ abstract class Tensor internal constructor(@JvmField protected val shape: LongAr
     open val dataAsLongArray: LongArray get() = throw IllegalStateException("not a long tensor")
     open val dataAsDoubleArray: DoubleArray get() = throw IllegalStateException("not a double tensor")
 
+    /** The buffer the tensor wraps, which upstream's native code reads in place (jni_layer.cpp calls it). */
+    open fun getRawDataBuffer(): Buffer =
+        throw IllegalStateException("Tensor of type ${javaClass.simpleName} cannot return raw data buffer.")
+
     private class Floats(private val data: FloatBuffer, shape: LongArray) : Tensor(shape) {
         override fun dtype() = DType.FLOAT
+        override fun getRawDataBuffer(): Buffer = data
         override val dataAsFloatArray: FloatArray get() = FloatArray(data.capacity()) { data.get(it) }
     }
 
     private class Halves(private val data: ShortBuffer, shape: LongArray) : Tensor(shape) {
         override fun dtype() = DType.HALF
+        override fun getRawDataBuffer(): Buffer = data
         // Tensor_float16.getDataAsFloatArray widens each half to a float.
         override val dataAsFloatArray: FloatArray get() = FloatArray(data.capacity()) { halfToFloat(data.get(it)) }
     }

@@ -2,6 +2,7 @@
 package org.pytorch.executorch
 
 import java.io.File
+import java.nio.FloatBuffer
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.atomic.AtomicInteger
@@ -34,6 +35,25 @@ object TestPrograms {
             val input = inputs.single().toTensor()
             val values = input.dataAsFloatArray
             val out = logits(values)
+            arrayOf(EValue.from(Tensor.fromBlob(out, longArrayOf(1, out.size.toLong()))))
+        }
+        if (metadata != null) {
+            methods["metadata"] = { _ -> arrayOf(EValue.from(Tensor.fromBlobUnsigned(metadata, longArrayOf(metadata.size.toLong())))) }
+        }
+        programs[digest(file.readBytes())] = Program(methods)
+    }
+
+    /**
+     * As [register], but [logits] reads the float input where it lies, in the buffer the input
+     * tensor wraps (a read-only view of it), as upstream's native code does: jni_layer.cpp's
+     * newTensorFromJTensor wraps `GetDirectBufferAddress(getRawDataBuffer())` with `from_blob`, no
+     * copy. [register]'s array is a copy made for the tests' convenience, which a test counting the
+     * library's allocations must not count.
+     */
+    fun registerReadingInPlace(file: File, metadata: ByteArray?, logits: (FloatBuffer) -> FloatArray) {
+        val methods = HashMap<String, (Array<out EValue>) -> Array<EValue>>()
+        methods["forward"] = { inputs ->
+            val out = logits((inputs.single().toTensor().getRawDataBuffer() as FloatBuffer).asReadOnlyBuffer())
             arrayOf(EValue.from(Tensor.fromBlob(out, longArrayOf(1, out.size.toLong()))))
         }
         if (metadata != null) {

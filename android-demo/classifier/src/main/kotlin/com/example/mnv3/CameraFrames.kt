@@ -121,7 +121,7 @@ internal object YuvPreprocessing {
     private const val CLAMP_OFFSET = 384
     private val clamped = ByteArray(1024) { (it - CLAMP_OFFSET).coerceIn(0, 255).toByte() }
 
-    fun preprocess(frame: YuvFrame, size: Int, cropFraction: Double): ByteArray {
+    fun preprocess(frame: YuvFrame, size: Int, cropFraction: Double, buffers: PreprocessingBuffers): ByteArray {
         val box = ImagePreprocessing.centerCropBox(frame.uprightWidth, frame.uprightHeight, cropFraction)
         val side = box.side
         // Upright pixel (u, v) is sensor pixel (v, H-1-u) at 90°, (W-1-u, H-1-v) at 180°, (W-1-v, u) at 270°.
@@ -146,11 +146,13 @@ internal object YuvPreprocessing {
         val chroma = ForkJoinTask.adapt(Callable {
             // A chroma sample covers a 2×2 block of luma, so the chroma box is the luma box halved.
             val planes = listOf(Samples(frame.u, frame.chromaWidth, frame.chromaHeight), Samples(frame.v, frame.chromaWidth, frame.chromaHeight))
-            resize(planes, left / 2.0, top / 2.0, right / 2.0, bottom / 2.0, size)
+            resize(planes, left / 2.0, top / 2.0, right / 2.0, bottom / 2.0, size, buffers.chroma)
         }).fork()
-        val luma = resize(listOf(Samples(frame.y, frame.width, frame.height)), left.toDouble(), top.toDouble(), right, bottom, size)
+        val luma = resize(
+            listOf(Samples(frame.y, frame.width, frame.height)), left.toDouble(), top.toDouble(), right, bottom, size, buffers.luma,
+        )
         val chromaRows = chroma.join()
-        val out = ByteArray(size * size * 3)
+        val out = buffers.rgb(size)
         val upper = ForkJoinTask.adapt { toUprightRgb(luma, chromaRows, size, frame.rotationDegrees, out, 0, size / 2) }.fork()
         toUprightRgb(luma, chromaRows, size, frame.rotationDegrees, out, size / 2, size)
         upper.join()
@@ -191,11 +193,14 @@ internal object YuvPreprocessing {
      * Resizes the same square box (left, top, right, bottom), fractional or not, of one or two
      * planes to size×size with the two stages of the preprocessing contract: `factor`×`factor`
      * block averages when the box is at least 4× the output, then the triangle filter, horizontal
-     * first. Returns rows of `planes.size * size` bytes: each plane's row side by side.
+     * first. Returns rows of `planes.size * size` bytes: each plane's row side by side, in an array
+     * of [buffers] that may be longer.
      */
-    private fun resize(planes: List<Samples>, left: Double, top: Double, right: Double, bottom: Double, size: Int): ByteArray {
+    private fun resize(
+        planes: List<Samples>, left: Double, top: Double, right: Double, bottom: Double, size: Int, buffers: PlaneBuffers,
+    ): ByteArray {
         val factor = maxOf(1, ((right - left) / size / ImagePreprocessing.REDUCING_GAP).toInt())
-        if (factor == 1) return resample(planes, left, top, right, bottom, size)
+        if (factor == 1) return resample(planes, left, top, right, bottom, size, buffers)
         // The box plus the filter's reach (half an output pixel each side), as Pillow's _get_safe_box.
         val support = 0.5 * ((right - left) / size)
         val first = planes[0]
@@ -203,29 +208,36 @@ internal object YuvPreprocessing {
         val regionTop = maxOf(0, (top - support).toInt())
         val regionRight = minOf(first.width, ceil(right + support).toInt())
         val regionBottom = minOf(first.height, ceil(bottom + support).toInt())
-        val reduced = planes.map { reduceBlocks(it, regionLeft, regionTop, regionRight, regionBottom, factor) }
+        val reduced = planes.mapIndexed { index, plane ->
+            reduceBlocks(plane, regionLeft, regionTop, regionRight, regionBottom, factor, buffers.reduced[index], buffers)
+        }
         return resample(
             reduced,
             (left - regionLeft) / factor, (top - regionTop) / factor,
             (right - regionLeft) / factor, (bottom - regionTop) / factor,
-            size,
+            size, buffers,
         )
     }
 
-    /** Pillow's `reduce` of one 8-bit plane: rounded means of `factor`×`factor` blocks (partial at the edges). */
-    private fun reduceBlocks(samples: Samples, left: Int, top: Int, right: Int, bottom: Int, factor: Int): Samples {
+    /**
+     * Pillow's `reduce` of one 8-bit plane: rounded means of `factor`×`factor` blocks (partial at
+     * the edges), into [reduced].
+     */
+    private fun reduceBlocks(
+        samples: Samples, left: Int, top: Int, right: Int, bottom: Int, factor: Int, reduced: ReusedBytes, buffers: PlaneBuffers,
+    ): Samples {
         val regionWidth = right - left
         val outWidth = (regionWidth + factor - 1) / factor
         val outHeight = (bottom - top + factor - 1) / factor
-        val out = ByteArray(outWidth * outHeight)
+        val out = reduced.atLeast(outWidth * outHeight)
         val fullMultiplier = ImagePreprocessing.blockMultiplier(factor * factor)
-        val reader = samples.reader(regionWidth)
-        val row = ByteArray(regionWidth)
-        val sums = IntArray(regionWidth)
+        val reader = samples.reader(regionWidth, buffers.span)
+        val row = buffers.row.atLeast(regionWidth)
+        val sums = buffers.sums.atLeast(regionWidth)
         for (blockRow in 0 until outHeight) {
             val firstRow = top + blockRow * factor
             val rows = minOf(factor, bottom - firstRow)
-            sums.fill(0)
+            sums.fill(0, 0, regionWidth)
             for (y in firstRow until firstRow + rows) {
                 reader.copy(y, left, regionWidth, row, 0)
                 addRow(row, regionWidth, sums)
@@ -254,10 +266,12 @@ internal object YuvPreprocessing {
      * the per-pixel horizontal pass `size` rows instead of every row the box spans. Reads only the
      * rows and columns the filter reaches.
      */
-    private fun resample(planes: List<Samples>, left: Double, top: Double, right: Double, bottom: Double, size: Int): ByteArray {
+    private fun resample(
+        planes: List<Samples>, left: Double, top: Double, right: Double, bottom: Double, size: Int, buffers: PlaneBuffers,
+    ): ByteArray {
         val first = planes[0]
-        val horizontal = ImagePreprocessing.Coefficients.compute(first.width, left, right, size)
-        val vertical = ImagePreprocessing.Coefficients.compute(first.height, top, bottom, size)
+        val horizontal = buffers.horizontal.of(first.width, left, right, size)
+        val vertical = buffers.vertical.of(first.height, top, bottom, size)
         val needsHorizontal = size != first.width || left != 0.0 || right != size.toDouble()
         val needsVertical = size != first.height || top != 0.0 || bottom != size.toDouble()
         val firstColumn = if (needsHorizontal) horizontal.starts[0] else 0
@@ -266,14 +280,19 @@ internal object YuvPreprocessing {
         val rowCount = if (needsVertical) vertical.starts[size - 1] + vertical.counts[size - 1] - firstRow else size
         // The region's rows, each plane's columns side by side, then the vertical pass over them.
         val rowBytes = planes.size * columns
-        val region = ByteArray(rowCount * rowBytes)
-        for ((index, plane) in planes.withIndex()) {
-            val reader = plane.reader(columns)
+        val region = buffers.region.atLeast(rowCount * rowBytes)
+        for (index in planes.indices) {
+            val reader = planes[index].reader(columns, buffers.span)
             for (row in 0 until rowCount) reader.copy(firstRow + row, firstColumn, columns, region, row * rowBytes + index * columns)
         }
-        val rows = if (needsVertical) ImagePreprocessing.resampleColumns(region, rowBytes, vertical, firstRow, parallel = false) else region
+        val rows = if (needsVertical) {
+            val out = buffers.columns.atLeast(size * rowBytes)
+            ImagePreprocessing.resampleColumns(region, rowBytes, vertical, firstRow, out, buffers.bands, parallel = false)
+        } else {
+            region
+        }
         if (!needsHorizontal) return rows // columns == size: already each plane's row side by side
-        val out = ByteArray(size * planes.size * size)
+        val out = buffers.resized.atLeast(size * planes.size * size)
         for (y in 0 until size) {
             val rowStart = y * rowBytes - firstColumn
             val outStart = y * planes.size * size
@@ -339,8 +358,8 @@ internal object YuvPreprocessing {
         constructor(plane: YuvPlane, width: Int, height: Int) : this(width, height, plane, null)
         constructor(array: ByteArray, width: Int, height: Int) : this(width, height, null, array)
 
-        /** A reader of up to [columns] samples of a row at a time, for one thread. */
-        fun reader(columns: Int): RowReader = RowReader(plane, array, width, columns)
+        /** A reader of up to [columns] samples of a row at a time, for one thread, picking chroma out of [span]. */
+        fun reader(columns: Int, span: ReusedBytes): RowReader = RowReader(plane, array, width, columns, span)
     }
 
     /**
@@ -348,9 +367,11 @@ internal object YuvPreprocessing {
      * one bulk `get` per row (a duplicate per reader, so readers on several threads do not share a
      * position), then every `pixelStride`-th byte picked out when chroma is interleaved.
      */
-    private class RowReader(private val plane: YuvPlane?, private val array: ByteArray?, private val width: Int, columns: Int) {
+    private class RowReader(
+        private val plane: YuvPlane?, private val array: ByteArray?, private val width: Int, columns: Int, span: ReusedBytes,
+    ) {
         private val view: ByteBuffer? = plane?.buffer?.duplicate()
-        private val span: ByteArray? = plane?.takeIf { it.pixelStride != 1 }?.let { ByteArray((columns - 1) * it.pixelStride + 1) }
+        private val span: ByteArray? = plane?.takeIf { it.pixelStride != 1 }?.let { span.atLeast((columns - 1) * it.pixelStride + 1) }
 
         /** Copies samples `[x, x + count)` of [row] to `destination[offset until offset + count]`. */
         fun copy(row: Int, x: Int, count: Int, destination: ByteArray, offset: Int) {

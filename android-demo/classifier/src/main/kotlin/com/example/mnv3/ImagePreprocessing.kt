@@ -66,10 +66,16 @@ object ImagePreprocessing {
      * `size * size * 3` RGB bytes (alpha is dropped).
      */
     @JvmStatic
-    fun preprocess(argb: IntArray, width: Int, height: Int, size: Int, cropFraction: Double): ByteArray {
+    fun preprocess(argb: IntArray, width: Int, height: Int, size: Int, cropFraction: Double): ByteArray =
+        preprocess(argb, width, height, size, cropFraction, PreprocessingBuffers())
+
+    /** [preprocess] working in [buffers]: the bytes returned are theirs, overwritten by their next use. */
+    internal fun preprocess(
+        argb: IntArray, width: Int, height: Int, size: Int, cropFraction: Double, buffers: PreprocessingBuffers,
+    ): ByteArray {
         require(width >= 1 && height >= 1) { "image must be at least 1×1, got ${width}×$height" }
         require(argb.size >= width * height) { "expected ${width * height} pixels, got ${argb.size}" }
-        return preprocess(Pixels(width, height, argb, null), size, cropFraction)
+        return preprocess(Pixels(width, height, argb, null), size, cropFraction, buffers)
     }
 
     /**
@@ -78,7 +84,11 @@ object ImagePreprocessing {
      */
     @JvmStatic
     fun preprocess(source: PixelSource, size: Int, cropFraction: Double): ByteArray =
-        preprocess(Pixels(source.width, source.height, null, source), size, cropFraction)
+        preprocess(source, size, cropFraction, PreprocessingBuffers())
+
+    /** [preprocess] working in [buffers]: the bytes returned are theirs, overwritten by their next use. */
+    internal fun preprocess(source: PixelSource, size: Int, cropFraction: Double, buffers: PreprocessingBuffers): ByteArray =
+        preprocess(Pixels(source.width, source.height, null, source), size, cropFraction, buffers)
 
     /**
      * Preprocesses a camera frame into `size * size * 3` RGB bytes of the upright image, by the
@@ -86,19 +96,23 @@ object ImagePreprocessing {
      * upright and converted to RGB (see [YuvFrame]). No full-size RGB image is built.
      */
     @JvmStatic
-    fun preprocess(frame: YuvFrame, size: Int, cropFraction: Double): ByteArray {
+    fun preprocess(frame: YuvFrame, size: Int, cropFraction: Double): ByteArray =
+        preprocess(frame, size, cropFraction, PreprocessingBuffers())
+
+    /** [preprocess] working in [buffers]: the bytes returned are theirs, overwritten by their next use. */
+    internal fun preprocess(frame: YuvFrame, size: Int, cropFraction: Double, buffers: PreprocessingBuffers): ByteArray {
         require(size >= 1) { "output size must be positive, got $size" }
-        return YuvPreprocessing.preprocess(frame, size, cropFraction)
+        return YuvPreprocessing.preprocess(frame, size, cropFraction, buffers)
     }
 
-    private fun preprocess(source: Pixels, size: Int, cropFraction: Double): ByteArray {
+    private fun preprocess(source: Pixels, size: Int, cropFraction: Double, buffers: PreprocessingBuffers): ByteArray {
         require(size >= 1) { "output size must be positive, got $size" }
         val box = centerCropBox(source.width, source.height, cropFraction)
         val right = box.left + box.side
         val bottom = box.top + box.side
         val factor = maxOf(1, (box.side.toDouble() / size / REDUCING_GAP).toInt())
         if (factor == 1) {
-            return resample(source, box.left.toDouble(), box.top.toDouble(), right.toDouble(), bottom.toDouble(), size)
+            return resample(source, box.left.toDouble(), box.top.toDouble(), right.toDouble(), bottom.toDouble(), size, buffers)
         }
         // The crop plus the filter's reach (half an output pixel each side), as Pillow's _get_safe_box.
         val support = 0.5 * (box.side.toDouble() / size)
@@ -110,7 +124,7 @@ object ImagePreprocessing {
             source, regionLeft, regionTop, regionRight, regionBottom, factor,
             (box.left - regionLeft).toDouble() / factor, (box.top - regionTop).toDouble() / factor,
             (right - regionLeft).toDouble() / factor, (bottom - regionTop).toDouble() / factor,
-            size,
+            size, buffers,
         )
     }
 
@@ -124,49 +138,49 @@ object ImagePreprocessing {
      */
     private fun reduceAndResample(
         source: Pixels, left: Int, top: Int, right: Int, bottom: Int, factor: Int,
-        boxLeft: Double, boxTop: Double, boxRight: Double, boxBottom: Double, size: Int,
+        boxLeft: Double, boxTop: Double, boxRight: Double, boxBottom: Double, size: Int, buffers: PreprocessingBuffers,
     ): ByteArray {
         val regionWidth = right - left
         val reducedWidth = (regionWidth + factor - 1) / factor
         val reducedHeight = (bottom - top + factor - 1) / factor
-        val horizontal = Coefficients.compute(reducedWidth, boxLeft, boxRight, size)
-        val vertical = Coefficients.compute(reducedHeight, boxTop, boxBottom, size)
+        val horizontal = buffers.horizontal.of(reducedWidth, boxLeft, boxRight, size)
+        val vertical = buffers.vertical.of(reducedHeight, boxTop, boxBottom, size)
         val firstRow = vertical.starts[0]
         val rowCount = vertical.starts[size - 1] + vertical.counts[size - 1] - firstRow
         val rowBytes = size * 3
-        val rows = ByteArray(rowCount * rowBytes)
+        val rows = buffers.rows.atLeast(rowCount * rowBytes)
         val work = regionWidth.toLong() * factor * rowCount + rowCount.toLong() * horizontal.weights.size
-        inBands(rowCount, work) { from, to ->
-            val reducer = BlockReducer(source, left, top, bottom, regionWidth, factor)
-            val averages = IntArray(reducedWidth)
+        inBands(rowCount, work, buffers.bands) { band, from, to ->
+            val reducer = BlockReducer(source, left, top, bottom, regionWidth, factor, band)
+            val averages = band.averages.atLeast(reducedWidth)
             for (row in from until to) {
                 reducer.reduceRow(firstRow + row, averages)
                 resampleRow(averages, 0, horizontal, rows, row * rowBytes)
             }
         }
-        return resampleColumns(rows, rowBytes, vertical, firstRow)
+        return resampleColumns(rows, rowBytes, vertical, firstRow, buffers.rgb(size), buffers.bands)
     }
 
     /**
      * Averages `factor`×`factor` blocks of a region into packed RGB ints, one block row at a time
      * (Pillow's `reduce`; partial blocks at the right and bottom average what they hold):
      * `((sum + n / 2) * m) >> 24` with Pillow's single-precision `m = 2^32 / (256 n)` for a block
-     * of `n` pixels. One per band of rows: it holds that band's buffers.
+     * of `n` pixels. One per band of rows, working in that band's [BandBuffers].
      */
     private class BlockReducer(
         private val source: Pixels, private val left: Int, private val top: Int, private val bottom: Int,
-        private val regionWidth: Int, private val factor: Int,
+        private val regionWidth: Int, private val factor: Int, band: BandBuffers,
     ) {
         private val outWidth = (regionWidth + factor - 1) / factor
         private val fullMultiplier = blockMultiplier(factor * factor)
-        private val buffer = source.bufferFor(regionWidth * minOf(factor, LANE_ROWS))
+        private val buffer = source.bufferFor(regionWidth * minOf(factor, LANE_ROWS), band.pixels)
         // Per input column, red and blue side by side in one int: up to 256 rows add at most
         // 255 × 256 to each 16-bit half, so neither carries into the other.
-        private val redBlue = IntArray(regionWidth)
-        private val greenShifted = IntArray(regionWidth)
-        private val red = IntArray(outWidth)
-        private val green = IntArray(outWidth)
-        private val blue = IntArray(outWidth)
+        private val redBlue = band.redBlue.atLeast(regionWidth)
+        private val greenShifted = band.greenShifted.atLeast(regionWidth)
+        private val red = band.red.atLeast(outWidth)
+        private val green = band.green.atLeast(outWidth)
+        private val blue = band.blue.atLeast(outWidth)
 
         /** Writes the averages of block row [blockRow] to [out]. */
         fun reduceRow(blockRow: Int, out: IntArray) {
@@ -177,15 +191,15 @@ object ImagePreprocessing {
                 reduceRowPair(window.pixels, upper, upper + window.stride, regionWidth, out, redBlue, greenShifted)
                 return
             }
-            red.fill(0)
-            green.fill(0)
-            blue.fill(0)
+            red.fill(0, 0, outWidth)
+            green.fill(0, 0, outWidth)
+            blue.fill(0, 0, outWidth)
             val rows = minOf(factor, bottom - firstRow)
             for (chunk in 0 until rows step LANE_ROWS) {
                 val chunkRows = minOf(LANE_ROWS, rows - chunk)
                 val window = source.window(left, firstRow + chunk, regionWidth, chunkRows, buffer)
-                redBlue.fill(0)
-                greenShifted.fill(0)
+                redBlue.fill(0, 0, regionWidth)
+                greenShifted.fill(0, 0, regionWidth)
                 for (row in 0 until chunkRows) {
                     accumulateRow(window.pixels, window.offset + row * window.stride, regionWidth, redBlue, greenShifted)
                 }
@@ -266,9 +280,11 @@ object ImagePreprocessing {
      * The antialiased bilinear resize of a (possibly fractional) box, horizontal pass first; reads
      * only the rows and columns the filter reaches, in one piece (at most about 4 × size squared).
      */
-    private fun resample(source: Pixels, left: Double, top: Double, right: Double, bottom: Double, size: Int): ByteArray {
-        val horizontal = Coefficients.compute(source.width, left, right, size)
-        val vertical = Coefficients.compute(source.height, top, bottom, size)
+    private fun resample(
+        source: Pixels, left: Double, top: Double, right: Double, bottom: Double, size: Int, buffers: PreprocessingBuffers,
+    ): ByteArray {
+        val horizontal = buffers.horizontal.of(source.width, left, right, size)
+        val vertical = buffers.vertical.of(source.height, top, bottom, size)
         val firstRow = vertical.starts[0]
         val rowCount = vertical.starts[size - 1] + vertical.counts[size - 1] - firstRow
         val needsHorizontal = size != source.width || left != 0.0 || right != size.toDouble()
@@ -277,19 +293,21 @@ object ImagePreprocessing {
         val rows = if (needsHorizontal) {
             val firstColumn = horizontal.starts[0]
             val columns = (0 until size).maxOf { horizontal.starts[it] + horizontal.counts[it] } - firstColumn
-            val window = source.window(firstColumn, firstRow, columns, rowCount, source.bufferFor(columns * rowCount))
-            resampleRows(window, firstColumn, rowCount, horizontal)
+            val window = source.window(firstColumn, firstRow, columns, rowCount, source.bufferFor(columns * rowCount, buffers.window))
+            resampleRows(window, firstColumn, rowCount, horizontal, buffers)
         } else {
-            val window = source.window(0, firstRow, source.width, rowCount, source.bufferFor(source.width * rowCount))
-            copyRows(window, source.width, rowCount)
+            val window = source.window(0, firstRow, source.width, rowCount, source.bufferFor(source.width * rowCount, buffers.window))
+            copyRows(window, source.width, rowCount, buffers.rows.atLeast(rowCount * source.width * 3))
         }
-        return if (needsVertical) resampleColumns(rows, size * 3, vertical, firstRow) else rows
+        val rgb = buffers.rgb(size)
+        // Without a vertical pass the rows are the output (rowCount is size), in an array that may be longer.
+        return if (needsVertical) resampleColumns(rows, size * 3, vertical, firstRow, rgb, buffers.bands) else rows.copyInto(rgb, 0, 0, rgb.size)
     }
 
     /** The horizontal pass over a window whose column 0 is input column [firstColumn]. */
-    private fun resampleRows(window: PixelWindow, firstColumn: Int, rowCount: Int, c: Coefficients): ByteArray {
-        val out = ByteArray(rowCount * c.starts.size * 3)
-        inBands(rowCount, rowCount.toLong() * c.weights.size) { from, to ->
+    private fun resampleRows(window: PixelWindow, firstColumn: Int, rowCount: Int, c: Coefficients, buffers: PreprocessingBuffers): ByteArray {
+        val out = buffers.rows.atLeast(rowCount * c.starts.size * 3)
+        inBands(rowCount, rowCount.toLong() * c.weights.size, buffers.bands) { _, from, to ->
             for (row in from until to) {
                 resampleRow(window.pixels, window.offset + row * window.stride - firstColumn, c, out, row * c.starts.size * 3)
             }
@@ -324,8 +342,7 @@ object ImagePreprocessing {
         }
     }
 
-    private fun copyRows(window: PixelWindow, width: Int, rowCount: Int): ByteArray {
-        val out = ByteArray(rowCount * width * 3)
+    private fun copyRows(window: PixelWindow, width: Int, rowCount: Int, out: ByteArray): ByteArray {
         for (row in 0 until rowCount) {
             for (x in 0 until width) {
                 val pixel = window.pixels[window.offset + row * window.stride + x]
@@ -340,15 +357,17 @@ object ImagePreprocessing {
 
     /**
      * The vertical pass over rows of [rowBytes] bytes (size × channels) whose row 0 is input row
-     * [firstRow]; in bands on every core when [parallel] and large enough.
+     * [firstRow], into [out]; in bands on every core when [parallel] and large enough.
      */
-    internal fun resampleColumns(rows: ByteArray, rowBytes: Int, c: Coefficients, firstRow: Int, parallel: Boolean = true): ByteArray {
+    internal fun resampleColumns(
+        rows: ByteArray, rowBytes: Int, c: Coefficients, firstRow: Int, out: ByteArray, bands: Bands,
+        parallel: Boolean = true,
+    ): ByteArray {
         val outHeight = c.starts.size
-        val out = ByteArray(outHeight * rowBytes)
-        inBands(outHeight, if (parallel) rowBytes.toLong() * c.weights.size else 0L) { from, to ->
-            val sums = IntArray(rowBytes)
+        inBands(outHeight, if (parallel) rowBytes.toLong() * c.weights.size else 0L, bands) { band, from, to ->
+            val sums = band.sums.atLeast(rowBytes)
             for (y in from until to) {
-                sums.fill(HALF)
+                sums.fill(HALF, 0, rowBytes)
                 val start = c.starts[y] - firstRow
                 val weightOffset = y * c.taps
                 // Tap by tap over whole rows: the bytes are read in order.
@@ -369,8 +388,8 @@ object ImagePreprocessing {
 
     /** The pixels being preprocessed: an array read in place, or a [PixelSource] read into buffers. */
     private class Pixels(val width: Int, val height: Int, private val argb: IntArray?, private val source: PixelSource?) {
-        /** A buffer for [window] to copy `count` pixels into; none is needed for an array. */
-        fun bufferFor(count: Int): IntArray? = if (argb != null) null else IntArray(count)
+        /** A buffer of [reused] for [window] to copy `count` pixels into; none is needed for an array. */
+        fun bufferFor(count: Int, reused: ReusedInts): IntArray? = if (argb != null) null else reused.atLeast(count)
 
         fun window(left: Int, top: Int, columns: Int, rows: Int, buffer: IntArray?): PixelWindow {
             if (argb != null) return PixelWindow(argb, top * width + left, width)
@@ -383,14 +402,17 @@ object ImagePreprocessing {
      * Runs [body] over `0 until count` split in one band per CPU core (on the common fork-join
      * pool and the calling thread), or in one piece when the pass is too small to repay the
      * hand-off. Each band writes its own rows of the output, so the result does not depend on
-     * the split.
+     * the split, and works in its own arrays of [buffers], since bands run at the same time.
      */
-    private inline fun inBands(count: Int, work: Long, crossinline body: (Int, Int) -> Unit) {
+    private inline fun inBands(count: Int, work: Long, buffers: Bands, crossinline body: (BandBuffers, Int, Int) -> Unit) {
         val bands = if (work < PARALLEL_WORK) 1 else minOf(count, Runtime.getRuntime().availableProcessors())
+        val bandBuffers = buffers.first(maxOf(bands, 1))
         if (bands <= 1) {
-            body(0, count)
+            body(bandBuffers[0], 0, count)
         } else {
-            IntStream.range(0, bands).parallel().forEach { band -> body(count * band / bands, count * (band + 1) / bands) }
+            IntStream.range(0, bands).parallel().forEach { band ->
+                body(bandBuffers[band], count * band / bands, count * (band + 1) / bands)
+            }
         }
     }
 

@@ -157,6 +157,13 @@ class MobileNetV3Classifier private constructor(
         input.floats?.let { Tensor.fromBlob(it, input.shape) } ?: Tensor.fromBlob(input.shorts!!, input.shape)
     )
 
+    // Preprocessing's arrays, kept for the next call: a frame's worth of new ones per call would
+    // keep the garbage collector running at 30 fps. A call takes a set (or makes one when all are
+    // taken: calls on other threads preprocess at the same time) and gives it back when it returns
+    // (a call that throws drops its set), so there are as many sets as calls ever ran at once;
+    // close() drops them.
+    private val idleBuffers = ArrayDeque<PreprocessingBuffers>()
+
     /**
      * Classifies a bitmap of any size or configuration, as it is stored: the same as [classify]
      * with [ImageProcessingOptions.DEFAULT]. From an ARGB_8888 bitmap only the central crop is
@@ -187,27 +194,30 @@ class MobileNetV3Classifier private constructor(
         // recycled as soon as the input is filled instead of waiting for the garbage collector.
         val copied = bitmap.config != Bitmap.Config.ARGB_8888
         val argb = if (copied) bitmap.copy(Bitmap.Config.ARGB_8888, false) else bitmap
-        val rgb = try {
-            val source = object : PixelSource {
-                override val width = argb.width
-                override val height = argb.height
+        return withBuffers { buffers ->
+            val rgb = try {
+                val source = object : PixelSource {
+                    override val width = argb.width
+                    override val height = argb.height
 
-                override fun readPixels(destination: IntArray, left: Int, top: Int, columns: Int, rows: Int) =
-                    argb.getPixels(destination, 0, columns, left, top, columns, rows)
+                    override fun readPixels(destination: IntArray, left: Int, top: Int, columns: Int, rows: Int) =
+                        argb.getPixels(destination, 0, columns, left, top, columns, rows)
+                }
+                preprocess(source, options, buffers)
+            } finally {
+                if (copied) argb.recycle()
             }
-            preprocess(source, options)
-        } finally {
-            if (copied) argb.recycle()
+            classifyRgb(rgb, started)
         }
-        return classifyRgb(rgb, started)
     }
 
     /** Classifies ARGB pixels, row-major as [Bitmap.getPixels] returns them. Blocking, as is the bitmap overload. */
     @WorkerThread
     fun classify(pixels: IntArray, width: Int, height: Int): ClassificationResult {
         val started = SystemClock.elapsedRealtimeNanos()
-        val rgb = ImagePreprocessing.preprocess(pixels, width, height, metadata.inputSize, metadata.cropFraction)
-        return classifyRgb(rgb, started)
+        return withBuffers { buffers ->
+            classifyRgb(ImagePreprocessing.preprocess(pixels, width, height, metadata.inputSize, metadata.cropFraction, buffers), started)
+        }
     }
 
     /**
@@ -219,13 +229,13 @@ class MobileNetV3Classifier private constructor(
     @WorkerThread
     fun classify(pixels: IntArray, width: Int, height: Int, options: ImageProcessingOptions): ClassificationResult {
         val started = SystemClock.elapsedRealtimeNanos()
-        return classifyRgb(preprocess(ArgbPixels(pixels, width, height), options), started)
+        return withBuffers { buffers -> classifyRgb(preprocess(ArgbPixels(pixels, width, height), options, buffers), started) }
     }
 
-    private fun preprocess(source: PixelSource, options: ImageProcessingOptions): ByteArray {
+    private fun preprocess(source: PixelSource, options: ImageProcessingOptions, buffers: PreprocessingBuffers): ByteArray {
         val region = options.regionIn(source.width, source.height)
         val upright = UprightRegion(source, options.rotationDegrees, region.left, region.top, region.right, region.bottom)
-        return ImagePreprocessing.preprocess(upright, metadata.inputSize, metadata.cropFraction)
+        return ImagePreprocessing.preprocess(upright, metadata.inputSize, metadata.cropFraction, buffers)
     }
 
     /**
@@ -283,9 +293,21 @@ class MobileNetV3Classifier private constructor(
     @WorkerThread
     fun classify(frame: YuvFrame): ClassificationResult = classifyFrame(frame, SystemClock.elapsedRealtimeNanos())
 
-    private fun classifyFrame(frame: YuvFrame, started: Long): ClassificationResult =
-        classifyRgb(ImagePreprocessing.preprocess(frame, metadata.inputSize, metadata.cropFraction), started)
+    private fun classifyFrame(frame: YuvFrame, started: Long): ClassificationResult = withBuffers { buffers ->
+        classifyRgb(ImagePreprocessing.preprocess(frame, metadata.inputSize, metadata.cropFraction, buffers), started)
+    }
 
+    /** Runs [classify] with a set of preprocessing arrays no other call is using (see [idleBuffers]). */
+    private inline fun <T> withBuffers(classify: (PreprocessingBuffers) -> T): T {
+        val buffers = synchronized(idleBuffers) { idleBuffers.removeLastOrNull() } ?: PreprocessingBuffers()
+        // Not given back when the call throws: a band of rows on the common pool may still be
+        // writing to them (a recycled bitmap fails one band while the others run on).
+        val result = classify(buffers)
+        synchronized(idleBuffers) { idleBuffers.addLast(buffers) }
+        return result
+    }
+
+    /** Classifies [rgb], which stays the caller's until this returns (the model input is filled from it under the lock). */
     private fun classifyRgb(rgb: ByteArray, started: Long): ClassificationResult {
         var preprocessingNanos = SystemClock.elapsedRealtimeNanos() - started
         val logits: FloatArray
@@ -396,6 +418,7 @@ class MobileNetV3Classifier private constructor(
             streamExecutor?.shutdown()
             module.close()
         }
+        synchronized(idleBuffers) { idleBuffers.clear() }
     }
 
     companion object {
