@@ -241,6 +241,10 @@ BAD_INPUT = {
                                        str(_write(t / "file", b"x") / "profile.json")], "is not a folder"),
     "no sidecar": (lambda t: [str(_write(t / "m.pte", bytes(4) + b"ET12" + bytes(64)))],
                    "m.debug-handles.json not found beside"),
+    "serial without adb": (lambda t: [str(_write(t / "m.pte", bytes(4) + b"ET12" + bytes(64))), "--serial", "X"],
+                           "--serial and --adb-server only apply with --adb"),
+    "bad adb server": (lambda t: [str(_write(t / "m.pte", bytes(4) + b"ET12" + bytes(64))), "--adb", "--adb-server",
+                                  "nowhere"], "--adb-server takes HOST:PORT"),
 }
 
 
