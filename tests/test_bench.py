@@ -499,6 +499,45 @@ def test_runner_mode_pushes_our_arm64_runner_and_runs_it(emulated_phones, digits
     assert not phone.path(WORK_FOLDER).exists()
 
 
+# profile --adb shares bench's device path (push, run, clean-up), so its tests share these phones.
+
+@pytest.mark.slow
+def test_profile_adb_pulls_the_etdump_and_maps_it(emulated_phones, digits_models, tmp_path, run_cli):
+    """profile --adb: our arm64 runner with the event tracer on the (emulated) phone, the ETDump
+    pulled and mapped here: the phone's microseconds, labelled as that device's and, since it says
+    it is an emulator, as emulated; nothing of ours left on the phone."""
+    [phone] = emulated_phones({"cpu": "neoverse-n1", "props": {**DEVICE["props"], "ro.kernel.qemu": "1"}})
+    out = tmp_path / "out"
+    result = run_cli("profile", str(digits_models["int8"]), "--adb", "--runs", "3", "--json", str(out / "p.json"),
+                     "--markdown", str(out / "p.md"), "--plot", str(out / "p.png"), "--etdump", str(out / "p.etdp"))
+    assert result.exit_code == 0, result.stderr
+    profile = json.loads((out / "p.json").read_text())
+    assert profile["device"]["serial"] == phone.serial and profile["device"]["emulator"] is True
+    assert profile["cpu"] == "" and profile["tables"]["unit"] == "µs" and profile["runs"] == 3
+    operators = profile["tables"]["operators"]
+    assert any(row["module"].startswith("features.") and row["precision"] == "int8" for row in operators)
+    assert 0.5 < profile["tables"]["operators_median"] / profile["tables"]["inference_median"] <= 1.0
+    assert f"on device {phone.serial} (an emulator: emulated times)" in result.stdout.strip().splitlines()[-1]
+    assert "these times are emulated" in (out / "p.md").read_text()
+    [started] = [line.split() for line in (phone.root / "executed").read_text().splitlines()]
+    assert started[:3] == [shutil.which("qemu-aarch64"), "-cpu", "neoverse-n1"] and "--etdump" in started
+    assert (out / "p.etdp").stat().st_size > 0
+    assert not phone.path(WORK_FOLDER).exists()
+
+
+def test_profile_adb_failure_is_one_line_and_leaves_nothing(emulated_phones, digits_models, tmp_path, run_cli,
+                                                            monkeypatch):
+    """A runner that fails on the phone: one line naming the device and the step, no output file
+    here, nothing of ours on the phone."""
+    monkeypatch.chdir(tmp_path)  # the outputs not named below would be written here
+    [phone] = emulated_phones({"fail": {"runner_exit": 134}})
+    result = run_cli("profile", str(digits_models["fp32"]), "--adb", "--runs", "1", "--json", str(tmp_path / "p.json"))
+    assert result.exit_code == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert f"device {phone.serial}: profiling {digits_models['fp32'].name} failed" in result.stderr
+    assert not (tmp_path / "p.json").exists() and not list(tmp_path.glob("profile.*"))
+    assert not phone.path(WORK_FOLDER).exists()
+
+
 def test_our_runner_is_refused_for_a_phone_that_is_not_arm64(emulated_phones, random_build, tmp_path, run_cli):
     [phone] = emulated_phones({"props": {**DEVICE["props"], "ro.product.cpu.abi": "x86_64"}})
     result = run_cli(*bench_args(tmp_path, str(random_build), "--adb", *QUICKER))

@@ -119,6 +119,42 @@ def test_arm64_operator_instructions_sum_to_the_inference(controlled_pte, tmp_pa
         assert (tmp_path / f"a-{result.cpu}.etdp").stat().st_size > 0
 
 
+class TwoCalls(nn.Module):
+    """Two XNNPACK partitions with a portable kernel (cumsum, which XNNPACK does not take) between."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), Bottleneck(16, 512))
+        self.tail = Bottleneck(16, 32)
+        self.classifier = nn.Linear(16, CLASSES)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        features = self.tail(self.features(image).cumsum(1))
+        return self.classifier(torch.flatten(features.mean((2, 3), keepdim=True), 1))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(arm64_missing() is not None, reason="needs qemu-aarch64 and the arm64 cross compiler")
+def test_arm64_maps_two_delegate_calls_and_the_portable_kernel_between(tmp_path):
+    """The clock-read layout per delegate call and around the inference (profile/arm64.py): with two
+    calls a wrong layout is refused by count, and the portable kernel must get its own work (about
+    0.39 M instructions for a cumsum over 16×32×32 values), not the dispatch before it."""
+    torch.manual_seed(0)
+    exported = export_pte(TwoCalls().eval(), torch.zeros(1, 3, SIZE, SIZE), controlled_metadata(),
+                          allow_portable_ops=True)
+    path = tmp_path / "two-calls.pte"
+    path.write_bytes(exported.pte)
+    debug_handles.sidecar_path(path).write_bytes(debug_handles.to_json_bytes(exported.debug_handles))
+    [result] = mnv3_sdk.profile_model_arm64(path, runs=1, cpu_models="cortex-a53", json_path=tmp_path / "t.json",
+                                            markdown_path=tmp_path / "t.md", plot_path=tmp_path / "t.png",
+                                            etdump_path=tmp_path / "t.etdp")
+    tables = result.tables
+    assert len(tables.alignment) == 2 and 0.95 <= tables.operators_median / tables.inference_median <= 1.05
+    [cumsum] = [row for row in tables.operators if not row.delegated and row.aten == "cumsum"]
+    assert cumsum.median > 100_000, cumsum
+    assert tables.modules[0].module == "features.1" and tables.modules[0].share > 0.5
+
+
 def test_arm64_counts_with_one_thread_only(controlled_pte):
     with pytest.raises(mnv3_sdk.SdkError, match="one thread only"):
         mnv3_sdk.profile_model_arm64(controlled_pte, threads=2)
@@ -205,6 +241,10 @@ BAD_INPUT = {
                                        str(_write(t / "file", b"x") / "profile.json")], "is not a folder"),
     "no sidecar": (lambda t: [str(_write(t / "m.pte", bytes(4) + b"ET12" + bytes(64)))],
                    "m.debug-handles.json not found beside"),
+    "serial without adb": (lambda t: [str(_write(t / "m.pte", bytes(4) + b"ET12" + bytes(64))), "--serial", "X"],
+                           "--serial and --adb-server only apply with --adb"),
+    "bad adb server": (lambda t: [str(_write(t / "m.pte", bytes(4) + b"ET12" + bytes(64))), "--adb", "--adb-server",
+                                  "nowhere"], "--adb-server takes HOST:PORT"),
 }
 
 

@@ -60,9 +60,9 @@ def benchmark(*models: str | Path, **options: Any) -> BenchOutcome:
 
 
 def profile_model(model: str | Path, **options: Any) -> ProfileResult:
-    """Time each operator of a .pte on this host and name the module it ran for, as ``mnv3-sdk
-    profile`` does. ``options``: the fields of ``ProfileConfig`` (threads, runs, depth, top, the
-    output paths). Writes profile.json/.md/.png and the raw .etdp, and returns the typed tables
+    """Time each operator of a .pte on this host (or, with ``adb=True``, on an Android phone over adb,
+    as ``profile --adb``) and name the module it ran for, as ``mnv3-sdk profile`` does. ``options``:
+    the fields of ``ProfileConfig`` (threads, runs, depth, top, adb, serial, the output paths). Writes profile.json/.md/.png and the raw .etdp, and returns the typed tables
     (``result.tables.modules``, most expensive first; ``result.summary()``)."""
     config = _config(ProfileConfig, {"model": model, **options})
     if config.arch != "host":

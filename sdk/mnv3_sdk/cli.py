@@ -208,13 +208,15 @@ def bench(**options: Any) -> None:
 @click.argument("model", type=click.Path(path_type=Path))
 @options_of(ProfileConfig)
 def profile(**options: Any) -> None:
-    """Time each operator of MODEL.pte on this host and name the module it ran for; with --arch
-    arm64, count each operator's guest instructions under qemu-aarch64 instead (not time).
+    """Time each operator of MODEL.pte on this host and name the module it ran for; with --adb, on
+    an Android phone's own clock; with --arch arm64, count each operator's guest instructions under
+    qemu-aarch64 instead (not time).
 
     \b
     mnv3-sdk profile dist/mnv3-small-int8/mnv3-small-int8.pte
     mnv3-sdk profile MODEL.pte --threads 2 --runs 50 --depth 4 --top 20
     mnv3-sdk profile MODEL.pte --arch arm64 --runs 3
+    mnv3-sdk profile MODEL.pte --adb --serial SERIAL   # our arm64 runner on a phone (untested on a real one)
 
     Needs the <name>.debug-handles.json that build writes beside the .pte. Prints the most
     expensive modules and operators; writes profile.json (every operator), profile.md, profile.png

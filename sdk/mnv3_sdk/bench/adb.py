@@ -127,6 +127,9 @@ class Adb:
     def push(self, local: Path, remote: str, step: str) -> None:
         self.run("push", str(local), remote, step=step)
 
+    def pull(self, remote: str, local: Path, step: str) -> None:
+        self.run("pull", remote, str(local), step=step)
+
     def install(self, apk: Path, step: str) -> None:
         output = self.run("install", "-r", "-g", str(apk), step=step)
         if "Success" not in output:

@@ -6,9 +6,11 @@ import json
 import re
 import shlex
 import time
-from dataclasses import dataclass
+from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator, TypeVar
 
 from mnv3_sdk.android.project import BENCHMARK_LOG_TAG, BENCHMARK_RESULT
 from mnv3_sdk.bench.adb import Adb, AdbError
@@ -53,6 +55,46 @@ class DeviceSettings:
     server: tuple[str, int] | None = None  # a remote adb server (--adb-server); None: as adb chooses
     # Runner mode without --runner: the folder of mnv3-sdk's arm64 runner build, pushed whole.
     runner_folder: Path | None = None
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DeviceFailure:
+    """A device whose run stopped: the others' results are still reported."""
+
+    device: str
+    step: str  # what was running, e.g. "pushing the runner", "reading the result"
+    error: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def on_devices(adb: Adb, serials: list[str], work: Callable[[Adb], T],
+               what: str) -> list[tuple[T | None, DeviceFailure | None]]:
+    """``work`` on each device, in parallel, in ``serials``' order: its result, or the failure that
+    stopped it (``what`` names the step when the error does not). On Ctrl-C, ``adb.interrupted`` is
+    set: each device stops before its next adb step and removes what it pushed (``work_folder``),
+    then the interrupt goes on. Shared by bench and profile --adb."""
+    assert adb.interrupted is not None, "on_devices needs an Adb made with an interrupted event"
+
+    def one(serial: str) -> tuple[T | None, DeviceFailure | None]:
+        try:
+            return work(adb.for_device(serial)), None
+        except AdbError as error:
+            return None, DeviceFailure(serial, error.step, str(error))
+        except SdkError as error:
+            return None, DeviceFailure(serial, what, str(error))
+
+    with ThreadPoolExecutor(max_workers=len(serials)) as pool:
+        try:
+            return list(pool.map(one, serials))
+        except KeyboardInterrupt:
+            adb.interrupted.set()
+            pool.shutdown(wait=True)  # the devices clean up, then the interrupt goes on
+            raise
 
 
 def check_shell_protocol(adb: Adb) -> None:
@@ -127,8 +169,7 @@ def run_device(adb: Adb, models: list[Path], metadata: dict[Path, Metadata],
     facts = device_facts(adb)
     facts["thermal_before"] = thermal_status(adb)
     results: list[CaseResult] = []
-    adb.shell(f"mkdir -p {REMOTE_DIR}", step="creating the work folder")
-    try:
+    with work_folder(adb, settings.app_package if settings.mode == "app" else None):
         if settings.mode == "app":
             adb.install(settings.apk, step="installing the demo app")
         elif settings.runner_folder is not None:
@@ -148,15 +189,25 @@ def run_device(adb: Adb, models: list[Path], metadata: dict[Path, Metadata],
                 case.metadata = summary_of_metadata(metadata[model])
                 results.append(case)
         facts["thermal_after"] = thermal_status(adb)
+    return facts, results
+
+
+@contextmanager
+def work_folder(adb: Adb, app_package: str | None = None) -> Iterator[None]:
+    """REMOTE_DIR on the device for what a run pushes, removed on the way out whatever happened
+    (a failure, Ctrl-C: the client made for clean-up still runs after an interrupt), with the demo
+    app's result file when ``app_package`` is given. Shared by bench and profile --adb."""
+    adb.shell(f"mkdir -p {REMOTE_DIR}", step="creating the work folder")
+    try:
+        yield
     finally:
-        cleaner = adb.for_cleanup()  # also after Ctrl-C
+        cleaner = adb.for_cleanup()
         try:
             cleaner.shell(f"rm -rf {REMOTE_DIR}", step="removing pushed files")
-            if settings.mode == "app" and settings.app_package:
-                cleaner.shell(f"run-as {settings.app_package} rm -f files/{BENCHMARK_RESULT}", step="removing the result")
+            if app_package:
+                cleaner.shell(f"run-as {app_package} rm -f files/{BENCHMARK_RESULT}", step="removing the result")
         except AdbError:
             pass  # the device may be gone; the original error is the one to report
-    return facts, results
 
 
 def _run_runner(adb: Adb, model: Path, remote_model: str, threads: int, settings: DeviceSettings,
@@ -199,14 +250,23 @@ def push_runner_folder(adb: Adb, folder: Path, abi: str) -> None:
     adb.push(folder, f"{REMOTE_DIR}/{REMOTE_RUNNER}", step="pushing mnv3-sdk's arm64 runner")
 
 
+def our_runner_command(remote_model: str, threads: int, warmup: int, iterations: int, pin: str = "",
+                       etdump: str | None = None) -> str:
+    """The shell command that starts mnv3-sdk's pushed runner through its own glibc loader; with
+    ``etdump`` (a device path) it records ExecuTorch's event tracer there."""
+    folder = f"./{REMOTE_RUNNER}"
+    # --etdump PATH as two words: the emulated phones map device paths given as whole arguments.
+    trace = f" --etdump {shlex.quote(etdump)}" if etdump else ""
+    return (f"cd {REMOTE_DIR} && {pin}{folder}/ld-linux-aarch64.so.1 --library-path {folder} {folder}/runner "
+            f"--model {shlex.quote(remote_model)} --threads {threads} --warmup {warmup} --iterations {iterations}"
+            f"{trace}")
+
+
 def _run_our_runner(adb: Adb, model: Path, remote_model: str, threads: int, settings: DeviceSettings,
                     facts: dict[str, Any]) -> CaseResult:
     """mnv3-sdk's runner, through the pushed glibc loader: warm-up and every iteration's time in one run."""
     pin = f"taskset {big_core_mask(facts['max_freq_khz'])} " if settings.pin_big_cores else ""
-    folder = f"./{REMOTE_RUNNER}"
-    command = (f"cd {REMOTE_DIR} && {pin}{folder}/ld-linux-aarch64.so.1 --library-path {folder} {folder}/runner "
-               f"--model {shlex.quote(remote_model)} --threads {threads} --warmup {settings.warmup} "
-               f"--iterations {settings.iterations}")
+    command = our_runner_command(remote_model, threads, settings.warmup, settings.iterations, pin)
     # Generous: emulated phones run it under qemu, about 200 times slower than a phone.
     timeout = max(120.0, (settings.warmup + settings.iterations) * 5.0)
     output = adb.shell(command, step=f"running {model.name} with {threads} thread(s)", timeout=timeout)

@@ -6,35 +6,22 @@ import json
 import os
 import platform
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from mnv3_sdk import hostinfo as host
 from mnv3_sdk.bench import instructions
 from mnv3_sdk.bench import report as bench_report
-from mnv3_sdk.bench.adb import Adb, AdbError, find_adb, server_in_use
+from mnv3_sdk.bench.adb import Adb, find_adb, server_in_use
 from mnv3_sdk.bench.config import BenchConfig, GradleProject
-from mnv3_sdk.bench.device import choose_devices, run_device
+from mnv3_sdk.bench.device import DeviceFailure, choose_devices, on_devices, run_device
 from mnv3_sdk.bench.host import CaseResult, run_host
 from mnv3_sdk.bench.instructions import InstructionCount, count_instructions
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.native import build_runner
 from mnv3_sdk.pte.metadata import Metadata, read_from_pte
 from mnv3_sdk.versions import tool_versions
-
-
-@dataclass(frozen=True)
-class DeviceFailure:
-    """A device whose run stopped: the others' results are still reported."""
-
-    device: str
-    step: str  # what was running, e.g. "pushing the runner", "reading the result"
-    error: str
-
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -107,9 +94,7 @@ def _run_on_devices(config: BenchConfig, context: dict[str, Any]) -> tuple[list[
     if device_settings.mode == "runner" and device_settings.runner is None:
         device_settings = replace(device_settings, runner_folder=build_runner("arm64").folder)
     metadata = {model: read_from_pte(model) for model in config.model_paths}
-    # Set on Ctrl-C: each device stops before its next adb step and removes what it pushed.
-    interrupted = threading.Event()
-    adb = Adb(find_adb(), server=device_settings.server, interrupted=interrupted)
+    adb = Adb(find_adb(), server=device_settings.server, interrupted=threading.Event())
     context["adb_server"] = server_in_use(device_settings.server)
     serials = choose_devices(adb, config.serial, config.all_devices)
     context["settings"]["mode"] = device_settings.mode
@@ -117,29 +102,18 @@ def _run_on_devices(config: BenchConfig, context: dict[str, Any]) -> tuple[list[
         context["settings"]["frame"] = "{}x{}".format(*device_settings.frame)
         context["settings"]["frame_format"] = device_settings.frame_format
 
-    def one_device(device: str) -> tuple[dict[str, Any] | None, list[CaseResult], DeviceFailure | None]:
-        try:
-            facts, results = run_device(adb.for_device(device), config.model_paths, metadata, device_settings)
-            return facts, results, None
-        except AdbError as error:
-            return None, [], DeviceFailure(device, error.step, str(error))
-        except SdkError as error:
-            return None, [], DeviceFailure(device, "benchmarking", str(error))
+    def one_device(device_adb: Adb) -> tuple[dict[str, Any], list[CaseResult]]:
+        return run_device(device_adb, config.model_paths, metadata, device_settings)
 
     cases: list[CaseResult] = []
     failures: list[DeviceFailure] = []
-    with ThreadPoolExecutor(max_workers=len(serials)) as pool:
-        try:
-            for facts, results, failure in pool.map(one_device, serials):
-                if facts:
-                    context["devices"].append(facts)
-                if failure:
-                    failures.append(failure)
-                cases += results
-        except KeyboardInterrupt:
-            interrupted.set()
-            pool.shutdown(wait=True)  # the devices clean up, then the interrupt goes on
-            raise
+    for outcome, failure in on_devices(adb, serials, one_device, "benchmarking"):
+        if outcome is not None:
+            facts, results = outcome
+            context["devices"].append(facts)
+            cases += results
+        if failure:
+            failures.append(failure)
     return cases, failures
 
 

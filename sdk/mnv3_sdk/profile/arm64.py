@@ -4,11 +4,18 @@ The arm64 runner (runner.cpp --etdump) records the same ETDump as the host profi
 plugin (plugin.c) snapshots its instruction counter at every clock_gettime the inference makes.
 Each clock read belongs to one ETDump timestamp, so the events' order gives the reads' order:
 
+- the runner reads it once just before Module::execute and once just after (its own iteration
+  time, runner.cpp: the markers are outside those reads);
 - every event of the runtime itself (Method::execute, OPERATOR_CALL, native_call_*, DELEGATE_CALL)
-  reads the clock at its start and at its end;
-- a DELEGATE_CALL also makes one read just inside each end (measured: 2 reads per call beyond
-  its own, in executorch 1.5.1), and inside it XNNPACK's profiler reads once at its start,
+  reads it at its start and at its end;
+- inside each DELEGATE_CALL, XNNPACK's profiler reads once at its start (XNNProfiler::start), then
   XNNPACK once before its first operator and once after each operator.
+
+Measured with qemu-aarch64 -strace, whose clock_gettime results equal the ETDump's timestamps, on
+a model with two delegate calls and a portable kernel between them (executorch 1.5.1). A model
+with one delegate call has the same number of reads as a layout with two unexplained reads inside
+that call instead of the runner's two: that wrong layout, used before, named the XNNPACK operators
+right but shifted every portable kernel by one read.
 
 XNNPACK's event times are rebuilt from 1 µs durations (XNNProfiler::submit_trace), so they order
 nothing: only the runtime's own events are sorted by time. An operator's instructions are the
@@ -45,7 +52,7 @@ def expected_reads(inference: Inference) -> list[_Point | None]:
     # Starts before ends at equal times: a read cannot end an event before starting the next.
     marks = sorted([(events[index].start, 0, index) for index in runtime]
                    + [(events[index].end, 1, index) for index in runtime])
-    reads: list[_Point | None] = []
+    reads: list[_Point | None] = [None]  # the runner's read before Module::execute
     for _, is_end, index in marks:
         event = events[index]
         if event.name != DELEGATE_CALL:
@@ -53,11 +60,12 @@ def expected_reads(inference: Inference) -> list[_Point | None]:
         elif not is_end:
             inside = [other for other, candidate in enumerate(events) if candidate.delegated
                       and candidate.instruction == event.instruction and event.start <= candidate.start <= event.end]
-            reads += [_Point(index, False), None, None]
-            reads.append(_Point(inside[0], False) if inside else None)  # XNNPACK's start
+            reads += [_Point(index, False), None]  # the call's start, XNNPACK's profiler's start
+            reads.append(_Point(inside[0], False) if inside else None)  # XNNPACK's start: the first operator's
             reads += [_Point(other, True) for other in inside]
         else:
-            reads += [None, _Point(index, True)]
+            reads.append(_Point(index, True))
+    reads.append(None)  # the runner's read after Module::execute
     return reads
 
 

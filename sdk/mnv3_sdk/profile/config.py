@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mnv3_sdk import options
+from mnv3_sdk.bench.adb import parse_server
 from mnv3_sdk.native import ARCHES, DEFAULT_CPU_MODELS, arch_cpu_models
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.options import option
@@ -27,6 +28,14 @@ class ProfileConfig:
     cpu_models: str = option(
         ",".join(DEFAULT_CPU_MODELS), "With --arch arm64: qemu CPU models, comma-separated (cortex-a53: no dot "
         "product; neoverse-n1: dot product and fp16 arithmetic). With several, each output's name gets -MODEL.")
+    adb: bool = option(
+        False, "Profile on an Android phone over adb instead: mnv3-sdk's arm64 runner with the event tracer, pushed "
+        "as bench --adb --mode runner pushes it and removed after; the phone's own times (untested on a physical "
+        "phone).")
+    serial: str | None = option(None, "With --adb: the device to use when several are connected.")
+    adb_server: str | None = option(
+        None, "With --adb: use the adb server at HOST:PORT, as adb -H HOST -P PORT (as bench --adb-server).",
+        metavar="HOST:PORT")
     threads: int = option(1, "Threads of the runtime's thread pool.")
     runs: int = option(20, "Measured inferences, after one warm-up; each time is the median over them.")
     top: int = option(10, "Operators and modules in the printed tables (the JSON holds them all).")
@@ -50,6 +59,7 @@ class ProfileConfig:
                 raise SdkError(f"{flag} takes a whole number from {low} to {high} (got {value!r})")
         check_pte_file(self.model)
         object.__setattr__(self, "cpu_model_list", _check_arch(self))
+        _check_adb(self)
         outputs = [path for paths in self.outputs().values() for path in paths]
         if len({path.resolve() for path in outputs}) < len(outputs):
             raise SdkError("--json, --markdown, --plot and --etdump must name four different files")
@@ -73,6 +83,16 @@ def _check_arch(config: ProfileConfig) -> tuple[str, ...]:
         # The plugin's one counter is shared by every vCPU thread, added to without atomics.
         raise SdkError("--arch arm64 counts instructions with one thread only: leave out --threads")
     return arch_cpu_models(config.arch, config.cpu_models, "profile --arch arm64")
+
+
+def _check_adb(config: ProfileConfig) -> None:
+    if config.adb and config.arch != "host":
+        raise SdkError("--adb profiles on a phone's own cores: it takes no --arch arm64 (which counts instructions "
+                       "under qemu on this host)")
+    if not config.adb and (config.serial is not None or config.adb_server is not None):
+        raise SdkError("--serial and --adb-server only apply with --adb")
+    if config.adb_server is not None:
+        parse_server(config.adb_server)
 
 
 def _check_writable(path: Path) -> None:

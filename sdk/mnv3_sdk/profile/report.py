@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mnv3_sdk.profile.device import DeviceInfo
 from mnv3_sdk.profile.events import INSTRUCTIONS
 from mnv3_sdk.profile.tables import ModuleRow, OperatorRow, Tables, layers_left_in_fp32
 
@@ -28,6 +29,16 @@ class ProfileResult:
     host: dict[str, str]  # machine, processor
     versions: dict[str, str]
     cpu: str = ""  # the qemu CPU model of an arm64 profile (its tables count instructions); "" on the host
+    device: DeviceInfo | None = None  # profile --adb: the phone whose clock timed it; None on this host
+
+    @property
+    def where(self) -> str:
+        """Whose numbers these are, for every label: this host, a device (emulated or not), or qemu."""
+        if self.cpu:
+            return f"qemu -cpu {self.cpu}"
+        if self.device is not None:
+            return f"device {self.device.serial}" + (" (an emulator: emulated times)" if self.device.emulator else "")
+        return "this host"
 
     @property
     def top_modules(self) -> list[ModuleRow]:
@@ -40,6 +51,7 @@ class ProfileResult:
             per = f"{self.tables.inference_median / 1e6:.2f} M guest instructions per inference on qemu -cpu {self.cpu}"
         else:
             per = f"{self.tables.inference_median / 1000:.2f} ms per inference"
+            per += f" on {self.where}" if self.device is not None else ""
         return (f"most expensive modules of {self.model} ({per}, {self.threads} thread{'s' if self.threads > 1 else ''}): "
                 f"{listed}")
 
@@ -70,7 +82,9 @@ def to_markdown(result: ProfileResult, top: int, summary: bool = True) -> str:
         f"# mnv3-sdk profile: {result.model}", "",
         f"{result.quant}, {result.threads} thread(s), median of {result.runs} inferences after "
         f"{'two warm-ups' if result.cpu else 'one warm-up'}; "
-        f"measured {result.measured_at} on {result.host.get('processor', '?')} ({result.host.get('machine', '?')}).", "",
+        f"measured {result.measured_at} on "
+        + (result.device.describe() if result.device else f"{result.host.get('processor', '?')} ({result.host.get('machine', '?')})")
+        + ".", "",
         _whole_line(result), "",
         f"## Modules (top {min(top, len(tables.modules))} of {len(tables.modules)}, paths cut at {result.depth} parts)", "",
         f"| module | {column} | share | operators | precision |", "|---|---|---|---|---|",
@@ -96,6 +110,14 @@ def _whole_line(result: ProfileResult) -> str:
                 f"instructions on qemu-aarch64 -cpu {result.cpu}, counted by mnv3-sdk's qemu plugin. The operators "
                 f"below account for {coverage:.1%} of them; the rest is the calls around them. These are "
                 "instruction counts, not times.")
+    if result.device is not None:
+        # The phone's own clock, read by the event tracer in mnv3-sdk's runner there.
+        emulated = (" This device reports itself as an emulator (ro.kernel.qemu or ro.boot.qemu): these times are "
+                    "emulated and say nothing about a phone's." if result.device.emulator else "")
+        return (f"Inference (`Method::execute`) on device {result.device.serial}: median {_us(tables.inference_median)} µs, "
+                f"timed by the device's own clock in mnv3-sdk's arm64 runner. The operators below account for "
+                f"{coverage:.1%} of it; the rest is the calls around them. XNNPACK's times are at 1 µs resolution."
+                + emulated)
     return (f"Inference (`Method::execute`): median {_us(tables.inference_median)} µs. The operators below account "
             f"for {coverage:.1%} of it; the rest is the calls around them. Times are XNNPACK's, at 1 µs resolution.")
 
@@ -132,7 +154,7 @@ def write_plot(result: ProfileResult, path: Path, top: int) -> None:
         axes.text(row.share * 100, position, label, va="center", fontsize=7)
     what = "guest instructions" if result.tables.unit == INSTRUCTIONS else "time"
     axes.set_xlabel(f"share of the inference's {what} (%)")
-    where = f", qemu -cpu {result.cpu}" if result.cpu else ""
+    where = f", {result.where}" if result.cpu or result.device else ""
     axes.set_title(f"mnv3-sdk profile: {result.model}{where}, {result.threads} thread(s), median of {result.runs}",
                    fontsize=9)
     axes.tick_params(axis="y", labelsize=7)

@@ -10,7 +10,9 @@ from pathlib import Path
 from mnv3_sdk import hostinfo
 from mnv3_sdk.errors import SdkError
 from mnv3_sdk.pipeline import report as report_io
+from mnv3_sdk.bench.adb import parse_server
 from mnv3_sdk.profile import arm64, events
+from mnv3_sdk.profile import device as on_device
 from mnv3_sdk.profile.config import ProfileConfig
 from mnv3_sdk.profile.report import ProfileResult, to_markdown, write_plot
 from mnv3_sdk.profile.tables import make_tables
@@ -21,8 +23,8 @@ from mnv3_sdk.versions import tool_versions
 
 
 def run_profile(config: ProfileConfig) -> list[ProfileResult]:
-    """Profile ``config.model`` on this host (one result) or under qemu-aarch64 per CPU model (one
-    result each, in instructions) and write each one's JSON, Markdown, chart and ETDump; nothing
+    """Profile ``config.model`` on this host or a phone over adb (one result), or under qemu-aarch64
+    per CPU model (one result each, in instructions), and write each one's JSON, Markdown, chart and ETDump; nothing
     of a result is written unless every step of it worked."""
     sidecar = read_sidecar(config.model)  # before the minutes of running: a missing one stops here
     metadata = read_from_pte(config.model)
@@ -32,8 +34,13 @@ def run_profile(config: ProfileConfig) -> list[ProfileResult]:
         with tempfile.TemporaryDirectory(prefix="mnv3-sdk-profile-") as folder:
             staged = Path(folder)
             etdump = staged / "profile.etdp"
+            device = None
             if cpu:
                 inferences = arm64.record(config.model, cpu, config.runs, etdump)
+            elif config.adb:
+                server = parse_server(config.adb_server) if config.adb_server is not None else None
+                device = on_device.record(config.model, config.threads, config.runs, etdump, config.serial, server)
+                inferences = events.read_inferences(etdump)[on_device.WARMUP:]
             else:
                 events.record(config.model, metadata.input.normalized_in_graph, config.threads, config.runs, etdump)
                 inferences = events.read_inferences(etdump)[1:]  # the first is the warm-up
@@ -45,7 +52,7 @@ def run_profile(config: ProfileConfig) -> list[ProfileResult]:
                 etdump=str(outputs[3]),
                 measured_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 host={key: value for key, value in hostinfo.describe().items() if key != "fp16"},
-                versions=tool_versions(), cpu=cpu,
+                versions=tool_versions(), cpu=cpu, device=device,
             )
             _write(result, staged, outputs, config.top)
         results.append(result)
