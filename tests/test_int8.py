@@ -286,3 +286,32 @@ def test_layer_hint_only_where_real_held_out_images_show_the_loss():
             "features.1.block.0.0,features.9.block.3.0: try --quant-exclude features.1.block.0.0,features.9.block.3.0"
             in message)
     assert "synthesized" not in message
+
+
+def test_hardswish_feeding_a_squeeze_excite_pooling_is_quantized():
+    """A hard-swish whose output feeds both a pooling and a multiply (MobileNetV3's squeeze-excite
+    blocks after a hard-swish): int8 in and out, and the pooling's mean takes its int8 output, so
+    XNNPACK runs both in int8 instead of a fp32 hard-swish between two converts and a fp32 mean
+    (docs/performance.md, "Where Large int8's instructions go")."""
+    import torch
+    from torch import nn
+
+    from mnv3_sdk.export.quantize import QuantizationSettings, quantize_int8
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.act, self.fc = nn.Conv2d(3, 8, 3, padding=1), nn.Hardswish(), nn.Conv2d(8, 8, 1)
+
+        def forward(self, x):
+            x = self.act(self.conv(x))
+            return x * self.fc(torch.nn.functional.adaptive_avg_pool2d(x, 1))
+
+    generator = torch.Generator().manual_seed(0)
+    inputs = [torch.randn(1, 3, 8, 8, generator=generator) for _ in range(4)]
+    graph = quantize_int8(Block().eval(), inputs[0], inputs, QuantizationSettings(True, [], False))
+    hardswish = next(node for node in graph.graph.nodes if "hardswish" in str(node.target))
+    assert "dequantize_per_tensor" in str(hardswish.args[0].target)
+    assert ["quantize_per_tensor" in str(user.target) for user in hardswish.users] == [True]
+    mean = next(node for node in graph.graph.nodes if "mean" in str(node.target) or "avg_pool" in str(node.target))
+    assert "dequantize_per_tensor" in str(mean.args[0].target)
