@@ -34,7 +34,8 @@ T = TypeVar("T")
 # Fixtures that train a model, build one, or start Robolectric: every test using one, directly or
 # through another fixture, is in the slow lane, which `make test-fast` leaves out (docs/testing.md).
 SLOW_FIXTURES = frozenset({
-    "digits", "digits_48", "digits_build", "digits_models", "calibrated_int8", "weird_labels_build",
+    "digits", "digits_48", "digits_build", "digits_models", "calibrated_int8", "digits_int8_excluded",
+    "weird_labels_build",
     "format_builds", "robolectric", "outcomes",
 })
 
@@ -176,11 +177,14 @@ def digits_models(digits, digits_build, tmp_path_factory) -> dict[str, Path]:
     def make(folder: Path) -> dict[str, Path]:
         paths = {"fp32": digits_build / f"{digits_build.name}.pte"}
         for quant, extra in [("int8", ["--calibration-dir", str(digits.calibration_dir)]), ("fp16", [])]:
-            args = digits_build_args(digits, folder / quant, "--quant", quant, *extra, arm64=quant == "int8")
+            # Named as calibrated_int8's folder is: the model's name is in the .pte, and
+            # test_same_calibration_gives_byte_identical_int8 compares the two builds' bytes.
+            out = folder / f"digits-{quant}"
+            args = digits_build_args(digits, out, "--quant", quant, *extra, arm64=quant == "int8")
             at = args.index("--val-dir")
             del args[at:at + 2]
             assert run_cli_once(*args) == 0
-            paths[quant] = folder / quant / f"{quant}.pte"
+            paths[quant] = out / f"{out.name}.pte"
         return paths
 
     return made_once(tmp_path_factory, "digits-models", make)
@@ -216,6 +220,21 @@ def calibrated_int8(digits, tmp_path_factory) -> Path:
         return out
 
     return made_once(tmp_path_factory, "calibrated-int8", make)
+
+
+@pytest.fixture(scope="session")
+def digits_int8_excluded(digits, tmp_path_factory) -> Path:
+    """The digits model in int8 with its first and last layers and the squeeze-excite block
+    features.4 kept in fp32 (`--quant-exclude first,last,features.4`): the int8 and profile tests."""
+
+    def make(folder: Path) -> Path:
+        out = folder / "digits-int8-exclude"
+        assert run_cli_once(*digits_build_args(digits, out, "--quant", "int8", "--calibration-dir",
+                                               str(digits.calibration_dir), "--quant-exclude",
+                                               "first,last,features.4")) == 0
+        return out
+
+    return made_once(tmp_path_factory, "digits-int8-excluded", make)
 
 
 @pytest.fixture(scope="session")

@@ -149,19 +149,15 @@ def test_data_free_int8_keeps_98_percent_of_fp32_top1(digits, tmp_path, run_cli,
     assert (again / "again.pte").read_bytes() == (out / "data-free.pte").read_bytes()
 
 
-def test_same_calibration_gives_byte_identical_int8(calibrated_int8, digits, tmp_path, run_cli):
-    out = tmp_path / "digits-int8"
-    args = digits_build_args(digits, out, "--quant", "int8", "--calibration-dir", str(digits.calibration_dir))
-    assert run_cli(*args).exit_code == 0
-    assert (out / "digits-int8.pte").read_bytes() == (calibrated_int8 / "digits-int8.pte").read_bytes()
+def test_same_calibration_gives_byte_identical_int8(calibrated_int8, digits_models):
+    """Two builds of the digits model calibrated on the same folder, made apart (often by two test
+    workers) and with options that must not touch the model (this one with --val-dir and
+    --sensitivity, digits_models' without --val-dir and with the arm64 step): the same bytes."""
+    assert digits_models["int8"].read_bytes() == (calibrated_int8 / "digits-int8.pte").read_bytes()
 
 
-def test_quant_exclude_keeps_the_chosen_layers_in_fp32(digits, tmp_path, run_cli):
-    out = tmp_path / "digits-int8-exclude"
-    args = digits_build_args(digits, out, "--quant", "int8", "--calibration-dir", str(digits.calibration_dir),
-                             "--quant-exclude", "first,last,features.4")
-    assert run_cli(*args).exit_code == 0
-    report = report_of(out)
+def test_quant_exclude_keeps_the_chosen_layers_in_fp32(digits_int8_excluded):
+    report = report_of(digits_int8_excluded)
     assert report["quantization"]["excluded_layers"] == ["classifier.3", "features.0.0", "features.4"]
     # features.4 is a squeeze-excite block with 5 convolutions: 2 + 5 layers stay fp32.
     delegated = report["delegation"]["delegated_operators"]

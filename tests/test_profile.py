@@ -194,33 +194,30 @@ def test_profile_cli_on_the_smoke_build(random_build_result, tmp_path, run_cli, 
     assert {path.name for path in tmp_path.iterdir()} == {"profile.json", "profile.md", "profile.png", "profile.etdp"}
 
 
-@pytest.fixture(scope="module")
-def small_builds(tmp_path_factory):
-    """Small at 96 px in fp16, and in int8 with its first layer kept in fp32 (random weights)."""
-    folder = tmp_path_factory.mktemp("profile-builds")
-    common = {"variant": "small", "weights": "random", "input_size": 96, "build_aar": False, "arm64_check": False}
-    fp16 = mnv3_sdk.build_sdk(quant="fp16", out_dir=folder / "fp16", **common)
-    int8 = mnv3_sdk.build_sdk(quant="int8", quant_exclude="first", calibration_samples=4, out_dir=folder / "int8",
-                              **common)
-    return {"fp16": fp16.pte_path, "int8": int8.pte_path}
-
-
 @pytest.mark.slow
-def test_fp16_and_int8_profiles_name_their_precision(small_builds, tmp_path):
-    for quant, path in small_builds.items():
+def test_fp16_and_int8_profiles_name_their_precision(digits_models, digits_int8_excluded, tmp_path):
+    """The digits model in fp16, and in int8 with `--quant-exclude first,last,features.4`: every
+    convolution is profiled in the precision it was built in."""
+    builds = {"fp16": digits_models["fp16"], "int8": digits_int8_excluded / f"{digits_int8_excluded.name}.pte"}
+    for quant, path in builds.items():
         result = mnv3_sdk.profile_model(path, runs=3, json_path=tmp_path / f"{quant}.json",
                                         markdown_path=tmp_path / f"{quant}.md", plot_path=tmp_path / f"{quant}.png",
                                         etdump_path=tmp_path / f"{quant}.etdp")
         rows = result.tables.operators
         assert result.quant == quant and all(line.split(": ", 1)[1].count("placed by position") == 0
                                              for line in result.tables.alignment)
-        convolutions = {row.module: row.precision for row in rows if row.operator.startswith("Convolution")}
-        assert convolutions, rows[:5]
+        # XNNPACK runs the 1×1 convolutions and the Linear layers as fully connected operators.
+        layers = {row.module: row.precision for row in rows
+                  if row.operator.startswith(("Convolution", "Fully Connected"))}
+        assert layers, rows[:5]
         if quant == "fp16":
-            assert set(convolutions.values()) == {"fp16"}
+            assert set(layers.values()) == {"fp16"}
         else:
-            # --quant-exclude first: features.0.0 stayed fp32, and the report says what it costs.
-            assert convolutions.pop("features.0.0") == "fp32" and set(convolutions.values()) == {"int8"}
+            # The excluded layers stayed fp32, and the report says what they cost.
+            excluded = {module for module in layers
+                        if module in ("features.0.0", "classifier.3") or module.startswith("features.4.")}
+            assert len(excluded) == 7 and {layers.pop(module) for module in excluded} == {"fp32"}
+            assert set(layers.values()) == {"int8"}
             markdown = (tmp_path / "int8.md").read_text(encoding="utf-8")
             assert "## Layers left in fp32" in markdown and "| `features.0.0` |" in markdown
 
