@@ -552,17 +552,17 @@ def test_bench_arch_arm64_counts_instructions_per_cpu_model(digits_models, tmp_p
     report = json.loads((tmp_path / "out" / "b.json").read_text())
     assert report["cases"] == [] and report["settings"]["arch"] == "arm64" and report["settings"]["threads"] == 1
     counts = {(count["model"], count["cpu"]): count for count in report["instruction_counts"]}
-    assert list(counts) == [("digits-fp32", "cortex-a53"), ("digits-fp32", "neoverse-n1"), ("int8", "cortex-a53"),
-                            ("int8", "neoverse-n1")]
+    assert list(counts) == [("digits-fp32", "cortex-a53"), ("digits-fp32", "neoverse-n1"), ("digits-int8", "cortex-a53"),
+                            ("digits-int8", "neoverse-n1")]
     for count in counts.values():
         assert count["repeatable"] and len(set(count["instructions"])) == 1 and len(count["instructions"]) == 2
         assert count["instructions_per_inference"] == count["instructions"][0] > 100_000
     # The dot-product int8 kernels (neoverse-n1) do the same work in fewer instructions; fp32 hardly differs.
-    int8_ratio = counts[("int8", "neoverse-n1")]["instructions_per_inference"] / counts[("int8", "cortex-a53")][
+    int8_ratio = counts[("digits-int8", "neoverse-n1")]["instructions_per_inference"] / counts[("digits-int8", "cortex-a53")][
         "instructions_per_inference"]
     assert int8_ratio < 0.9
-    assert counts[("int8", "neoverse-n1")]["ratio_to_first"] == pytest.approx(
-        counts[("int8", "neoverse-n1")]["instructions_per_inference"]
+    assert counts[("digits-int8", "neoverse-n1")]["ratio_to_first"] == pytest.approx(
+        counts[("digits-int8", "neoverse-n1")]["instructions_per_inference"]
         / counts[("digits-fp32", "neoverse-n1")]["instructions_per_inference"])
     markdown = (tmp_path / "out" / "b.md").read_text()
     assert "## Emulated arm64 instruction counts (qemu-aarch64; not time)" in markdown and " ms |" not in markdown
@@ -578,9 +578,9 @@ def test_bench_arch_arm64_counts_instructions_per_cpu_model(digits_models, tmp_p
                                 str(tmp_path / "old.json"), "--max-regression", "0"))
     assert again.exit_code == 1
     assert again.stderr.strip().splitlines()[-1] == (
-        "mnv3-sdk: error: 1 regression(s) over 0%: int8 · qemu-aarch64 instructions · 1t · qemu-aarch64 -cpu "
-        f"cortex-a53: instructions per inference {counts[('int8', 'cortex-a53')]['instructions_per_inference'] - 1:,} → "
-        f"{counts[('int8', 'cortex-a53')]['instructions_per_inference']:,} (+0.00%)")
+        "mnv3-sdk: error: 1 regression(s) over 0%: digits-int8 · qemu-aarch64 instructions · 1t · qemu-aarch64 -cpu "
+        f"cortex-a53: instructions per inference {counts[('digits-int8', 'cortex-a53')]['instructions_per_inference'] - 1:,} → "
+        f"{counts[('digits-int8', 'cortex-a53')]['instructions_per_inference']:,} (+0.00%)")
 
 
 @pytest.mark.parametrize("arguments, message", [
