@@ -171,8 +171,8 @@ def digits_build(digits, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def digits_models(digits, digits_build, tmp_path_factory) -> dict[str, Path]:
     """The digits network as fp32 (the session's shared build), int8 (calibrated on its own images,
-    the arm64 step included) and fp16 .pte files; the two built here skip --val-dir, which only the
-    accuracy gate reads."""
+    the arm64 step included, without --val-dir: judged on held-out calibration images) and fp16
+    (judged on --val-dir: test_formats' fp16/pixels build) .pte files."""
 
     def make(folder: Path) -> dict[str, Path]:
         paths = {"fp32": digits_build / f"{digits_build.name}.pte"}
@@ -181,8 +181,9 @@ def digits_models(digits, digits_build, tmp_path_factory) -> dict[str, Path]:
             # test_same_calibration_gives_byte_identical_int8 compares the two builds' bytes.
             out = folder / f"digits-{quant}"
             args = digits_build_args(digits, out, "--quant", quant, *extra, arm64=quant == "int8")
-            at = args.index("--val-dir")
-            del args[at:at + 2]
+            if quant == "int8":
+                at = args.index("--val-dir")
+                del args[at:at + 2]
             assert run_cli_once(*args) == 0
             paths[quant] = out / f"{out.name}.pte"
         return paths
@@ -225,13 +226,14 @@ def calibrated_int8(digits, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def digits_int8_excluded(digits, tmp_path_factory) -> Path:
     """The digits model in int8 with its first and last layers and the squeeze-excite block
-    features.4 kept in fp32 (`--quant-exclude first,last,features.4`): the int8 and profile tests."""
+    features.4 kept in fp32 (`--quant-exclude first,last,features.4`), taking normalized input
+    (`--input-format normalized`): the int8, profile and input-format tests."""
 
     def make(folder: Path) -> Path:
         out = folder / "digits-int8-exclude"
         assert run_cli_once(*digits_build_args(digits, out, "--quant", "int8", "--calibration-dir",
                                                str(digits.calibration_dir), "--quant-exclude",
-                                               "first,last,features.4")) == 0
+                                               "first,last,features.4", "--input-format", "normalized")) == 0
         return out
 
     return made_once(tmp_path_factory, "digits-int8-excluded", make)

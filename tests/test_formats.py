@@ -31,12 +31,13 @@ TORCH_DTYPES = {"float16": torch.float16, "float32": torch.float32}
 
 
 @pytest.fixture(scope="module")
-def format_builds(digits, digits_build, calibrated_int8, tmp_path_factory):
-    """One build per (quant, input format), made on first use; fp32/pixels and int8/pixels are the
-    session's shared digits builds."""
+def format_builds(digits, digits_build, calibrated_int8, digits_models, digits_int8_excluded, tmp_path_factory):
+    """One build per (quant, input format), made on first use, or the session's shared digits build
+    of that pair (int8/normalized is the one with --quant-exclude: the checks here hold for any int8)."""
     from conftest import run_cli_once
 
-    builds = {("fp32", "pixels"): digits_build, ("int8", "pixels"): calibrated_int8}
+    builds = {("fp32", "pixels"): digits_build, ("int8", "pixels"): calibrated_int8,
+              ("fp16", "pixels"): digits_models["fp16"].parent, ("int8", "normalized"): digits_int8_excluded}
 
     def get(quant: str, input_format: str):
         if (quant, input_format) not in builds:
