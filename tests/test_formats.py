@@ -7,6 +7,7 @@ trained digits model, with the real exporter and the real ExecuTorch runtime.
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,15 +32,22 @@ TORCH_DTYPES = {"float16": torch.float16, "float32": torch.float32}
 
 
 @pytest.fixture(scope="module")
-def format_builds(digits, digits_build, calibrated_int8, digits_models, digits_int8_excluded, tmp_path_factory):
+def format_builds(digits, request, tmp_path_factory):
     """One build per (quant, input format), made on first use, or the session's shared digits build
-    of that pair (int8/normalized is the one with --quant-exclude: the checks here hold for any int8)."""
+    of that pair (int8/normalized is the one with --quant-exclude: the checks here hold for any int8).
+    Shared builds are asked for only when their pair's test runs: a worker taking the first pair's
+    test must not wait for every shared build the other worker is making."""
     from conftest import run_cli_once
 
-    builds = {("fp32", "pixels"): digits_build, ("int8", "pixels"): calibrated_int8,
-              ("fp16", "pixels"): digits_models["fp16"].parent, ("int8", "normalized"): digits_int8_excluded}
+    shared = {("fp32", "pixels"): lambda: request.getfixturevalue("digits_build"),
+              ("int8", "pixels"): lambda: request.getfixturevalue("calibrated_int8"),
+              ("fp16", "pixels"): lambda: request.getfixturevalue("digits_models")["fp16"].parent,
+              ("int8", "normalized"): lambda: request.getfixturevalue("digits_int8_excluded")}
+    builds: dict[tuple[str, str], Path] = {}
 
     def get(quant: str, input_format: str):
+        if (quant, input_format) in shared and (quant, input_format) not in builds:
+            builds[(quant, input_format)] = shared[(quant, input_format)]()
         if (quant, input_format) not in builds:
             out = tmp_path_factory.mktemp("formats") / f"digits-{quant}-{input_format}"
             extra = ["--quant", quant, "--input-format", input_format]
