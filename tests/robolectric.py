@@ -24,7 +24,7 @@ from pathlib import Path
 
 from mnv3_sdk.android.kotlin import compile_kotlin
 from mnv3_sdk.android.project import AndroidSettings, render_project
-from mnv3_sdk.android.stage import compile_classpath, compile_library, executorch_api, toolchain_cache
+from mnv3_sdk.android.stage import compile_classpath, compile_library, demo_sources, executorch_api, toolchain_cache
 from mnv3_sdk.android.toolchain import KOTLIN_STDLIB, Artifact, fetch, find_java, maven_repository
 from mnv3_sdk.cache import write_entry
 from mnv3_sdk.versions import (
@@ -74,9 +74,18 @@ def robolectric_classpath(folder: Path) -> list[Path]:
     return jars
 
 
+def assets_apk(assets: Path, apk: Path) -> Path:
+    """A zip of ``assets`` under ``assets/``, every entry stored, not deflated (AssetManager.openFd
+    needs that, and the library's build stores its .pte so)."""
+    with zipfile.ZipFile(apk, "w", zipfile.ZIP_STORED) as archive:
+        for path in sorted(p for p in assets.rglob("*") if p.is_file()):
+            archive.write(path, "assets/" + path.relative_to(assets).as_posix())
+    return apk
+
+
 class Robolectric:
     """The library of ``settings`` compiled as the build compiles it, the ExecuTorch test double,
-    and the Robolectric tests in ``tests`` (plus tests/kotlin/robolectric/), compiled once."""
+    and the Robolectric tests in ``tests`` with the demo app's activities (every source set), compiled once."""
 
     def __init__(self, folder: Path, settings: AndroidSettings, tests: list[Path], assets: Path,
                  manifest: Path | None = None) -> None:
@@ -88,12 +97,16 @@ class Robolectric:
         compile_kotlin(sorted(TEST_DOUBLE.rglob("*.kt")), [], self.double, module="executorch-test-double")
         self.jars = robolectric_classpath(folder / "maven")
         self.classes = folder / "test-classes"
-        compile_kotlin(tests, [*compile_classpath(api)[:1], *compile_classpath(api)[2:], self.library, self.double,
+        compile_kotlin([*tests, *demo_sources(project)], [*compile_classpath(api)[:1], *compile_classpath(api)[2:], self.library, self.double,
                                *self.jars], self.classes, warnings_as_errors=False, module="robolectric-tests")
         # Robolectric reads these (as AGP writes them for unit tests with includeAndroidResources).
         config = self.classes / "com" / "android" / "tools" / "test_config.properties"
         config.parent.mkdir(parents=True, exist_ok=True)
         lines = [f"android_merged_assets={assets}"]
+        # Robolectric's binary resources read assets only from a resource APK, which aapt2 (Google's
+        # Maven) links: tests that need the app's assets add this zip of them to the AssetManager
+        # (DemoApp.installAssets), passed as the system property mnv3.test.assets.
+        self.assets_apk = assets_apk(assets, folder / "assets.zip")
         if manifest is not None:
             lines.append(f"android_merged_manifest={manifest}")
         config.write_text("\n".join(lines) + "\n")
@@ -108,9 +121,14 @@ class Robolectric:
         # JUnit reflects on the test classes before Robolectric's sandbox loads them again.
         classpath = os.pathsep.join(map(str, [self.classes, self.library, self.double, *self.jars,
                                               fetch(KOTLIN_STDLIB), self.framework]))
-        command = [str(find_java()), "-Xss8m", "-Drobolectric.offline=true",
+        # Robolectric's AssetManager.openFd sets FileDescriptor.fd by reflection, which Java 17 allows
+        # only when java.io is opened (Robolectric's docs give Gradle's unit tests the same flag).
+        command = [str(find_java()), "-Xss8m", "--add-opens=java.base/java.io=ALL-UNNAMED", "-Drobolectric.offline=true",
                    f"-Drobolectric.dependency.dir={self.framework.parent}",
-                   "-Drobolectric.logging.enabled=false",
+                   "-Drobolectric.logging.enabled=false", f"-Dmnv3.test.assets={self.assets_apk}",
+                   # Activities get a context of their own, tied to a display, as on Android (else
+                   # Activity.getDisplay, which CameraActivity reads, throws UnsupportedOperationException).
+                   "-Drobolectric.createActivityContexts=true",
                    *(f"-D{key}={value}" for key, value in (properties or {}).items()),
                    "-cp", classpath, RUNNER, *classes]
         result = subprocess.run(command, capture_output=True, text=True, timeout=900)

@@ -4,6 +4,7 @@ test double (tests/kotlin/executorch_test_double/README.md). tests/robolectric.p
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from robolectric import KOTLIN_TESTS, Robolectric
 
 TESTS = KOTLIN_TESTS / "robolectric"
 PACKAGE = "com.example.mnv3.robolectric"
+DEMO_ASSETS = Path(__file__).parents[1] / "templates" / "demo" / "src" / "main" / "assets"
 
 
 @pytest.fixture(scope="session")
@@ -22,9 +24,12 @@ def robolectric(tmp_path_factory) -> Robolectric:
 
 def compile_for_robolectric(folder: Path) -> Robolectric:
     assets = folder / "assets"
-    assets.mkdir()
     # The test double opens any file whose bytes a test registered: these stand for the .pte.
-    (assets / "mnv3-small-int8.pte").write_bytes(b"mnv3-sdk robolectric test model\n" * 64)
+    model = assets / DEFAULT_SETTINGS.asset_path
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"mnv3-sdk robolectric test model\n" * 64)
+    # The demo app's own asset, the photo MainActivity classifies when asked to use the sample.
+    shutil.copyfile(DEMO_ASSETS / "sample.jpg", assets / "sample.jpg")
     manifest = folder / "AndroidManifest.xml"
     manifest.write_text('<manifest xmlns:android="http://schemas.android.com/apk/res/android" '
                         'package="com.example.mnv3.demo">\n  <application />\n</manifest>\n')
@@ -60,8 +65,8 @@ OWN_JVM = {"MissingAbiTest": {"executorch.testdouble.missingAbi": "true"}}
 
 
 def check(outcomes: dict[str, str], *names: str) -> None:
-    for name in names:
-        assert outcomes.get(name) == "PASS", f"{name}: {outcomes.get(name, 'did not run')}"
+    failed = [f"{name}: {outcomes.get(name, 'did not run')}" for name in names if outcomes.get(name) != "PASS"]
+    assert not failed, "\n".join(failed)
 
 
 def test_closing_the_classifier_closes_its_streams_and_later_frames_are_dropped(outcomes):
@@ -81,7 +86,8 @@ def test_every_order_of_closing_streams_and_classifier_is_safe(outcomes):
 def test_a_device_without_a_runtime_build_for_its_abi_gets_the_librarys_exception(robolectric):
     """Issue 23 item 2: executorch-android ships arm64-v8a and x86_64 only (upstream's
     scripts/build_android_library.sh); on a 32-bit device Module's static initializer throws
-    UnsatisfiedLinkError, an Error apps do not catch, then NoClassDefFoundError on every retry."""
+    UnsatisfiedLinkError, an Error apps do not catch, then NoClassDefFoundError on every retry. The
+    demo's BenchmarkActivity writes the library's exception as its result there."""
     name = "MissingAbiTest"
     check(robolectric.run(f"{PACKAGE}.{name}", properties=OWN_JVM[name]),
           f"{name}.createThrowsTheLibrarysExceptionNamingTheDeviceAndSupportedAbisEveryTime")
@@ -175,3 +181,44 @@ def test_concurrent_calls_never_share_their_arrays(outcomes):
     """The reused arrays are per call in flight: 40 calls on 4 threads each give the result their
     image gives alone (the logits are checksums of the whole input tensor)."""
     check(outcomes, "AllocationTest.concurrentCallsNeverShareTheirArrays")
+
+
+# --- the demo app's activities, run as a user and `mnv3-sdk bench --adb` drive them ---------------
+
+def test_main_activity_loads_classifies_and_closes_on_its_worker_and_shows_failures(outcomes):
+    """MainActivity: the bundled model loads, classifies the sample photo and is closed on one
+    worker thread, never the main one; a model that cannot load and a classification that fails are
+    shown on screen, not thrown; a model still loading when the activity is destroyed is closed as
+    soon as it has loaded, and nothing is shown on the destroyed activity; the camera button is
+    enabled only where PackageManager has FEATURE_CAMERA_ANY and opens CameraActivity."""
+    check(outcomes, "MainActivityTest.theBundledModelLoadsClassifiesTheSampleAndClosesOnOneWorkerThread",
+          "MainActivityTest.aModelThatCannotLoadIsShownAndTheSampleButtonSaysSo",
+          "MainActivityTest.aFailingClassificationIsShownNotThrown",
+          "MainActivityTest.aModelStillLoadingWhenTheActivityIsDestroyedIsClosedOnceLoaded",
+          "MainActivityTest.theCameraButtonIsEnabledOnlyWithACameraAndOpensTheCameraScreen")
+
+
+def test_benchmark_activity_writes_its_result_and_every_failure_for_the_host(outcomes):
+    """BenchmarkActivity with the extras sdk/mnv3_sdk/bench/device.py passes: every iteration's time,
+    the library's loadTimeMs as load_ms (Module.load 7 ms + loadMethod 3 ms of Robolectric's clock:
+    10.0, the metadata read not counted), the bundled model without `model`, preprocessing times for
+    an end-to-end YUV frame; a missing file, a file ExecuTorch refuses (its error code), a bad
+    frame_format and an Error (OutOfMemoryError) all written as results, atomically, and the
+    activity finishes. (The missing native library: MissingAbiTest.)"""
+    check(outcomes, "BenchmarkActivityTest.aRunReportsEveryIterationAndTheLoadTimeTheLibraryMeasures",
+          "BenchmarkActivityTest.aRunWithoutAModelPathUsesTheBundledModel",
+          "BenchmarkActivityTest.anEndToEndCameraFrameRunTimesPreprocessingToo",
+          "BenchmarkActivityTest.everyFailureIsWrittenAsAResultWithExecutorchsErrorCode")
+
+
+def test_camera_activity_asks_for_the_permission_once_and_releases_everything_on_pause(outcomes):
+    """CameraActivity: the CAMERA permission is requested once per visit (kept across recreation),
+    a refusal or an interrupted request (empty results, Activity.onRequestPermissionsResult) is
+    shown; with the permission and no camera it says so; with a camera (Robolectric's
+    ShadowCameraManager), five times maxImages frames posted to its ImageReader
+    (ShadowImageReader) never exhaust the reader, and onPause closes the classifier and the reader
+    and ends the frames' thread, every time."""
+    check(outcomes, "CameraActivityTest.thePermissionIsAskedOncePerVisitAndARefusalIsShown",
+          "CameraActivityTest.anInterruptedRequestWithEmptyResultsIsARefusal",
+          "CameraActivityTest.aDeviceWithoutACameraSaysSo",
+          "CameraActivityTest.everyFrameIsClosedAndOnPauseReleasesWhatOnResumeOpened")

@@ -36,5 +36,10 @@ class MissingAbiTest {
         // The first attempt meets the failed static initializer, the second the class it left unusable.
         assertEquals(listOf("UnsatisfiedLinkError", "NoClassDefFoundError"), causes)
         assertEquals(Build.SUPPORTED_ABIS.toList(), listOf("armeabi-v7a", "armeabi"))
+        // The demo's benchmark, which `mnv3-sdk bench --adb` starts, writes it as its result
+        // instead of dying: the host reads a failure, not a timeout.
+        val benchmark = DemoApp.benchmark("model" to model.path)
+        assertEquals(UnsupportedDeviceException::class.java.name, benchmark.getString("error_type"))
+        assertTrue(benchmark.getString("error"), "armeabi-v7a" in benchmark.getString("error"))
     }
 }

@@ -1,0 +1,163 @@
+// The demo's CameraActivity run on Robolectric: the run-time camera permission (asked once per
+// visit, a refusal shown, kept across recreation), a device without a camera, and with a camera
+// that Robolectric's ShadowCameraManager offers, the frames its ImageReader delivers (Robolectric's
+// ShadowImageReader: each post to the reader's surface is one frame) all closed, and everything
+// onResume opened released by onPause. Robolectric's TextureView never gets a SurfaceTexture, so
+// no capture session starts: the session's order of release stays checked in
+// tests/test_generated_project.py.
+package com.example.mnv3.robolectric
+
+import android.Manifest
+import android.content.Context
+import android.content.pm.PackageManager
+import android.graphics.ImageFormat
+import android.graphics.SurfaceTexture
+import android.hardware.camera2.CameraCharacteristics
+import android.hardware.camera2.CameraManager
+import android.media.ImageReader
+import android.os.Bundle
+import android.os.Handler
+import android.os.HandlerThread
+import android.os.Looper
+import android.util.Size
+import com.example.mnv3.demo.CameraActivity
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.TimeUnit
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertNull
+import org.junit.Assert.assertTrue
+import org.junit.Test
+import org.junit.runner.RunWith
+import org.pytorch.executorch.TestPrograms
+import org.robolectric.Robolectric
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.Shadows.shadowOf
+import org.robolectric.shadows.ShadowCameraCharacteristics
+import org.robolectric.shadows.StreamConfigurationMapBuilder
+
+@RunWith(RobolectricTestRunner::class)
+class CameraActivityTest : WatchedForCrashes() {
+    private val refused = "The camera permission was refused: allow it in the app's settings to classify live"
+
+    private fun idleMain() = shadowOf(Looper.getMainLooper()).idle()
+
+    @Test
+    fun thePermissionIsAskedOncePerVisitAndARefusalIsShown() {
+        val controller = Robolectric.buildActivity(CameraActivity::class.java).setup()
+        val activity = controller.get()
+        val request = shadowOf(activity).lastRequestedPermission
+        assertEquals(listOf(Manifest.permission.CAMERA), request.requestedPermissions.toList())
+        assertEquals("Waiting for the camera permission…", DemoApp.status(activity))
+
+        // The dialog pauses and resumes the activity; the refusal arrives in between.
+        controller.pause()
+        activity.onRequestPermissionsResult(request.requestCode, request.requestedPermissions, intArrayOf(PackageManager.PERMISSION_DENIED))
+        controller.resume()
+        assertEquals(refused, DemoApp.status(activity))
+        assertTrue("not asked again", shadowOf(activity).lastRequestedPermission === request)
+
+        // Turning the phone recreates the activity: it still does not ask again.
+        val state = Bundle()
+        controller.pause().saveInstanceState(state).stop().destroy()
+        val again = Robolectric.buildActivity(CameraActivity::class.java).setup(state)
+        assertEquals(refused, DemoApp.status(again.get()))
+        assertNull(shadowOf(again.get()).lastRequestedPermission)
+        again.pause().stop().destroy()
+    }
+
+    @Test
+    fun anInterruptedRequestWithEmptyResultsIsARefusal() {
+        // Activity.onRequestPermissionsResult: empty arrays when the interaction was interrupted.
+        val activity = Robolectric.buildActivity(CameraActivity::class.java).setup().get()
+        val request = shadowOf(activity).lastRequestedPermission
+        activity.onRequestPermissionsResult(request.requestCode, emptyArray(), IntArray(0))
+        assertEquals(refused, DemoApp.status(activity))
+    }
+
+    @Test
+    fun aDeviceWithoutACameraSaysSo() {
+        shadowOf(TestModel.context() as android.app.Application).grantPermissions(Manifest.permission.CAMERA)
+        val activity = Robolectric.buildActivity(CameraActivity::class.java).setup().get()
+        idleMain()
+        assertEquals("This device has no camera", DemoApp.status(activity))
+        assertNull(shadowOf(activity).lastRequestedPermission)
+    }
+
+    private fun addBackCamera(frame: Size) {
+        val characteristics = ShadowCameraCharacteristics.newCameraCharacteristics()
+        val shadow = shadowOf(characteristics)
+        shadow.set(CameraCharacteristics.LENS_FACING, CameraCharacteristics.LENS_FACING_BACK)
+        shadow.set(CameraCharacteristics.SENSOR_ORIENTATION, 90)
+        shadow.set(CameraCharacteristics.SCALER_STREAM_CONFIGURATION_MAP, StreamConfigurationMapBuilder.newBuilder()
+            .addOutputSize(ImageFormat.YUV_420_888, frame)
+            .addOutputSize(ImageFormat.PRIVATE, frame) // what SurfaceTexture outputs are listed under
+            .build())
+        val manager = TestModel.context().getSystemService(Context.CAMERA_SERVICE) as CameraManager
+        shadowOf(manager).addCamera("0", characteristics)
+    }
+
+    private fun imageReader(activity: CameraActivity): ImageReader? =
+        CameraActivity::class.java.getDeclaredField("imageReader").apply { isAccessible = true }.get(activity) as ImageReader?
+
+    private fun frameThreadsAlive() = Thread.getAllStackTraces().keys.count { it.name == "camera-frames" && it.isAlive }
+
+    /**
+     * Posts [count] frames to the reader's surface one at a time, as a camera does at its frame
+     * rate: each is taken on the frames' thread before the next is posted (a marker posted behind
+     * it there has run). Posted all at once, one acquireLatestImage would take them all and close
+     * every one but the newest itself, and frames the app never closes would go unnoticed.
+     */
+    private fun deliverFrames(activity: CameraActivity, count: Int) {
+        val reader = checkNotNull(imageReader(activity))
+        val frames = Handler(checkNotNull(frameThread(activity)).looper)
+        repeat(count) {
+            val canvas = reader.surface.lockCanvas(null)
+            reader.surface.unlockCanvasAndPost(canvas)
+            val taken = CountDownLatch(1)
+            frames.post { taken.countDown() }
+            assertTrue("the frames' thread took the frame", taken.await(30, TimeUnit.SECONDS))
+        }
+    }
+
+    private fun frameThread(activity: CameraActivity): HandlerThread? =
+        CameraActivity::class.java.getDeclaredField("frameThread").apply { isAccessible = true }.get(activity) as HandlerThread?
+
+    @Test
+    fun everyFrameIsClosedAndOnPauseReleasesWhatOnResumeOpened() {
+        DemoApp.registerBundledModel()
+        shadowOf(TestModel.context() as android.app.Application).grantPermissions(Manifest.permission.CAMERA)
+        addBackCamera(Size(640, 480))
+        val controller = Robolectric.buildActivity(CameraActivity::class.java).setup()
+        val activity = controller.get()
+        DemoApp.drainWorker(activity)
+        assertEquals(1, TestPrograms.loads.get())
+        val reader = checkNotNull(imageReader(activity)) { "onResume made no ImageReader: ${DemoApp.status(activity)}" }
+        assertEquals(ImageFormat.YUV_420_888, reader.imageFormat)
+        assertEquals(640 to 480, reader.width to reader.height)
+        // acquireLatestImage holds two images at once to skip to the newest, and the stream one being
+        // classified and one waiting: with fewer buffers the camera stalls (ImageReader.acquireLatestImage).
+        assertTrue(reader.maxImages >= 2 + 2)
+
+        // Many more frames than the reader holds (maxImages): ImageReader.acquireLatestImage throws
+        // IllegalStateException on the frames' thread once maxImages images are held unclosed.
+        deliverFrames(activity, 5 * reader.maxImages)
+        assertEquals(1, frameThreadsAlive())
+
+        controller.pause()
+        DemoApp.drainWorker(activity)
+        assertEquals("the classifier is closed once paused", 1, TestPrograms.closes.get())
+        assertNull(imageReader(activity))
+        assertEquals("the frames' thread has ended", 0, frameThreadsAlive())
+
+        // Back in front: everything is opened again, and released again by the last pause.
+        controller.resume()
+        DemoApp.drainWorker(activity)
+        assertEquals(2, TestPrograms.loads.get())
+        deliverFrames(activity, 5 * reader.maxImages)
+        controller.pause().stop().destroy()
+        DemoApp.drainWorker(activity)
+        assertEquals(2, TestPrograms.closes.get())
+        assertTrue(DemoApp.worker(activity).isTerminated)
+        assertEquals(0, frameThreadsAlive())
+    }
+}
