@@ -9,6 +9,8 @@ classes on the JVM), outside Gradle. docs/testing.md, "Robolectric without Gradl
   the local repository's folder instead of downloading it itself.
 - AGP hands Robolectric the merged manifest and assets through `com/android/tools/test_config.properties`
   on the test classpath (keys `android_merged_manifest`, `android_merged_assets`); we write that file.
+- Binary resources read assets from a resource APK only (aapt2's, unreachable): the assets are also
+  zipped, and tests that read them add the zip to an AssetManager (tests/kotlin/robolectric/DemoApp.kt).
 - The tests are JUnit 4 classes with `@RunWith(RobolectricTestRunner::class)`, run by
   tests/kotlin/robolectric/RunTests.kt (JUnitCore), which prints PASS/FAIL per test.
 - ExecuTorch's native code runs on Android only: the library runs against the test double in
@@ -97,16 +99,17 @@ class Robolectric:
         compile_kotlin(sorted(TEST_DOUBLE.rglob("*.kt")), [], self.double, module="executorch-test-double")
         self.jars = robolectric_classpath(folder / "maven")
         self.classes = folder / "test-classes"
-        compile_kotlin([*tests, *demo_sources(project)], [*compile_classpath(api)[:1], *compile_classpath(api)[2:], self.library, self.double,
-                               *self.jars], self.classes, warnings_as_errors=False, module="robolectric-tests")
+        android = [*compile_classpath(api)[:1], *compile_classpath(api)[2:]]  # without the ExecuTorch API
+        compile_kotlin([*tests, *demo_sources(project)], [*android, self.library, self.double, *self.jars],
+                       self.classes, warnings_as_errors=False, module="robolectric-tests")
+        # Robolectric's binary resources read assets only from a resource APK, which aapt2 (Google's
+        # Maven) links, not from android_merged_assets below: tests that need the app's assets add
+        # this zip of them to an AssetManager (DemoApp.installAssets), named by -Dmnv3.test.assets.
+        self.assets_apk = assets_apk(assets, folder / "assets.zip")
         # Robolectric reads these (as AGP writes them for unit tests with includeAndroidResources).
         config = self.classes / "com" / "android" / "tools" / "test_config.properties"
         config.parent.mkdir(parents=True, exist_ok=True)
         lines = [f"android_merged_assets={assets}"]
-        # Robolectric's binary resources read assets only from a resource APK, which aapt2 (Google's
-        # Maven) links: tests that need the app's assets add this zip of them to the AssetManager
-        # (DemoApp.installAssets), passed as the system property mnv3.test.assets.
-        self.assets_apk = assets_apk(assets, folder / "assets.zip")
         if manifest is not None:
             lines.append(f"android_merged_manifest={manifest}")
         config.write_text("\n".join(lines) + "\n")
