@@ -222,3 +222,11 @@ def test_camera_activity_asks_for_the_permission_once_and_releases_everything_on
           "CameraActivityTest.anInterruptedRequestWithEmptyResultsIsARefusal",
           "CameraActivityTest.aDeviceWithoutACameraSaysSo",
           "CameraActivityTest.everyFrameIsClosedAndOnPauseReleasesWhatOnResumeOpened")
+
+
+def test_turning_the_phone_changes_what_the_camera_demo_classifies_each_frame_with(outcomes):
+    """Issue 23 items 6 and 7 in the demo: the rotation (CameraRotation's Camera2 formula for a back
+    sensor at 90°: 90, 0 and 180 for display rotations 0, 90 and 270) and the region the preview shows
+    (visibleInView of the frame, that rotation and the view's size) follow the display as it turns,
+    through the DisplayListener (a 180° turn recreates no activity)."""
+    check(outcomes, "CameraActivityTest.turningThePhoneChangesWhatEachFrameIsClassifiedWith")

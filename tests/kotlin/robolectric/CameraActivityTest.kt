@@ -2,7 +2,8 @@
 // visit, a refusal shown, kept across recreation), a device without a camera, and with a camera
 // that Robolectric's ShadowCameraManager offers, the frames its ImageReader delivers (Robolectric's
 // ShadowImageReader: each post to the reader's surface is one frame) all closed, and everything
-// onResume opened released by onPause. Robolectric's TextureView never gets a SurfaceTexture, so
+// onResume opened released by onPause, and the rotation and visible region each frame is classified
+// with following the display as it turns. Robolectric's TextureView never gets a SurfaceTexture, so
 // no capture session starts: the session's order of release stays checked in
 // tests/test_generated_project.py.
 package com.example.mnv3.robolectric
@@ -20,6 +21,9 @@ import android.os.Handler
 import android.os.HandlerThread
 import android.os.Looper
 import android.util.Size
+import android.view.Surface
+import android.view.TextureView
+import com.example.mnv3.ImageProcessingOptions
 import com.example.mnv3.demo.CameraActivity
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.TimeUnit
@@ -33,6 +37,7 @@ import org.robolectric.Robolectric
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.shadows.ShadowCameraCharacteristics
+import org.robolectric.shadows.ShadowDisplay
 import org.robolectric.shadows.StreamConfigurationMapBuilder
 
 @RunWith(RobolectricTestRunner::class)
@@ -159,5 +164,37 @@ class CameraActivityTest : WatchedForCrashes() {
         assertEquals(2, TestPrograms.closes.get())
         assertTrue(DemoApp.worker(activity).isTerminated)
         assertEquals(0, frameThreadsAlive())
+    }
+
+    private fun processing(activity: CameraActivity): ImageProcessingOptions =
+        CameraActivity::class.java.getDeclaredField("processing").apply { isAccessible = true }.get(activity) as ImageProcessingOptions
+
+    /**
+     * Issue 23 items 6 and 7: each frame is classified with the rotation the display has now and
+     * the part of the frame the preview shows (ImageProcessingOptions.visibleInView of the frame,
+     * that rotation and the view's size), recomputed when the display turns: a turn by 180°
+     * recreates nothing, so only the DisplayListener hears of it.
+     */
+    @Test
+    fun turningThePhoneChangesWhatEachFrameIsClassifiedWith() {
+        DemoApp.registerBundledModel()
+        shadowOf(TestModel.context() as android.app.Application).grantPermissions(Manifest.permission.CAMERA)
+        addBackCamera(Size(640, 480))
+        val controller = Robolectric.buildActivity(CameraActivity::class.java).setup()
+        val activity = controller.get()
+        DemoApp.drainWorker(activity)
+        val preview = DemoApp.views(activity).filterIsInstance<TextureView>().single()
+        assertTrue("the preview is laid out", preview.width > 0 && preview.height > 0)
+
+        // A back camera's sensor (90°) on a phone held upright, then turned into landscape both ways.
+        val display = ShadowDisplay.getDefaultDisplay()
+        for ((displayRotation, frameRotation) in listOf(Surface.ROTATION_0 to 90, Surface.ROTATION_90 to 0, Surface.ROTATION_270 to 180)) {
+            shadowOf(display).setRotation(displayRotation)
+            idleMain()
+            val expected = ImageProcessingOptions.visibleInView(640, 480, frameRotation, preview.width, preview.height)
+            assertEquals("display rotation $displayRotation", expected, processing(activity))
+        }
+        controller.pause().stop().destroy()
+        DemoApp.drainWorker(activity)
     }
 }
