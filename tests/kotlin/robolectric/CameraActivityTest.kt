@@ -36,6 +36,7 @@ import org.pytorch.executorch.TestPrograms
 import org.robolectric.Robolectric
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.Shadows.shadowOf
+import org.robolectric.android.controller.ActivityController
 import org.robolectric.shadows.ShadowCameraCharacteristics
 import org.robolectric.shadows.ShadowDisplay
 import org.robolectric.shadows.StreamConfigurationMapBuilder
@@ -127,14 +128,21 @@ class CameraActivityTest : WatchedForCrashes() {
     private fun frameThread(activity: CameraActivity): HandlerThread? =
         CameraActivity::class.java.getDeclaredField("frameThread").apply { isAccessible = true }.get(activity) as HandlerThread?
 
-    @Test
-    fun everyFrameIsClosedAndOnPauseReleasesWhatOnResumeOpened() {
+    /**
+     * CameraActivity on a phone with a 640×480 back camera (sensor at 90°), the permission granted
+     * and the bundled model, once the model's load queued by onResume has run.
+     */
+    private fun startWithBackCamera(): ActivityController<CameraActivity> {
         DemoApp.registerBundledModel()
         shadowOf(TestModel.context() as android.app.Application).grantPermissions(Manifest.permission.CAMERA)
         addBackCamera(Size(640, 480))
-        val controller = Robolectric.buildActivity(CameraActivity::class.java).setup()
+        return Robolectric.buildActivity(CameraActivity::class.java).setup().also { DemoApp.drainWorker(it.get()) }
+    }
+
+    @Test
+    fun everyFrameIsClosedAndOnPauseReleasesWhatOnResumeOpened() {
+        val controller = startWithBackCamera()
         val activity = controller.get()
-        DemoApp.drainWorker(activity)
         assertEquals(1, TestPrograms.loads.get())
         val reader = checkNotNull(imageReader(activity)) { "onResume made no ImageReader: ${DemoApp.status(activity)}" }
         assertEquals(ImageFormat.YUV_420_888, reader.imageFormat)
@@ -177,12 +185,8 @@ class CameraActivityTest : WatchedForCrashes() {
      */
     @Test
     fun turningThePhoneChangesWhatEachFrameIsClassifiedWith() {
-        DemoApp.registerBundledModel()
-        shadowOf(TestModel.context() as android.app.Application).grantPermissions(Manifest.permission.CAMERA)
-        addBackCamera(Size(640, 480))
-        val controller = Robolectric.buildActivity(CameraActivity::class.java).setup()
+        val controller = startWithBackCamera()
         val activity = controller.get()
-        DemoApp.drainWorker(activity)
         val preview = DemoApp.views(activity).filterIsInstance<TextureView>().single()
         assertTrue("the preview is laid out", preview.width > 0 && preview.height > 0)
 
