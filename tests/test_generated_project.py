@@ -119,9 +119,10 @@ def test_wrapper_gradle_and_the_stated_jdk_range_agree_with_the_compatibility_ta
 
 
 # --- the camera screen (CameraActivity) ----------------------------------------------------------
-# What runs on Robolectric (the permission, frames closed, onPause's release) is in
-# test_robolectric.py; what needs a capture session, which Robolectric's TextureView never makes
-# possible, is read here.
+# What runs on Robolectric (the permission, the camera and its session opened and closed, frames
+# closed, onPause's release, the rotation as the display turns) is in test_robolectric.py; what
+# Robolectric cannot show (the order of release, the frames' planes, the view's size callbacks) is
+# read here.
 
 ANDROID_NS = "{http://schemas.android.com/apk/res/android}"
 
@@ -167,16 +168,15 @@ def test_camera_is_an_optional_feature_and_its_permission_is_declared(project):
 
 def test_camera_is_released_in_on_pause_after_the_frame_in_flight(project):
     """Everything onResume opens, onPause releases (Camera2Basic's onPause: closeCamera, then
-    stopBackgroundThread): the capture session, the camera device (held exclusively: other apps
-    cannot open it meanwhile), the frames' thread, the stream and the classifier. ImageReader.close:
-    "attempting to read from ByteBuffers returned by an earlier Plane#getBuffer call will have
-    undefined behavior", so the reader is closed on the worker, after the classification still
-    reading a frame, never from the main thread under it. A camera that finishes opening after
-    onPause is closed on arrival (its callbacks run on the main thread, where onPause runs)."""
+    stopBackgroundThread). That it does, for the camera (also one that finishes opening after
+    onPause), the reader, the frames' thread, the classifier and the worker, runs on Robolectric
+    (test_robolectric.py's camera tests). The order is read here: ImageReader.close: "attempting
+    to read from ByteBuffers returned by an earlier Plane#getBuffer call will have undefined
+    behavior", so the reader is closed on the worker, after the classification still reading a
+    frame, never from the main thread under it; Robolectric's Images have no planes to read."""
     activity = source(project, "demo", "CameraActivity.kt")
     pause = function_body(activity, "override fun onPause() {")
     assert pause.index("stopCamera()") < pause.index("super.onPause()")
-    assert "startCamera()" in function_body(activity, "override fun onResume() {")
     stop = function_body(activity, "private fun stopCamera() {")
     order = ["session?.close()", "camera?.close()", "reader?.setOnImageAvailableListener(null, null)",
              "thread.quitSafely()", "thread.join()", "stream?.close()", "worker.execute {"]
@@ -184,13 +184,6 @@ def test_camera_is_released_in_on_pause_after_the_frame_in_flight(project):
     [release] = blocks(stop, "worker.execute {")
     assert "reader?.close()" in release and "classifier?.close()" in release
     assert activity.count("reader?.close()") == 1 and "reader.close()" not in activity
-    for field in ("frameThread", "imageReader", "stream", "session", "camera"):
-        assert re.search(rf"\b{field} = null\b", stop), field
-    opened = function_body(activity, "override fun onOpened(device: CameraDevice) {")
-    assert re.search(r"if \(opening !== this\) \{.*?device\.close\(\)", opened, re.DOTALL)
-    assert "openCamera(id, callback, mainHandler)" in activity
-    assert "createCaptureSession(listOf(previewSurface, frames.surface), callback, mainHandler)" in activity
-    assert "worker.shutdown()" in function_body(activity, "override fun onDestroy() {")
 
 
 def test_camera_frames_are_classified_off_the_main_thread(project):
@@ -220,8 +213,8 @@ def test_the_camera_demo_classifies_what_its_preview_shows(project):
     frame is classified with ImageProcessingOptions.visibleInView of the frame's size, the current
     rotation and the view's size, recomputed as the display turns (run on Robolectric:
     test_robolectric.py::test_turning_the_phone_changes_what_the_camera_demo_classifies_each_frame_with)
-    and, read here because Robolectric's TextureView never gets a SurfaceTexture, when the view's
-    size changes; handed to the worker as one volatile object."""
+    and, read here because Robolectric never calls a TextureView's SurfaceTextureListener, when the
+    view's size changes; handed to the worker as one volatile object."""
     activity = source(project, "demo", "CameraActivity.kt")
     assert re.search(r"@Volatile\s+private var processing = ImageProcessingOptions\.DEFAULT", activity)
     assert "updateProcessing()" in function_body(activity, "private fun configureTransform() {")

@@ -230,3 +230,10 @@ def test_turning_the_phone_changes_what_the_camera_demo_classifies_each_frame_wi
     (visibleInView of the frame, that rotation and the view's size) follow the display as it turns,
     through the DisplayListener (a 180° turn recreates no activity)."""
     check(outcomes, "CameraActivityTest.turningThePhoneChangesWhatEachFrameIsClassifiedWith")
+
+
+def test_the_camera_demo_opens_the_camera_for_its_preview_and_closes_it_on_pause(outcomes):
+    """Camera2Basic's lifecycle in the demo: the camera opens once the preview has a SurfaceTexture,
+    a session streams to the preview and the frames' reader, and onPause closes session and camera
+    (CameraDeviceImpl refuses requests once closed), so other apps can use the camera."""
+    check(outcomes, "CameraActivityTest.theCameraOpensWhenThePreviewCanShowItAndIsClosedOnPause")

@@ -3,8 +3,9 @@
 // that Robolectric's ShadowCameraManager offers, the frames its ImageReader delivers (Robolectric's
 // ShadowImageReader: each post to the reader's surface is one frame) all closed, and everything
 // onResume opened released by onPause, and the rotation and visible region each frame is classified
-// with following the display as it turns. Robolectric's TextureView never gets a SurfaceTexture, so
-// no capture session starts: the session's order of release stays checked in
+// with following the display as it turns; given a SurfaceTexture (Robolectric's TextureView makes
+// none), the camera and a capture session open, and close on pause. Robolectric's Images have no
+// planes, so frames fail to classify here, and the order of release stays checked in
 // tests/test_generated_project.py.
 package com.example.mnv3.robolectric
 
@@ -13,6 +14,8 @@ import android.content.Context
 import android.content.pm.PackageManager
 import android.graphics.ImageFormat
 import android.graphics.SurfaceTexture
+import android.hardware.camera2.CameraCaptureSession
+import android.hardware.camera2.CameraDevice
 import android.hardware.camera2.CameraCharacteristics
 import android.hardware.camera2.CameraManager
 import android.media.ImageReader
@@ -30,6 +33,7 @@ import java.util.concurrent.TimeUnit
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
+import org.junit.Assert.fail
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.pytorch.executorch.TestPrograms
@@ -38,6 +42,7 @@ import org.robolectric.RobolectricTestRunner
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.android.controller.ActivityController
 import org.robolectric.shadows.ShadowCameraCharacteristics
+import org.robolectric.shadows.ShadowCameraManager
 import org.robolectric.shadows.ShadowDisplay
 import org.robolectric.shadows.StreamConfigurationMapBuilder
 
@@ -200,5 +205,64 @@ class CameraActivityTest : WatchedForCrashes() {
         }
         controller.pause().stop().destroy()
         DemoApp.drainWorker(activity)
+    }
+
+    private fun <T> field(activity: CameraActivity, name: String): T? =
+        @Suppress("UNCHECKED_CAST")
+        (CameraActivity::class.java.getDeclaredField(name).apply { isAccessible = true }.get(activity) as T?)
+
+    /**
+     * With a preview that can show frames (a SurfaceTexture, which Robolectric's TextureView never
+     * makes itself, given with TextureView.setSurfaceTexture before onResume), the camera opens and
+     * a preview session streams to the preview and the ImageReader; onPause closes the session and
+     * the camera (held exclusively: other apps cannot open it meanwhile), and a camera that opens
+     * after onPause is closed on arrival.
+     */
+    @Test
+    fun theCameraOpensWhenThePreviewCanShowItAndIsClosedOnPause() {
+        DemoApp.registerBundledModel()
+        shadowOf(TestModel.context() as android.app.Application).grantPermissions(Manifest.permission.CAMERA)
+        addBackCamera(Size(640, 480))
+        val controller = Robolectric.buildActivity(CameraActivity::class.java).create().start().postCreate(null)
+        val activity = controller.get()
+        val preview = DemoApp.views(activity).filterIsInstance<TextureView>().single()
+        preview.setSurfaceTexture(SurfaceTexture(0))
+        controller.resume().visible()
+        idleMain()
+        val camera = checkNotNull(field<CameraDevice>(activity, "camera")) { "no camera opened: ${DemoApp.status(activity)}" }
+        checkNotNull(field<CameraCaptureSession>(activity, "session")) { "no session: ${DemoApp.status(activity)}" }
+        camera.createCaptureRequest(CameraDevice.TEMPLATE_PREVIEW) // open: this works
+
+        controller.pause()
+        assertNull(field<CameraDevice>(activity, "camera"))
+        assertNull(field<CameraCaptureSession>(activity, "session"))
+        assertClosed(camera)
+
+        // Back in front and paused again before the camera has finished opening (onOpened is posted
+        // to the main thread): the camera that arrives after onPause is closed at once.
+        controller.resume()
+        controller.pause()
+        idleMain()
+        assertNull(field<CameraDevice>(activity, "camera"))
+        val opened = openedCameras()
+        assertEquals(2, opened.size)
+        opened.forEach(::assertClosed)
+        DemoApp.drainWorker(activity)
+        controller.stop().destroy()
+        DemoApp.drainWorker(activity)
+    }
+
+    /** Every camera device Robolectric's CameraManager opened in this test (ShadowCameraManager.createdCameras). */
+    private fun openedCameras(): List<CameraDevice> =
+        (ShadowCameraManager::class.java.getDeclaredField("createdCameras").apply { isAccessible = true }.get(null) as Set<*>)
+            .map { it as CameraDevice }
+
+    private fun assertClosed(camera: CameraDevice) {
+        try {
+            camera.createCaptureRequest(CameraDevice.TEMPLATE_PREVIEW)
+            fail("camera ${camera.id} is still open")
+        } catch (closed: IllegalStateException) {
+            // CameraDeviceImpl.checkIfCameraClosedOrInError: "CameraDevice was already closed"
+        }
     }
 }
