@@ -52,6 +52,11 @@ class CameraActivityTest : WatchedForCrashes() {
 
     private fun idleMain() = shadowOf(Looper.getMainLooper()).idle()
 
+    /** The activity's private field [name]: what it holds open is the test's business alone. */
+    private fun <T> field(activity: CameraActivity, name: String): T? =
+        @Suppress("UNCHECKED_CAST")
+        (CameraActivity::class.java.getDeclaredField(name).apply { isAccessible = true }.get(activity) as T?)
+
     @Test
     fun thePermissionIsAskedOncePerVisitAndARefusalIsShown() {
         val controller = Robolectric.buildActivity(CameraActivity::class.java).setup()
@@ -62,7 +67,8 @@ class CameraActivityTest : WatchedForCrashes() {
 
         // The dialog pauses and resumes the activity; the refusal arrives in between.
         controller.pause()
-        activity.onRequestPermissionsResult(request.requestCode, request.requestedPermissions, intArrayOf(PackageManager.PERMISSION_DENIED))
+        val denied = intArrayOf(PackageManager.PERMISSION_DENIED)
+        activity.onRequestPermissionsResult(request.requestCode, request.requestedPermissions, denied)
         controller.resume()
         assertEquals(refused, DemoApp.status(activity))
         assertTrue("not asked again", shadowOf(activity).lastRequestedPermission === request)
@@ -107,9 +113,6 @@ class CameraActivityTest : WatchedForCrashes() {
         shadowOf(manager).addCamera("0", characteristics)
     }
 
-    private fun imageReader(activity: CameraActivity): ImageReader? =
-        CameraActivity::class.java.getDeclaredField("imageReader").apply { isAccessible = true }.get(activity) as ImageReader?
-
     private fun frameThreadsAlive() = Thread.getAllStackTraces().keys.count { it.name == "camera-frames" && it.isAlive }
 
     /**
@@ -119,8 +122,8 @@ class CameraActivityTest : WatchedForCrashes() {
      * every one but the newest itself, and frames the app never closes would go unnoticed.
      */
     private fun deliverFrames(activity: CameraActivity, count: Int) {
-        val reader = checkNotNull(imageReader(activity))
-        val frames = Handler(checkNotNull(frameThread(activity)).looper)
+        val reader = checkNotNull(field<ImageReader>(activity, "imageReader"))
+        val frames = Handler(checkNotNull(field<HandlerThread>(activity, "frameThread")).looper)
         repeat(count) {
             val canvas = reader.surface.lockCanvas(null)
             reader.surface.unlockCanvasAndPost(canvas)
@@ -129,9 +132,6 @@ class CameraActivityTest : WatchedForCrashes() {
             assertTrue("the frames' thread took the frame", taken.await(30, TimeUnit.SECONDS))
         }
     }
-
-    private fun frameThread(activity: CameraActivity): HandlerThread? =
-        CameraActivity::class.java.getDeclaredField("frameThread").apply { isAccessible = true }.get(activity) as HandlerThread?
 
     /**
      * CameraActivity on a phone with a 640×480 back camera (sensor at 90°), the permission granted
@@ -149,7 +149,7 @@ class CameraActivityTest : WatchedForCrashes() {
         val controller = startWithBackCamera()
         val activity = controller.get()
         assertEquals(1, TestPrograms.loads.get())
-        val reader = checkNotNull(imageReader(activity)) { "onResume made no ImageReader: ${DemoApp.status(activity)}" }
+        val reader = checkNotNull(field<ImageReader>(activity, "imageReader")) { "no reader: ${DemoApp.status(activity)}" }
         assertEquals(ImageFormat.YUV_420_888, reader.imageFormat)
         assertEquals(640 to 480, reader.width to reader.height)
         // acquireLatestImage holds two images at once to skip to the newest, and the stream one being
@@ -164,7 +164,7 @@ class CameraActivityTest : WatchedForCrashes() {
         controller.pause()
         DemoApp.drainWorker(activity)
         assertEquals("the classifier is closed once paused", 1, TestPrograms.closes.get())
-        assertNull(imageReader(activity))
+        assertNull(field<ImageReader>(activity, "imageReader"))
         assertEquals("the frames' thread has ended", 0, frameThreadsAlive())
 
         // Back in front: everything is opened again, and released again by the last pause.
@@ -178,9 +178,6 @@ class CameraActivityTest : WatchedForCrashes() {
         assertTrue(DemoApp.worker(activity).isTerminated)
         assertEquals(0, frameThreadsAlive())
     }
-
-    private fun processing(activity: CameraActivity): ImageProcessingOptions =
-        CameraActivity::class.java.getDeclaredField("processing").apply { isAccessible = true }.get(activity) as ImageProcessingOptions
 
     /**
      * Issue 23 items 6 and 7: each frame is classified with the rotation the display has now and
@@ -197,19 +194,17 @@ class CameraActivityTest : WatchedForCrashes() {
 
         // A back camera's sensor (90°) on a phone held upright, then turned into landscape both ways.
         val display = ShadowDisplay.getDefaultDisplay()
-        for ((displayRotation, frameRotation) in listOf(Surface.ROTATION_0 to 90, Surface.ROTATION_90 to 0, Surface.ROTATION_270 to 180)) {
+        val turns = listOf(Surface.ROTATION_0 to 90, Surface.ROTATION_90 to 0, Surface.ROTATION_270 to 180)
+        for ((displayRotation, frameRotation) in turns) {
             shadowOf(display).setRotation(displayRotation)
             idleMain()
             val expected = ImageProcessingOptions.visibleInView(640, 480, frameRotation, preview.width, preview.height)
-            assertEquals("display rotation $displayRotation", expected, processing(activity))
+            val processing = field<ImageProcessingOptions>(activity, "processing")
+            assertEquals("display rotation $displayRotation", expected, processing)
         }
         controller.pause().stop().destroy()
         DemoApp.drainWorker(activity)
     }
-
-    private fun <T> field(activity: CameraActivity, name: String): T? =
-        @Suppress("UNCHECKED_CAST")
-        (CameraActivity::class.java.getDeclaredField(name).apply { isAccessible = true }.get(activity) as T?)
 
     /**
      * With a preview that can show frames (a SurfaceTexture, which Robolectric's TextureView never
@@ -229,7 +224,7 @@ class CameraActivityTest : WatchedForCrashes() {
         preview.setSurfaceTexture(SurfaceTexture(0))
         controller.resume().visible()
         idleMain()
-        val camera = checkNotNull(field<CameraDevice>(activity, "camera")) { "no camera opened: ${DemoApp.status(activity)}" }
+        val camera = checkNotNull(field<CameraDevice>(activity, "camera")) { "no camera: ${DemoApp.status(activity)}" }
         checkNotNull(field<CameraCaptureSession>(activity, "session")) { "no session: ${DemoApp.status(activity)}" }
         camera.createCaptureRequest(CameraDevice.TEMPLATE_PREVIEW) // open: this works
 
@@ -254,8 +249,8 @@ class CameraActivityTest : WatchedForCrashes() {
 
     /** Every camera device Robolectric's CameraManager opened in this test (ShadowCameraManager.createdCameras). */
     private fun openedCameras(): List<CameraDevice> =
-        (ShadowCameraManager::class.java.getDeclaredField("createdCameras").apply { isAccessible = true }.get(null) as Set<*>)
-            .map { it as CameraDevice }
+        ShadowCameraManager::class.java.getDeclaredField("createdCameras").apply { isAccessible = true }
+            .let { it.get(null) as Set<*> }.map { it as CameraDevice }
 
     private fun assertClosed(camera: CameraDevice) {
         try {

@@ -1,6 +1,7 @@
 // Shared by the tests that run the demo app's activities (MainActivityTest, BenchmarkActivityTest,
-// CameraActivityTest, MissingAbiTest): the bundled model as the test double knows it, the views a user reads and
-// taps, and waiting for the activities' own threads without sleeping.
+// CameraActivityTest, MissingAbiTest): the app's assets and the bundled model as the test double
+// knows it, the views a user reads and taps, and waiting for the activities' own threads without
+// sleeping.
 package com.example.mnv3.robolectric
 
 import android.app.Activity
