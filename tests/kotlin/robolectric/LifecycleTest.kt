@@ -9,20 +9,17 @@ import com.example.mnv3.MobileNetV3Classifier
 import java.util.Collections
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.TimeUnit
-import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
-import org.junit.Before
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.pytorch.executorch.TestPrograms
 import org.robolectric.RobolectricTestRunner
 
 @RunWith(RobolectricTestRunner::class)
-class LifecycleTest {
-    private val uncaught = Collections.synchronizedList(ArrayList<Throwable>())
+class LifecycleTest : WatchedForCrashes() {
     private val results = Collections.synchronizedList(ArrayList<Long>())
     private val errors = Collections.synchronizedList(ArrayList<Throwable>())
     private val listener = object : LiveStreamListener {
@@ -33,17 +30,6 @@ class LifecycleTest {
         override fun onError(error: Throwable, timestampNanos: Long) {
             errors.add(error)
         }
-    }
-
-    @Before
-    fun setUp() {
-        TestPrograms.reset()
-        Thread.setDefaultUncaughtExceptionHandler { _, error -> uncaught.add(error) }
-    }
-
-    @After
-    fun noThreadDied() {
-        assertEquals("exceptions nobody caught (on the stream's or the camera's thread)", emptyList<Throwable>(), uncaught.toList())
     }
 
     private fun image(timestamp: Long) = CameraImage(16, 12, timestamp) { _, _ -> 100 }

@@ -1,8 +1,8 @@
-// Base of the tests that run the demo app's activities: each starts with a fresh ExecuTorch test
-// double and fails when any thread (the main one, a worker, the camera's frames) let an exception
-// escape, as the app would then crash. Such exceptions reach the default handler, set in @Before,
-// once Robolectric has set the test up (a JUnit rule's before() runs earlier, and the handler it
-// set missed the frames' thread's exceptions).
+// Base of the Robolectric tests that run the demo's activities or the library's live streams: each
+// starts with a fresh ExecuTorch test double and fails when any thread (the main one, a worker, a
+// stream's, the camera's) let an exception escape, as the app would then crash. Such exceptions
+// reach the default handler, set in @Before, once Robolectric has set the test up (a JUnit rule's
+// before() runs earlier, and the handler it set missed the frames' thread's exceptions).
 package com.example.mnv3.robolectric
 
 import java.util.Collections
