@@ -10,7 +10,6 @@ import org.json.JSONObject
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
-import org.junit.Before
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.pytorch.executorch.ExecutorchRuntimeException
@@ -18,10 +17,7 @@ import org.pytorch.executorch.TestPrograms
 import org.robolectric.RobolectricTestRunner
 
 @RunWith(RobolectricTestRunner::class)
-class BenchmarkActivityTest {
-    @Before
-    fun setUp() = TestPrograms.reset()
-
+class BenchmarkActivityTest : WatchedForCrashes() {
     @Test
     fun aRunReportsEveryIterationAndTheLoadTimeTheLibraryMeasures() {
         val model = TestModel.file()
