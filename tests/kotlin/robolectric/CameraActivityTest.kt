@@ -22,7 +22,6 @@ import android.media.ImageReader
 import android.os.Bundle
 import android.os.Handler
 import android.os.HandlerThread
-import android.os.Looper
 import android.util.Size
 import android.view.Surface
 import android.view.TextureView
@@ -50,12 +49,12 @@ import org.robolectric.shadows.StreamConfigurationMapBuilder
 class CameraActivityTest : WatchedForCrashes() {
     private val refused = "The camera permission was refused: allow it in the app's settings to classify live"
 
-    private fun idleMain() = shadowOf(Looper.getMainLooper()).idle()
+    private fun idleMain() = DemoApp.idleMain()
 
-    /** The activity's private field [name]: what it holds open is the test's business alone. */
-    private fun <T> field(activity: CameraActivity, name: String): T? =
-        @Suppress("UNCHECKED_CAST")
-        (CameraActivity::class.java.getDeclaredField(name).apply { isAccessible = true }.get(activity) as T?)
+    private fun <T> field(activity: CameraActivity, name: String): T? = DemoApp.field(activity, name)
+
+    private fun grantCamera() =
+        shadowOf(TestModel.context() as android.app.Application).grantPermissions(Manifest.permission.CAMERA)
 
     @Test
     fun thePermissionIsAskedOncePerVisitAndARefusalIsShown() {
@@ -93,7 +92,7 @@ class CameraActivityTest : WatchedForCrashes() {
 
     @Test
     fun aDeviceWithoutACameraSaysSo() {
-        shadowOf(TestModel.context() as android.app.Application).grantPermissions(Manifest.permission.CAMERA)
+        grantCamera()
         val activity = Robolectric.buildActivity(CameraActivity::class.java).setup().get()
         idleMain()
         assertEquals("This device has no camera", DemoApp.status(activity))
@@ -133,14 +132,16 @@ class CameraActivityTest : WatchedForCrashes() {
         }
     }
 
-    /**
-     * CameraActivity on a phone with a 640×480 back camera (sensor at 90°), the permission granted
-     * and the bundled model, once the model's load queued by onResume has run.
-     */
-    private fun startWithBackCamera(): ActivityController<CameraActivity> {
+    /** A phone with a 640×480 back camera (sensor at 90°), the permission granted and the bundled model. */
+    private fun phoneWithBackCamera() {
         DemoApp.registerBundledModel()
-        shadowOf(TestModel.context() as android.app.Application).grantPermissions(Manifest.permission.CAMERA)
+        grantCamera()
         addBackCamera(Size(640, 480))
+    }
+
+    /** CameraActivity on [phoneWithBackCamera], once the model's load queued by onResume has run. */
+    private fun startWithBackCamera(): ActivityController<CameraActivity> {
+        phoneWithBackCamera()
         return Robolectric.buildActivity(CameraActivity::class.java).setup().also { DemoApp.drainWorker(it.get()) }
     }
 
@@ -215,9 +216,7 @@ class CameraActivityTest : WatchedForCrashes() {
      */
     @Test
     fun theCameraOpensWhenThePreviewCanShowItAndIsClosedOnPause() {
-        DemoApp.registerBundledModel()
-        shadowOf(TestModel.context() as android.app.Application).grantPermissions(Manifest.permission.CAMERA)
-        addBackCamera(Size(640, 480))
+        phoneWithBackCamera()
         val controller = Robolectric.buildActivity(CameraActivity::class.java).create().start().postCreate(null)
         val activity = controller.get()
         val preview = DemoApp.views(activity).filterIsInstance<TextureView>().single()

@@ -82,18 +82,25 @@ object DemoApp {
         } else {
             worker.submit {}.get(30, TimeUnit.SECONDS)
         }
-        shadowOf(Looper.getMainLooper()).idle()
+        idleMain()
     }
 
-    fun worker(activity: Activity): ExecutorService =
-        activity.javaClass.getDeclaredField("worker").apply { isAccessible = true }.get(activity) as ExecutorService
+    fun worker(activity: Activity): ExecutorService = checkNotNull(field(activity, "worker"))
+
+    /** The activity's private field [name]: what it holds open is the test's business alone. */
+    fun <T> field(activity: Activity, name: String): T? =
+        @Suppress("UNCHECKED_CAST")
+        (activity.javaClass.getDeclaredField(name).apply { isAccessible = true }.get(activity) as T?)
+
+    /** Runs what other threads have posted to the main thread so far. */
+    fun idleMain() = shadowOf(Looper.getMainLooper()).idle()
 
     /** Joins the thread called [name] (started by the activity under test), then runs what it posted. */
     fun joinThread(name: String) {
         val threads = Thread.getAllStackTraces().keys.filter { it.name == name }
         threads.forEach { it.join(30_000) }
         assertTrue("$name did not end", threads.none { it.isAlive })
-        shadowOf(Looper.getMainLooper()).idle()
+        idleMain()
     }
 
     /**
